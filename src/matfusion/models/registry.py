@@ -1,0 +1,252 @@
+"""Registry of the named architectures of paper A (global, local, fusions, ablations).
+
+Every model is assembled by one parametrised builder, :func:`compose`; a registry entry is a
+name, a description, a group and the builder arguments. Overrides passed to
+:func:`build_model` replace those arguments (e.g. ``n_blocks=4``), so the ablation grid needs
+no new classes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from torch import nn
+
+from .blocks import (
+    CompositionEmbedding,
+    ConvStack,
+    ElementMaxPool,
+    OutputHead,
+    PostProcessNet,
+    Recurrent,
+    SelfAttention,
+    SoftAttention,
+    SumStages,
+    attention_scorer,
+)
+from .composition_model import CompositionModel, Stage
+
+__all__ = ["LOCAL_KINDS", "MODELS", "ModelSpec", "build_model", "compose", "list_models"]
+
+Group = Literal["global", "local", "heuristic fusion", "rational design", "ablation"]
+
+#: Local extractors: kernel size, pooling (kernel, stride) between blocks, with depth or not.
+LOCAL_KINDS: dict[str, dict[str, Any]] = {
+    "dcnn": {"kernel_size": 3, "pool_kernel": 1, "pool_stride": 1, "depth": True},
+    "dcnn_k1": {"kernel_size": 1, "pool_kernel": 1, "pool_stride": 1, "depth": True},
+    "dpcnn": {"kernel_size": 3, "pool_kernel": 3, "pool_stride": 2, "depth": True},
+    "cnn": {"kernel_size": 3, "pool_kernel": 1, "pool_stride": 1, "depth": False},
+}
+
+
+def compose(
+    element_vectors: np.ndarray,
+    d_model: int = 512,
+    *,
+    recurrent: tuple[str, ...] | list[str] = (),
+    attention: Literal["none", "soft", "self"] = "none",
+    share_attention: bool = True,
+    heads: int = 4,
+    local: str = "none",
+    kernel_size: int | None = None,
+    n_blocks: int = 2,
+    residual: bool = True,
+    region_residual: bool = True,
+    postprocess: bool = False,
+    v1: bool = False,
+    name: str = "custom",
+    extra_config: dict[str, Any] | None = None,
+) -> CompositionModel:
+    """Assemble embedding -> recurrent stages (each + attention) -> local extractor -> head.
+
+    ``recurrent``: bidirectional layers in order ("rnn", "lstm", "gru"); ``attention`` after
+    each of them (one scorer shared by all when ``share_attention``); ``local``: one of
+    :data:`LOCAL_KINDS` or "none"; ``residual`` switches the attention and block residuals,
+    ``region_residual`` the region-embedding one; ``v1`` adds the sum of the recurrent stage
+    outputs and the local output, then an element max-pool; ``postprocess`` adds Model 2's
+    post-processing net before the head.
+    """
+    if attention not in ("none", "soft", "self"):
+        raise ValueError(f"attention must be 'none', 'soft' or 'self', got {attention!r}")
+    if attention == "self" and d_model % heads:
+        raise ValueError(f"d_model={d_model} is not divisible by heads={heads}")
+    if local != "none" and local not in LOCAL_KINDS:
+        raise ValueError(f"local must be 'none' or one of {sorted(LOCAL_KINDS)}, got {local!r}")
+    embedding = CompositionEmbedding(element_vectors, d_model)
+    stages: list[Stage] = []
+    shared: nn.Module | None = None
+    fused: list[str] = []  # outputs that V1 adds up
+    for kind in recurrent:
+        if any(s.name == kind for s in stages):
+            raise ValueError(f"recurrent kind {kind!r} used twice; names must be unique")
+        stages.append(Stage(kind, Recurrent(kind, d_model)))
+        if attention != "none":
+            if shared is None or not share_attention:
+                shared = (
+                    attention_scorer(d_model)
+                    if attention == "soft"
+                    else nn.MultiheadAttention(d_model, heads, batch_first=True)
+                )
+            block: nn.Module = (
+                SoftAttention(d_model, residual=residual, scorer=shared)
+                if attention == "soft"
+                else SelfAttention(d_model, heads, residual=residual, attention=shared)
+            )
+            stages.append(Stage(f"{kind}_attention", block))
+        fused.append(stages[-1].name)
+    if local != "none":
+        settings = dict(LOCAL_KINDS[local])
+        if kernel_size is not None:
+            settings["kernel_size"] = kernel_size
+        conv = ConvStack(
+            d_model,
+            n_blocks=n_blocks,
+            residual=residual,
+            region_residual=region_residual,
+            kind=local,
+            **settings,
+        )
+        stages.append(Stage(local, conv))
+        fused.append(local)
+    if v1:
+        if len(fused) < 2:
+            raise ValueError("v1 needs at least two stages to add up")
+        stages.append(Stage("sum", SumStages(), tuple(fused)))
+        stages.append(Stage("maxpool", ElementMaxPool(3)))
+    if postprocess:
+        stages.append(Stage("postprocess", PostProcessNet(d_model)))
+    if not stages:
+        raise ValueError("a model needs at least one stage (recurrent or local)")
+    return CompositionModel(embedding, stages, OutputHead(d_model), name=name, config=extra_config)
+
+
+_COMPOSE_PARAMS = [
+    p
+    for p in inspect.signature(compose).parameters
+    if p not in ("element_vectors", "d_model", "name", "extra_config")
+]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered architecture: builder arguments plus what the book and trainer show/need.
+
+    ``embedding`` names the element table the trainer must load ("mat2vec" or "onehot").
+    """
+
+    name: str
+    description: str
+    group: Group
+    params: dict[str, Any] = field(default_factory=dict)
+    embedding: Literal["mat2vec", "onehot"] = "mat2vec"
+
+    def build(
+        self, element_vectors: np.ndarray, d_model: int = 512, **overrides: Any
+    ) -> CompositionModel:
+        """The model with ``overrides`` replacing registered builder arguments."""
+        unknown = sorted(set(overrides) - set(_COMPOSE_PARAMS))
+        if unknown:
+            raise TypeError(
+                f"unknown override(s) {unknown} for {self.name}; allowed: {_COMPOSE_PARAMS}"
+            )
+        params = {**self.params, **overrides}
+        resolved = {
+            p: params.get(p, inspect.signature(compose).parameters[p].default)
+            for p in _COMPOSE_PARAMS
+        }
+        resolved["recurrent"] = list(resolved["recurrent"])
+        extra = {
+            "description": self.description,
+            "group": self.group,
+            "embedding": self.embedding,
+            "params": resolved,
+            "overrides": dict(overrides),
+        }
+        return compose(element_vectors, d_model, name=self.name, extra_config=extra, **params)
+
+
+_LG = {"recurrent": ("lstm", "gru"), "attention": "soft", "local": "dcnn"}
+
+_SPECS = [
+    ModelSpec("RNN", "Bidirectional plain RNN (global extractor).", "global",
+              {"recurrent": ("rnn",)}),
+    ModelSpec("LSTM", "Bidirectional LSTM: the global reference model.", "global",
+              {"recurrent": ("lstm",)}),
+    ModelSpec("GRU", "Bidirectional GRU (global extractor).", "global",
+              {"recurrent": ("gru",)}),
+    ModelSpec("DCNN", "Deep CNN, kernel 3, 1 + 2 residual blocks, no down-sampling.", "local",
+              {"local": "dcnn"}),
+    ModelSpec("DCNN-K1", "DCNN with kernel 1: sees one element at a time (local reference).",
+              "local", {"local": "dcnn_k1"}),
+    ModelSpec("DPCNN", "Deep pyramid CNN: max-pool k3 s2 down-samples between blocks.",
+              "local", {"local": "dpcnn"}),
+    ModelSpec("CNN", "One Conv1d k3 layer, no depth.", "local",
+              {"local": "cnn", "region_residual": False}),
+    ModelSpec("LDCNN", "LSTM then DCNN (heuristic fusion, the starting point).",
+              "heuristic fusion", {"recurrent": ("lstm",), "local": "dcnn"}),
+    ModelSpec("LDPCNN", "LSTM then DPCNN (heuristic fusion).", "heuristic fusion",
+              {"recurrent": ("lstm",), "local": "dpcnn"}),
+    ModelSpec("LCNN", "LSTM then one Conv1d k3 layer (heuristic fusion).", "heuristic fusion",
+              {"recurrent": ("lstm",), "local": "cnn", "region_residual": False}),
+    ModelSpec("L-ATT-RES-DCNN", "Rational design 1: LSTM + soft attention + residual -> DCNN.",
+              "rational design", {"recurrent": ("lstm",), "attention": "soft", "local": "dcnn"}),
+    ModelSpec("L-G-DCNN", "Rational design 2 (paper default): LSTM+ATT -> GRU+ATT (shared "
+              "scorer) -> DCNN.", "rational design", dict(_LG)),
+    ModelSpec("L-G-DCNN-V1", "Rational design 3: L-G-DCNN, then LSTM + GRU + DCNN outputs "
+              "summed and max-pooled over elements (k3 s1).", "rational design",
+              {**_LG, "v1": True}),
+    ModelSpec("L-G-DCNN-V2", "L-G-DCNN with multi-head self-attention instead of soft "
+              "attention.", "rational design", {**_LG, "attention": "self"}),
+    ModelSpec("L-G-DCNN-2B", "L-G-DCNN with 2 extra DCNN blocks (the default; ablation "
+              "reference).", "ablation", {**_LG, "n_blocks": 2}),
+    ModelSpec("L-G-DCNN-4B", "L-G-DCNN with 4 extra DCNN blocks.", "ablation",
+              {**_LG, "n_blocks": 4}),
+    ModelSpec("L-G-DCNN-6B", "L-G-DCNN with 6 extra DCNN blocks.", "ablation",
+              {**_LG, "n_blocks": 6}),
+    ModelSpec("Model-1", "Ablation 1: L-G-DCNN on a one-hot element embedding.", "ablation",
+              dict(_LG), embedding="onehot"),
+    ModelSpec("Model-2", "Ablation 2: L-G-DCNN plus a post-processing net (4 residual "
+              "Linear + LeakyReLU).", "ablation", {**_LG, "postprocess": True}),
+    ModelSpec("Model-3", "Ablation 3: L-G-DCNN without any residual connection.", "ablation",
+              {**_LG, "residual": False, "region_residual": False}),
+    ModelSpec("Model-4", "Ablation 4: L-G-DCNN without the region-embedding residual.",
+              "ablation", {**_LG, "region_residual": False}),
+    ModelSpec("Model-5", "Ablation 5: soft attention replaced by self-attention (= V2).",
+              "ablation", {**_LG, "attention": "self"}),
+    ModelSpec("Model-6", "Ablation 6: no attention, no GRU (= LDCNN).", "ablation",
+              {"recurrent": ("lstm",), "local": "dcnn"}),
+]  # fmt: skip
+
+#: Every registered architecture, by name (registration order = the paper's order).
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def list_models() -> list[str]:
+    """Registered model names in registration order."""
+    return list(MODELS)
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec of ``name``; unknown names raise ``KeyError`` with close matches."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        by_lower = {k.lower(): k for k in MODELS}
+        close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(by_lower[c] for c in close)}?" if close else ""
+        raise KeyError(f"unknown model {name!r}{hint} (registered: {', '.join(MODELS)})") from None
+
+
+def build_model(
+    name: str, element_vectors: np.ndarray, *, d_model: int = 512, **overrides: Any
+) -> CompositionModel:
+    """Build the registered model ``name`` on an element table ``(n + 1, dim)`` (row 0 = pad).
+
+    ``overrides`` replace the registered builder arguments of :func:`compose` (e.g.
+    ``n_blocks=4``, ``attention="self"``, ``kernel_size=5``).
+    """
+    return get_spec(name).build(element_vectors, d_model, **overrides)
