@@ -1,0 +1,232 @@
+"""The results store: one JSON file per (experiment, config), keyed by the config's hash.
+
+A record is found again from the config that produced it, so notebooks can re-run cheaply
+(:func:`cached_run`) and tables are built from files rather than from memory. Files are
+written atomically and never silently overwritten.
+
+Layout: ``<root>/<config["experiment"]>/[<config["profile"]>/]<key>.json`` where
+``key = key_for(config)``; the profile level keeps throw-away ``smoke`` records (ignored by
+git) apart from the committed full-scale ones. Each file
+holds ``{"key": ..., "config": {...}, **record}``; a record usually has ``metrics`` (a flat
+dict such as ``{"test_mae": ...}``) and ``provenance``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .config import results_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "CorruptRecordError",
+    "RecordExistsError",
+    "ResultsStore",
+    "cached_run",
+    "canonical_json",
+    "key_for",
+]
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_RESERVED = ("key", "config")
+
+
+class RecordExistsError(FileExistsError):
+    """``put`` found a record for this config and ``overwrite`` was not requested."""
+
+
+class CorruptRecordError(ValueError):
+    """A record file exists but is not valid JSON or not a record."""
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
+
+
+def canonical_json(config: dict[str, Any]) -> str:
+    """Sorted keys, no whitespace, numpy scalars as numbers: equal configs, equal text."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def key_for(config: dict[str, Any]) -> str:
+    """First 16 hex digits of the sha256 of the canonical JSON of ``config``."""
+    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()[:16]
+
+
+def _experiment(config: dict[str, Any]) -> str:
+    try:
+        name = config["experiment"]
+    except KeyError:
+        raise KeyError("config needs an 'experiment' entry (it names the results folder)") from None
+    if not isinstance(name, str) or not _SAFE_NAME.match(name):
+        raise ValueError(f"experiment name {name!r} is not a safe folder name")
+    return name
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{name}."))
+        else:
+            out[name] = v
+    return out
+
+
+class ResultsStore:
+    """Records under ``root`` (default :func:`matfusion.config.results_dir`)."""
+
+    key_for = staticmethod(key_for)
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root) if root is not None else results_dir()
+
+    def path_for(self, config: dict[str, Any]) -> Path:
+        folder = self.root / _experiment(config)
+        profile = config.get("profile")
+        if profile is not None:
+            if not isinstance(profile, str) or not _SAFE_NAME.match(profile):
+                raise ValueError(f"profile name {profile!r} is not a safe folder name")
+            folder = folder / profile
+        return folder / f"{key_for(config)}.json"
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                doc = json.load(fh)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CorruptRecordError(f"corrupt results record {path}: {exc}") from exc
+        if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
+            raise CorruptRecordError(f"{path} is not a results record (no 'config' object)")
+        return doc
+
+    def get(self, config: dict[str, Any]) -> dict[str, Any] | None:
+        """The stored record for ``config``, or None if there is none."""
+        path = self.path_for(config)
+        if not path.is_file():
+            return None
+        doc = self._read(path)
+        if canonical_json(doc["config"]) != canonical_json(config):
+            raise CorruptRecordError(f"{path} holds a different config than its key says")
+        return doc
+
+    def put(self, config: dict[str, Any], record: dict[str, Any], overwrite: bool = False) -> Path:
+        """Store ``record`` for ``config``; refuses to replace an existing one unless
+        ``overwrite=True``. The write is atomic (temp file in the same folder + os.replace)."""
+        for name in _RESERVED:
+            if name in record and not (
+                name == "config" and canonical_json(record["config"]) == canonical_json(config)
+            ):
+                raise ValueError(f"record must not set {name!r}: the store fills it in")
+        path = self.path_for(config)
+        if path.exists() and not overwrite:
+            raise RecordExistsError(
+                f"a record for this config already exists: {path} (pass overwrite=True)"
+            )
+        doc = {**record, "key": key_for(config), "config": json.loads(canonical_json(config))}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, indent=2, sort_keys=True, default=_json_default)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return path
+
+    def records(self, experiment: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """All records (of one experiment), keeping those whose config (or, failing that, the
+        record itself) has each ``name == value`` in ``filters``. Sorted by path."""
+        if experiment is not None:
+            _experiment({"experiment": experiment})
+            folders = [self.root / experiment]
+        else:
+            folders = sorted(p for p in self.root.glob("*") if p.is_dir())
+        paths = sorted(
+            path
+            for folder in folders
+            for pattern in ("[!.]*.json", "*/[!.]*.json")
+            for path in folder.glob(pattern)
+        )
+        missing = object()
+        out = []
+        for path in paths:
+            doc = self._read(path)
+            ok = True
+            for name, want in filters.items():
+                have = doc["config"].get(name, doc.get(name, missing))
+                if have is missing or have != want:
+                    ok = False
+                    break
+            if ok:
+                out.append(doc)
+        return out
+
+    def frame(self, experiment: str | None = None, **filters: Any) -> pd.DataFrame:
+        """One row per record: ``key``, the config fields (nested ones as ``a.b``), the
+        ``metrics`` entries by their own names, then other top-level scalars. A name already
+        taken gets its section as a prefix (``metrics.seed``)."""
+        import pandas as pd
+
+        rows = []
+        for doc in self.records(experiment, **filters):
+            row: dict[str, Any] = {"key": doc["key"]}
+            sections = [("config", doc["config"]), ("metrics", doc.get("metrics") or {})]
+            scalars = {
+                k: v
+                for k, v in doc.items()
+                if k not in ("key", "config", "metrics") and not isinstance(v, dict | list)
+            }
+            sections.append(("record", scalars))
+            for section, values in sections:
+                for name, value in _flatten(values).items():
+                    row[name if name not in row else f"{section}.{name}"] = value
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def cached_run(
+    store: ResultsStore, config: dict[str, Any], fn: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """Return the stored record for ``config`` or compute it with ``fn()``, store it and
+    return it. The returned copy carries ``cache_hit`` (True/False); the file never does.
+    A record without ``provenance`` gets :func:`matfusion.provenance.collect` added."""
+    found = store.get(config)
+    if found is not None:
+        return {**found, "cache_hit": True}
+    record = dict(fn())
+    if "provenance" not in record:
+        from .provenance import collect
+
+        record["provenance"] = collect()
+    store.put(config, record)
+    stored = store.get(config)
+    assert stored is not None
+    return {**copy.deepcopy(stored), "cache_hit": False}

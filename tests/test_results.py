@@ -1,0 +1,136 @@
+"""Tests of the results store and provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from matfusion import provenance
+from matfusion.results import (
+    CorruptRecordError,
+    RecordExistsError,
+    ResultsStore,
+    cached_run,
+    canonical_json,
+    key_for,
+)
+
+CONFIG = {"experiment": "fig4", "dataset": "oqmd", "model": "L-G-DCNN", "seed": 0}
+RECORD = {"metrics": {"test_mae": 0.05, "val_mae": 0.04}, "provenance": {"git_commit": None}}
+
+
+@pytest.fixture
+def store(tmp_path):
+    return ResultsStore(tmp_path / "results")
+
+
+def test_key_is_stable_and_order_free():
+    shuffled = dict(reversed(list(CONFIG.items())))
+    assert key_for(CONFIG) == key_for(shuffled)
+    assert len(key_for(CONFIG)) == 16
+    assert canonical_json({"b": 1, "a": [1, 2]}) == '{"a":[1,2],"b":1}'
+    assert key_for({**CONFIG, "seed": np.int64(0)}) == key_for(CONFIG)
+    assert key_for({**CONFIG, "seed": 1}) != key_for(CONFIG)
+    assert ResultsStore.key_for(CONFIG) == key_for(CONFIG)
+
+
+def test_put_get_layout(store):
+    assert store.get(CONFIG) is None
+    path = store.put(CONFIG, RECORD)
+    assert path == store.root / "fig4" / f"{key_for(CONFIG)}.json"
+    got = store.get(dict(reversed(list(CONFIG.items()))))
+    assert got["metrics"]["test_mae"] == 0.05
+    assert got["config"] == CONFIG
+    assert got["key"] == key_for(CONFIG)
+
+
+def test_put_refuses_overwrite(store):
+    store.put(CONFIG, RECORD)
+    with pytest.raises(RecordExistsError, match="overwrite=True"):
+        store.put(CONFIG, {"metrics": {"test_mae": 9.0}})
+    assert store.get(CONFIG)["metrics"]["test_mae"] == 0.05
+    store.put(CONFIG, {"metrics": {"test_mae": 9.0}}, overwrite=True)
+    assert store.get(CONFIG)["metrics"]["test_mae"] == 9.0
+
+
+def test_config_needs_experiment(store):
+    with pytest.raises(KeyError, match="experiment"):
+        store.put({"dataset": "x"}, RECORD)
+    with pytest.raises(ValueError, match="safe"):
+        store.put({"experiment": "../evil"}, RECORD)
+
+
+def test_corrupt_record_raises(store):
+    path = store.put(CONFIG, RECORD)
+    path.write_text("{not json")
+    with pytest.raises(CorruptRecordError, match=str(path.name)):
+        store.get(CONFIG)
+
+
+@pytest.mark.parametrize("target", ["json.dump", "os.replace"])
+def test_put_is_atomic(store, monkeypatch, target):
+    def boom(*args, **kwargs):
+        raise OSError("simulated crash")
+
+    module, name = target.split(".")
+    monkeypatch.setattr({"json": json, "os": os}[module], name, boom)
+    with pytest.raises(OSError, match="simulated"):
+        store.put(CONFIG, RECORD)
+    monkeypatch.undo()
+    assert store.get(CONFIG) is None
+    assert store.records() == []
+    folder = store.root / "fig4"
+    assert list(folder.iterdir()) == []  # no stray temp file either
+
+
+def test_records_and_frame(store):
+    for seed in range(3):
+        for model in ("LSTM", "DCNN"):
+            cfg = {**CONFIG, "model": model, "seed": seed}
+            store.put(cfg, {"metrics": {"test_mae": 0.1 * seed + (model == "DCNN")}})
+    store.put({"experiment": "other", "x": 1}, {"metrics": {"test_mae": 1.0}})
+    assert len(store.records()) == 7
+    assert len(store.records("fig4")) == 6
+    assert len(store.records("fig4", model="LSTM")) == 3
+    assert len(store.records(model="LSTM", seed=2)) == 1
+    assert store.records(model="nope") == []
+    df = store.frame("fig4")
+    assert len(df) == 6
+    assert {"key", "experiment", "dataset", "model", "seed", "test_mae"} <= set(df.columns)
+    lstm = df[df.model == "LSTM"].sort_values("seed")
+    np.testing.assert_allclose(lstm.test_mae, [0.0, 0.1, 0.2])
+
+
+def test_cached_run_hits(store):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"metrics": {"test_mae": 0.5}}
+
+    first = cached_run(store, CONFIG, compute)
+    second = cached_run(store, CONFIG, compute)
+    assert len(calls) == 1
+    assert first["cache_hit"] is False and second["cache_hit"] is True
+    assert second["metrics"] == {"test_mae": 0.5}
+    assert "provenance" in second
+    on_disk = json.loads(store.path_for(CONFIG).read_text())
+    assert "cache_hit" not in on_disk
+
+
+def test_provenance(tmp_path):
+    assert provenance.git_commit(tmp_path) is None
+    info = provenance.collect(tmp_path)
+    assert info["git_commit"] is None and info["git_dirty"] is None
+    assert set(info["packages"]) >= {"torch", "numpy", "pandas", "pymatgen", "matfusion"}
+    assert info["hardware"]["cores"] >= 1
+    assert info["python"].count(".") == 2
+    json.dumps(info)
+    f = tmp_path / "f.bin"
+    f.write_bytes(b"abc")
+    assert provenance.sha256_file(f) == (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
