@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Create (or update) the project's virtual environment and fetch the data.
+# Idempotent: a second run only checks that everything is in place.
+#   bash scripts/setup.sh              # library, notebooks, book
+#   bash scripts/setup.sh --browser    # also Debian's chromium for the rendered-page tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+
+if ! "$PYTHON" -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12))' 2>/dev/null; then
+  echo "setup: need Python 3.11 or 3.12 (got $("$PYTHON" --version 2>&1)); set PYTHON=..." >&2
+  exit 1
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+stamp="$VENV/.matfusion-deps"
+want=$(sha256sum pyproject.toml | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing dependencies into $VENV (torch pinned to the 2.13.0 CPU build)"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  # torch first, pinned, so nothing later pulls a CUDA build.
+  "$VENV/bin/python" -m pip install -q "torch==2.13.0"
+  "$VENV/bin/python" -m pip install -q -e ".[dev]"
+  # Warm numba's cache for umap once here, not in every notebook.
+  "$VENV/bin/python" -c "import umap" 2>/dev/null || true
+  echo "$want" > "$stamp"
+fi
+
+if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing Debian's chromium for the rendered-page tests"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
+echo "setup: fetching and verifying data"
+"$VENV/bin/python" -c "from matfusion.data import crabnet_data_root; print('data:', crabnet_data_root())"

@@ -1,0 +1,170 @@
+"""The ``matfusion`` command line: list data and models, train, predict, build the book."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from matfusion.data import dataset_summary
+
+    table = dataset_summary()
+    if args.kind:
+        table = table[table["kind"] == args.kind]
+    if args.json:
+        print(table.to_json(orient="records", indent=1))
+    else:
+        print(table.to_string(index=False))
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from matfusion.models import MODELS
+
+    width = max(len(n) for n in MODELS)
+    for name, spec in MODELS.items():
+        print(f"{name:<{width}}  {spec.group:<18} {spec.description}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from matfusion.experiments import run_training
+    from matfusion.profiles import get_profile
+
+    profile = get_profile(
+        args.profile,
+        max_train_rows=args.max_train_rows,
+        max_eval_rows=args.max_eval_rows,
+        recipe=args.recipe,
+        d_model=args.d_model,
+    )
+    if args.full_data:
+        from dataclasses import replace
+
+        profile = replace(profile, max_train_rows=None, max_eval_rows=None)
+    record = run_training(
+        args.model,
+        args.dataset,
+        profile=profile,
+        fold=args.fold,
+        seed=args.seed,
+        epochs=args.epochs,
+        force=args.force,
+        progress=not args.quiet,
+    )
+    metrics = record["metrics"]
+    origin = "cache hit: stored record" if record.get("cache_hit") else "trained"
+    print(
+        f"{args.model} on {args.dataset} ({origin}; profile {record['config']['profile']}, "
+        f"n_train {record['sizes']['train']}, epochs {record['epochs_run']})"
+    )
+    print(
+        f"test MAE {metrics['test_mae']:.4g}  RMSE {metrics['test_rmse']:.4g}  "
+        f"R2 {metrics['test_r2']:.4f}   (val MAE {metrics['val_mae']:.4g})"
+    )
+    if record.get("checkpoint"):
+        print(f"checkpoint: {record['checkpoint']}")
+    if args.json:
+        print(json.dumps({k: v for k, v in record.items() if k != "history"}, indent=1))
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from matfusion.predict import predict_formulas
+
+    rows = predict_formulas(args.checkpoint, args.formulas)
+    failed = 0
+    for row in rows:
+        if row["error"]:
+            failed += 1
+            print(f"{row['formula']}\terror: {row['error']}")
+        else:
+            print(f"{row['formula']}\t{row['prediction']:.6g}\t+/- {row['uncertainty']:.3g}")
+    return 1 if failed == len(rows) else 0
+
+
+def _cmd_book(args: argparse.Namespace) -> int:
+    from matfusion.book import build_book, execute_notebooks
+
+    if not args.no_execute:
+        execute_notebooks(profile=args.profile, only=args.only)
+    if not args.no_build:
+        html = build_book()
+        print(f"book: {html / 'index.html'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="matfusion",
+        description="Executable companion to L-G-DCNN (paper A) and ECD CNNs (paper B).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("datasets", help="list registered datasets with row counts")
+    p.add_argument("--kind", choices=["extended", "matbench"], help="only this kind")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_cmd_datasets)
+
+    p = sub.add_parser("models", help="list registered models")
+    p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser(
+        "train",
+        help="train a registered model on a registered dataset (cached in results/)",
+        description="Train a model; an identical earlier run is answered from results/.",
+    )
+    p.add_argument("--model", required=True, help="registered model name, e.g. L-G-DCNN")
+    p.add_argument("--dataset", required=True, help="dataset name, e.g. aflow__Egap")
+    p.add_argument("--profile", default="standard", help="smoke | standard | paper")
+    p.add_argument("--epochs", type=int, help="override the profile's epochs")
+    p.add_argument("--fold", type=int, help="Matbench fold (0-4)")
+    p.add_argument("--seed", type=int, help="random seed (default: the profile's)")
+    p.add_argument("--recipe", choices=["fast", "crabnet"], help="override the recipe")
+    p.add_argument("--max-train-rows", type=int, help="subsample the training split")
+    p.add_argument("--max-eval-rows", type=int, help="subsample validation and test splits")
+    p.add_argument("--full-data", action="store_true", help="use full splits")
+    p.add_argument("--d-model", type=int, help="model width (paper: 512)")
+    p.add_argument("--force", action="store_true", help="retrain even if a record exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="also print the record as JSON")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser(
+        "predict",
+        help="predict formulas with a trained checkpoint",
+        description="Prediction and uncertainty per formula; bad formulas are reported per row.",
+    )
+    p.add_argument("--checkpoint", required=True, help="path printed by `matfusion train`")
+    p.add_argument("formulas", nargs="+", help='formulas, e.g. "SrTiO3" "Fe2O3"')
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser(
+        "book",
+        help="execute the notebooks with papermill and build the Jupyter Book",
+        description="Execute notebooks/ under a profile (papermill), then build _build/html.",
+    )
+    p.add_argument("--profile", default="standard", help="smoke | standard | paper")
+    p.add_argument("--only", action="append", help="execute only notebooks matching this")
+    p.add_argument("--no-execute", action="store_true", help="build from executed notebooks")
+    p.add_argument("--no-build", action="store_true", help="execute only")
+    p.set_defaults(func=_cmd_book)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (KeyError, ValueError, FileNotFoundError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"matfusion {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""One training run = one record in the results store.
+
+This is the seam between the library's parts: it loads a split from the data registry,
+encodes it, builds a registered model, trains it with a recipe and writes a record with
+provenance. Notebooks and the CLI call :func:`run_training`; a rerun with the same
+configuration is answered from the store instead of retraining.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matfusion import provenance
+from matfusion.config import checkpoints_dir
+from matfusion.data import element_table, get_dataset, load_split, split_sha256
+from matfusion.featurize import EncodedCompositions, encode_formulas
+from matfusion.models import MODELS, build_model
+from matfusion.profiles import Profile, get_profile
+from matfusion.results import ResultsStore
+from matfusion.train import (
+    TrainConfig,
+    configure_threads,
+    fit,
+    load_checkpoint,
+    predict,
+    regression_metrics,
+    save_checkpoint,
+    set_seed,
+)
+
+#: Bump when the meaning of a record changes (invalidates the cache on purpose).
+RECORD_VERSION = 1
+
+
+@dataclass
+class SplitData:
+    """A split after subsampling, with what it took to get there."""
+
+    frame: pd.DataFrame
+    encoded: EncodedCompositions
+    sha256: str
+    n_full: int
+
+
+def subsample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:
+    """Seeded subsample without replacement, in the file's order (``None`` = keep all)."""
+    if max_rows is None or len(frame) <= max_rows:
+        return frame.reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.choice(len(frame), size=max_rows, replace=False))
+    return frame.iloc[keep].reset_index(drop=True)
+
+
+def load_encoded(
+    dataset: str,
+    split: str,
+    *,
+    fold: int | None,
+    max_rows: int | None,
+    seed: int,
+    embedding: str = "mat2vec",
+) -> SplitData:
+    """Load, subsample and encode one split of a registered dataset."""
+    frame = load_split(dataset, split, fold=fold)
+    n_full = len(frame)
+    frame = subsample(frame, max_rows, seed)
+    encoded = encode_formulas(frame["formula"].tolist(), element_table(embedding))
+    return SplitData(frame, encoded, split_sha256(dataset, split, fold=fold), n_full)
+
+
+def model_embedding(model: str) -> str:
+    """Which element table a registered model expects."""
+    return MODELS[model].embedding
+
+
+def train_config_for(profile: Profile, *, seed: int, epochs: int | None = None) -> TrainConfig:
+    """The training settings a profile implies (``epochs`` overrides the profile's)."""
+    return TrainConfig(
+        recipe=profile.recipe,
+        epochs=epochs if epochs is not None else profile.epochs,
+        seed=seed,
+    )
+
+
+def run_config(
+    model: str,
+    dataset: str,
+    *,
+    profile: Profile,
+    fold: int | None = None,
+    seed: int | None = None,
+    epochs: int | None = None,
+    experiment: str = "train",
+) -> dict[str, Any]:
+    """The configuration that identifies a run (and keys it in the results store)."""
+    if model not in MODELS:
+        build_model(model, np.zeros((1, 1), dtype=np.float32))  # raises a helpful KeyError
+    info = get_dataset(dataset)
+    seed = profile.seed if seed is None else seed
+    train_cfg = train_config_for(profile, seed=seed, epochs=epochs)
+    return {
+        "experiment": experiment,
+        "record_version": RECORD_VERSION,
+        "model": model,
+        "dataset": info.name,
+        "fold": fold,
+        "profile": profile.name,
+        "max_train_rows": profile.max_train_rows,
+        "max_eval_rows": profile.max_eval_rows,
+        "d_model": profile.d_model,
+        "embedding": model_embedding(model),
+        "seed": seed,
+        "train": train_cfg.to_dict(),
+    }
+
+
+def find_reusable(
+    store: ResultsStore, config: dict[str, Any], profiles: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """A stored record of a larger profile for the same model, dataset, fold and seed."""
+    for name in profiles:
+        matches = store.records(
+            experiment=config["experiment"],
+            model=config["model"],
+            dataset=config["dataset"],
+            fold=config["fold"],
+            profile=name,
+        )
+        if matches:
+            record = dict(matches[0])
+            record["reused_for_profile"] = config["profile"]
+            return record
+    return None
+
+
+def run_training(
+    model: str,
+    dataset: str,
+    *,
+    profile: str | Profile = "standard",
+    fold: int | None = None,
+    seed: int | None = None,
+    epochs: int | None = None,
+    store: ResultsStore | None = None,
+    force: bool = False,
+    progress: bool = True,
+    keep_checkpoint: bool = True,
+) -> dict[str, Any]:
+    """Train ``model`` on ``dataset`` under ``profile`` and return its record.
+
+    The store is consulted first: an identical configuration is a cache hit; for a
+    profile that reuses larger ones (``standard`` reuses ``paper``), a stored larger run
+    stands in and the record says so (``reused_for_profile``). ``force`` retrains and
+    overwrites.
+    """
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    store = store or ResultsStore()
+    config = run_config(model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
+    if not force:
+        hit = store.get(config)
+        if hit is not None:
+            return {**hit, "cache_hit": True}
+        if epochs is None:
+            reused = find_reusable(store, config, prof.reuse_profiles)
+            if reused is not None:
+                return {**reused, "cache_hit": True}
+
+    configure_threads(None)
+    set_seed(config["seed"])
+    started = time.perf_counter()
+    embedding = config["embedding"]
+    splits = {
+        split: load_encoded(
+            dataset,
+            split,
+            fold=fold,
+            max_rows=prof.max_train_rows if split == "train" else prof.max_eval_rows,
+            seed=config["seed"],
+            embedding=embedding,
+        )
+        for split in ("train", "val", "test")
+    }
+    table = element_table(embedding)
+    net = build_model(model, table.vectors, d_model=prof.d_model)
+    train_cfg = TrainConfig(**config["train"])
+    result = fit(
+        net,
+        splits["train"].encoded,
+        splits["train"].frame["target"].to_numpy(),
+        splits["val"].encoded,
+        splits["val"].frame["target"].to_numpy(),
+        train_cfg,
+        progress=progress,
+    )
+    metrics: dict[str, float] = {}
+    inference_s = 0.0
+    n_inferred = 0
+    for split in ("train", "val", "test"):
+        t0 = time.perf_counter()
+        mean, _std = predict(result.model, result.scaler, splits[split].encoded)
+        inference_s += time.perf_counter() - t0
+        n_inferred += len(mean)
+        for key, value in regression_metrics(
+            splits[split].frame["target"].to_numpy(), mean
+        ).items():
+            metrics[f"{split}_{key}"] = value
+    wall = time.perf_counter() - started
+
+    key = store.key_for(config)
+    checkpoint = None
+    if keep_checkpoint:
+        checkpoint = checkpoints_dir() / f"{config['experiment']}-{key}.pt"
+        save_checkpoint(checkpoint, result.model, result.scaler, {"config": config})
+    record = {
+        "config": config,
+        "metrics": metrics,
+        "sizes": {s: len(d.frame) for s, d in splits.items()},
+        "full_sizes": {s: d.n_full for s, d in splits.items()},
+        "data_sha256": {s: d.sha256 for s, d in splits.items()},
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "train_wall_time_s": result.wall_time_s,
+        "wall_time_s": wall,
+        "train_samples_per_s": result.samples_per_s,
+        "inference_samples_per_s": n_inferred / inference_s if inference_s > 0 else None,
+        "n_parameters": int(sum(p.numel() for p in result.model.parameters())),
+        "checkpoint": str(checkpoint) if checkpoint else None,
+        "provenance": provenance.collect(),
+    }
+    store.put(config, record, overwrite=force)
+    return {**record, "cache_hit": False}
+
+
+def load_trained(checkpoint: str | Path):
+    """Rebuild a model and its target scaler from a checkpoint written by a run."""
+
+    def build(name: str, config: dict[str, Any]):
+        table = element_table(model_embedding(name))
+        return build_model(
+            name, table.vectors, d_model=config["d_model"], **config.get("params", {})
+        )
+
+    return load_checkpoint(Path(checkpoint), build)
+
+
+def results_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Flatten run records into one row each: the columns notebooks print."""
+    rows = []
+    for rec in records:
+        cfg = rec["config"]
+        rows.append(
+            {
+                "model": cfg["model"],
+                "dataset": cfg["dataset"],
+                "fold": cfg["fold"],
+                "profile": cfg["profile"],
+                "n_train": rec["sizes"]["train"],
+                "epochs_run": rec["epochs_run"],
+                "best_epoch": rec["best_epoch"],
+                **{k: v for k, v in rec["metrics"].items()},
+                "train_samples_per_s": rec.get("train_samples_per_s"),
+                "wall_time_s": rec.get("wall_time_s"),
+                "source": (
+                    f"stored {cfg['profile']} run"
+                    if rec.get("reused_for_profile")
+                    else ("stored (cache hit)" if rec.get("cache_hit") else "trained now")
+                ),
+            }
+        )
+    return pd.DataFrame(rows)

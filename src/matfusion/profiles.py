@@ -1,0 +1,101 @@
+"""Run profiles: how big each experiment is.
+
+A profile trades fidelity for time. Notebooks receive the profile name as a papermill
+parameter and ask this module for sizes, so one notebook serves CI (``smoke``), a laptop
+(``standard``) and a full reproduction (``paper``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+#: The ten extended sets with more than 20,000 rows, on which the paper compares the
+#: reference models (its Figure S2).
+LARGE_EXTENDED_SETS: tuple[str, ...] = (
+    "aflow__Egap",
+    "aflow__energy_atom",
+    "CritExam__Ed",
+    "CritExam__Ef",
+    "mp_e_hull",
+    "mp_mu_b",
+    "OQMD_Bandgap",
+    "OQMD_Energy_per_atom",
+    "OQMD_Formation_Enthalpy",
+    "OQMD_Volume_per_atom",
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes and recipe for one run profile.
+
+    ``max_train_rows``/``max_eval_rows`` subsample splits (seeded, without replacement);
+    ``None`` means the full split. ``reuse_profiles`` lists profiles whose stored results
+    may stand in for a run of this profile (the book says so on the page).
+    """
+
+    name: str
+    description: str
+    recipe: str
+    epochs: int | None
+    max_train_rows: int | None
+    max_eval_rows: int | None
+    reference_datasets: tuple[str, ...]
+    d_model: int = 512
+    seed: int = 0
+    reuse_profiles: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        description="CI: tiny subsets and 2 epochs, every chapter in about a minute",
+        recipe="fast",
+        epochs=2,
+        max_train_rows=256,
+        max_eval_rows=128,
+        reference_datasets=("OQMD_Bandgap",),
+        d_model=64,
+    ),
+    "standard": Profile(
+        name="standard",
+        description=(
+            "laptop: subsets of a few thousand rows, fast recipe with early stopping; "
+            "stored paper-profile results are reused where present"
+        ),
+        recipe="fast",
+        epochs=40,
+        max_train_rows=4000,
+        max_eval_rows=2000,
+        reference_datasets=("OQMD_Bandgap", "mp_e_hull", "aflow__Egap"),
+        reuse_profiles=("paper",),
+    ),
+    "paper": Profile(
+        name="paper",
+        description="full splits and the paper's CrabNet recipe (hours to days on a CPU)",
+        recipe="crabnet",
+        epochs=None,
+        max_train_rows=None,
+        max_eval_rows=None,
+        reference_datasets=LARGE_EXTENDED_SETS,
+    ),
+}
+
+
+def get_profile(name: str, **overrides: Any) -> Profile:
+    """Look a profile up by name, applying non-None overrides (e.g. ``epochs=3``)."""
+    try:
+        profile = PROFILES[name]
+    except KeyError:
+        raise KeyError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}") from None
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(changes) - set(profile.to_dict())
+    if unknown:
+        raise ValueError(f"unknown profile settings: {sorted(unknown)}")
+    if "reference_datasets" in changes:
+        changes["reference_datasets"] = tuple(changes["reference_datasets"])
+    return replace(profile, **changes)

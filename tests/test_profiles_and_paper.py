@@ -1,0 +1,54 @@
+"""Profiles and the packaged copy of the papers' reported numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from matfusion.paper import TABLES, reported, reported_floats, table_path
+from matfusion.profiles import PROFILES, get_profile
+
+SHARED_PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper"
+
+
+def test_profiles_scale_up() -> None:
+    smoke, standard, paper = (PROFILES[n] for n in ("smoke", "standard", "paper"))
+    assert smoke.max_train_rows < standard.max_train_rows
+    assert paper.max_train_rows is None and paper.recipe == "crabnet"
+    assert len(paper.reference_datasets) == 10
+
+
+def test_profile_overrides_and_errors() -> None:
+    assert get_profile("smoke", epochs=3).epochs == 3
+    assert get_profile("smoke", epochs=None).epochs == PROFILES["smoke"].epochs
+    with pytest.raises(KeyError, match="unknown profile"):
+        get_profile("huge")
+    with pytest.raises(ValueError, match="unknown profile settings"):
+        get_profile("smoke", nonsense=1)
+
+
+@pytest.mark.skipif(not SHARED_PAPER.exists(), reason="shared/paper not beside the repo")
+@pytest.mark.parametrize("name", TABLES)
+def test_packaged_numbers_match_shared_copy(name: str) -> None:
+    assert table_path(name).read_bytes() == (SHARED_PAPER / f"{name}.csv").read_bytes()
+
+
+def test_reported_values() -> None:
+    assert reported_floats("CECV LSTM Si compounds OQMD formation enthalpy test") == [
+        376,
+        147,
+        80,
+        48,
+        31,
+        27,
+        16,
+        14,
+    ]
+    ext = reported("extended_benchmarks_mae").set_index("dataset")
+    assert ext.loc["aflow__ael_bulk_modulus_vrh", "L-G-DCNN"] == pytest.approx(8.221)
+    assert len(ext) == 18
+    ext.loc[:, "L-G-DCNN"] = 0  # a caller's edit must not leak into the next call
+    assert isinstance(reported("extended_benchmarks_mae"), pd.DataFrame)
+    assert reported("extended_benchmarks_mae")["L-G-DCNN"].iloc[0] == pytest.approx(8.221)
