@@ -24,12 +24,14 @@
 # %% tags=["parameters"]
 profile = "standard"
 rows_per_dataset = None  # rows sampled per dataset for the distributions (None: by profile)
+progress = True  # progress bars (the book build turns them off)
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from tqdm.auto import tqdm
 
 from matfusion.data import dataset_summary, get_dataset, load_split, split_sha256
 from matfusion.featurize import encode_formulas
@@ -58,7 +60,7 @@ summary = dataset_summary()
 pd.set_option("display.width", 160)
 summary
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(8, 7))
 ordered = summary.assign(total=summary.n_train + summary.n_val + summary.n_test).sort_values(
     "total"
@@ -78,7 +80,7 @@ plt.show()
 # %%
 rng_seed = prof.seed
 frames = []
-for name in summary["name"]:
+for name in tqdm(summary["name"], desc="datasets", disable=not progress):
     info = get_dataset(name)
     fold = 0 if info.kind == "matbench" else None
     frame = load_split(name, "train", fold=fold)
@@ -110,7 +112,7 @@ stats = samples.groupby("dataset").agg(
 stats["unit"] = [get_dataset(n).unit for n in stats.index]
 stats.round(3)
 
-# %%
+# %% tags=["hide-input"]
 names = list(summary["name"])
 ncols = 4
 nrows = int(np.ceil(len(names) / ncols))
@@ -127,7 +129,7 @@ fig.suptitle("Target distributions (training split sample)")
 fig.tight_layout()
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 counts = samples.groupby(["dataset", "n_elements"]).size().unstack(fill_value=0).loc[names]
 shares = counts.div(counts.sum(axis=1), axis=0)
 fig, ax = plt.subplots(figsize=(9, 8))

@@ -33,6 +33,7 @@ datasets = None  # list of dataset names; None: the profile's reference datasets
 models = None  # list of model names; None: the ten models of Figure S2
 epochs = None  # override the profile's epochs
 seed = None  # override the profile's seed
+progress = True  # progress bars (the book build turns them off)
 
 # %%
 import matplotlib.pyplot as plt
@@ -40,6 +41,7 @@ import pandas as pd
 import seaborn as sns
 from tqdm.auto import tqdm
 
+from matfusion.analysis import REFERENCE_MODEL_CLAIMS, check_claims
 from matfusion.experiments import results_table, run_training
 from matfusion.models import MODELS
 from matfusion.notebook import profile_banner, setup_plots, show_markdown, with_difference
@@ -76,9 +78,9 @@ pd.DataFrame(
 # %%
 records = []
 for dataset in datasets:
-    for model in tqdm(models, desc=dataset):
+    for model in tqdm(models, desc=dataset, disable=not progress):
         records.append(
-            run_training(model, dataset, profile=prof, epochs=epochs, seed=seed, progress=False)
+            run_training(model, dataset, profile=prof, epochs=epochs, seed=seed, progress=progress)
         )
 table = results_table(records)
 table[["dataset", "model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]].round(4)
@@ -89,7 +91,7 @@ table[["dataset", "model", "n_train", "epochs_run", "test_mae", "test_r2", "sour
 # Rows are datasets, columns models; colour is the MAE relative to the row's best model
 # (1 = best), as in the paper's benchmark figures.
 
-# %%
+# %% tags=["hide-input"]
 mae = table.pivot(index="dataset", columns="model", values="test_mae")[models]
 relative = mae.div(mae.min(axis=1), axis=0)
 fig, ax = plt.subplots(figsize=(11, 0.6 * len(mae) + 1.8))
@@ -113,7 +115,7 @@ plt.show()
 #
 # Validation MAE per epoch for each model on each dataset (stored with every record).
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.6), squeeze=False)
 for ax, dataset in zip(axes[0], datasets, strict=True):
     for rec in records:
@@ -136,7 +138,7 @@ plt.show()
 #
 # ### OQMD band gap: the MAEs the paper quotes
 
-# %%
+# %% tags=["hide-input"]
 quoted_models = ["DCNN-K1", "LSTM", "DCNN", "LDCNN", "L-G-DCNN"]
 quoted = pd.Series(
     reported_floats("OQMD band gap test MAE DCNN-K1/LSTM/DCNN/LDCNN/L-G-DCNN"),
@@ -164,49 +166,24 @@ display_table
 
 
 # %%
-def share(condition: pd.Series) -> str:
-    return f"{int(condition.sum())} of {len(condition)} datasets"
-
-
-claims = []
-if {"RNN", "LSTM", "GRU"} <= set(mae.columns):
-    claims.append(("LSTM beats RNN", share(mae["LSTM"] < mae["RNN"])))
-    claims.append(("GRU beats RNN", share(mae["GRU"] < mae["RNN"])))
-for local in ["DCNN", "DPCNN", "CNN"]:
-    if {local, "DCNN-K1"} <= set(mae.columns):
-        claims.append((f"{local} beats DCNN-K1", share(mae[local] < mae["DCNN-K1"])))
-fusions = [f for f in FUSIONS if f in mae.columns]
-if "LDCNN" in fusions and len(fusions) > 1:
-    best_fusion = mae[fusions].idxmin(axis=1)
-    claims.append(("LDCNN is the best heuristic fusion", share(best_fusion == "LDCNN")))
-if {"LDCNN", "LSTM", "DCNN"} <= set(mae.columns):
-    claims.append(
-        (
-            "LDCNN beats both LSTM and DCNN",
-            share((mae["LDCNN"] < mae["LSTM"]) & (mae["LDCNN"] < mae["DCNN"])),
-        )
-    )
-claims_table = pd.DataFrame(claims, columns=["claim (paper A)", "holds on"])
+claims_table = check_claims(mae, REFERENCE_MODEL_CLAIMS)
 claims_table
 
-# %%
-verdicts = []
-for claim, holds in claims:
-    k, _, n = holds.partition(" of ")
-    n = int(n.split()[0])
-    k = int(k)
-    verdict = "supported" if k == n else ("mixed" if k > 0 else "not supported")
-    verdicts.append(f"* *{claim}*: {verdict} here ({holds}).")
+# %% tags=["remove-input"]
 show_markdown(
     "**What our runs say.** "
     + (
-        "These are smoke-sized runs (a few hundred rows, two epochs): the orderings below are "
-        "noise and are shown only to exercise the code. "
+        "These are smoke-sized runs (a few hundred rows, two epochs): the orderings are noise "
+        "and are shown only to exercise the code."
         if prof.name == "smoke"
-        else ""
+        else f"On {len(mae)} dataset(s) with the `{prof.name}` profile:"
     )
     + "\n\n"
-    + "\n".join(verdicts)
+    + "\n".join(
+        f"* *{row['claim (paper A)']}*: {row['verdict here']} "
+        f"({row['holds on']} of {row['datasets']} datasets)."
+        for _, row in claims_table.iterrows()
+    )
 )
 
 # %% [markdown]
@@ -217,7 +194,7 @@ show_markdown(
 # `matfusion train ... --profile paper`; their provenance (commit, hardware, wall time) is in
 # `results/train/`.
 
-# %%
+# %% tags=["hide-input"]
 store = ResultsStore()
 paper_runs = store.records(experiment="train", profile="paper")
 if paper_runs:

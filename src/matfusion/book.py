@@ -81,7 +81,9 @@ def execute_notebooks(
     for source in sources:
         target = root / EXECUTED_DIR / source.with_suffix(".ipynb").name
         print(f"[matfusion book] executing {source.name} (profile {profile}) ...", flush=True)
-        seconds = execute_notebook(source, target, {"profile": profile}, cwd=root / "notebooks")
+        seconds = execute_notebook(
+            source, target, {"profile": profile, "progress": False}, cwd=root / "notebooks"
+        )
         timings[source.stem] = seconds
         print(f"[matfusion book]   done in {seconds:.0f} s", flush=True)
     log = root / EXECUTED_DIR / "timings.json"

@@ -68,8 +68,8 @@ PROFILES: dict[str, Profile] = {
             "stored paper-profile results are reused where present"
         ),
         recipe="fast",
-        epochs=40,
-        max_train_rows=4000,
+        epochs=30,
+        max_train_rows=3000,
         max_eval_rows=2000,
         reference_datasets=("OQMD_Bandgap", "mp_e_hull", "aflow__Egap"),
         reuse_profiles=("paper",),

@@ -161,12 +161,16 @@ def usable_cores() -> int:
 
 
 def configure_threads(n: int | None = None) -> int:
-    """Set torch's intra-op threads to ``n`` (default: the usable cores) and inter-op to 1.
+    """Set torch's intra-op threads to ``n`` (default: ``$MATFUSION_NUM_THREADS``, else the
+    usable cores) and inter-op to 1.
 
     Oversubscription (torch's default can exceed the affinity mask) makes small-batch
-    training slower, not faster. Returns the thread count in force.
+    training slower, not faster; the environment variable lets two runs share a machine.
+    Returns the thread count in force.
     """
-    n = usable_cores() if n is None else int(n)
+    if n is None:
+        n = int(os.environ.get("MATFUSION_NUM_THREADS", 0)) or usable_cores()
+    n = int(n)
     if n < 1:
         raise ValueError(f"num_threads must be >= 1, got {n}")
     if torch.get_num_threads() != n:

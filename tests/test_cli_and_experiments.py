@@ -1,0 +1,84 @@
+"""End to end: the CLI trains, caches, predicts and reports bad input on a tiny dataset."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from matfusion.cli import main
+from matfusion.experiments import run_config, run_training
+from matfusion.profiles import get_profile
+from matfusion.results import ResultsStore
+
+TINY = ["--dataset", "matbench_steels", "--fold", "0", "--profile", "smoke", "--quiet"]
+
+
+@pytest.fixture()
+def store_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MATFUSION_RESULTS", str(tmp_path / "results"))
+    return tmp_path / "results"
+
+
+def test_train_then_cache_hit_then_predict(store_dir, capsys) -> None:
+    assert main(["train", "--model", "LSTM", *TINY, "--epochs", "2"]) == 0
+    first = capsys.readouterr().out
+    assert "(trained;" in first
+    mae = re.search(r"test MAE (\S+)", first).group(1)
+    records = list(store_dir.glob("train/smoke/*.json"))
+    assert len(records) == 1
+    record = json.loads(records[0].read_text())
+    assert record["config"]["model"] == "LSTM" and record["config"]["train"]["epochs"] == 2
+    assert len(record["history"]) == 2
+    assert record["data_sha256"]["train"] and record["provenance"]["packages"]["torch"]
+    assert {"test_mae", "test_rmse", "test_r2", "val_mae"} <= set(record["metrics"])
+
+    assert main(["train", "--model", "LSTM", *TINY, "--epochs", "2"]) == 0
+    second = capsys.readouterr().out
+    assert "cache hit" in second and f"test MAE {mae}" in second
+    assert len(list(store_dir.glob("train/smoke/*.json"))) == 1
+
+    checkpoint = re.search(r"checkpoint: (\S+)", first).group(1)
+    assert main(["predict", "--checkpoint", checkpoint, "Fe0.7Cr0.2Ni0.1", "Qq2O", "Fe("]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    value = float(lines[0].split("\t")[1])
+    assert value == value  # finite number printed for the good formula
+    assert "unknown element 'Qq'" in lines[1]
+    assert "error" in lines[2]
+
+
+def test_predict_all_bad_formulas_exits_nonzero(store_dir, capsys) -> None:
+    main(["train", "--model", "DCNN-K1", *TINY, "--epochs", "1"])
+    checkpoint = re.search(r"checkpoint: (\S+)", capsys.readouterr().out).group(1)
+    assert main(["predict", "--checkpoint", checkpoint, "Zz"]) == 1
+
+
+def test_bad_names_are_clear_errors(store_dir, capsys) -> None:
+    assert main(["train", "--model", "LG-DCNN", *TINY]) == 2
+    assert "L-G-DCNN" in capsys.readouterr().err  # suggests the close match
+    assert main(["train", "--model", "LSTM", "--dataset", "aflow_egap", "--profile", "smoke"]) == 2
+    assert "aflow__Egap" in capsys.readouterr().err
+    assert main(["predict", "--checkpoint", "/nonexistent.pt", "NaCl"]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_datasets_lists_all_28(capsys) -> None:
+    assert main(["datasets", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 28
+    bulk = next(r for r in rows if r["name"] == "aflow__ael_bulk_modulus_vrh")
+    assert (bulk["n_train"], bulk["n_val"], bulk["n_test"]) == (3428, 732, 736)
+
+
+def test_standard_reuses_a_stored_paper_run(tmp_path) -> None:
+    store = ResultsStore(tmp_path)
+    paper_cfg = run_config("LSTM", "matbench_steels", profile=get_profile("paper"), fold=0)
+    store.put(paper_cfg, {"metrics": {"test_mae": 1.25}, "sizes": {"train": 218}})
+    record = run_training(
+        "LSTM", "matbench_steels", profile="standard", fold=0, store=store, progress=False
+    )
+    assert record["metrics"]["test_mae"] == 1.25
+    assert record["reused_for_profile"] == "standard" and record["cache_hit"]
+    assert len(store.records(experiment="train")) == 1  # nothing new was trained or stored
