@@ -7,7 +7,6 @@ can carry it.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import platform
 import subprocess
@@ -18,19 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from .config import repo_root
+from .io import sha256_file
 
 __all__ = ["collect", "git_commit", "git_dirty", "sha256_file"]
 
 _PACKAGES = ("torch", "numpy", "pandas", "pymatgen", "matfusion")
-
-
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """sha256 hex digest of a file, read in chunks (large data files)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _git(repo: Path, *args: str) -> str | None:

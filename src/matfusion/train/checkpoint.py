@@ -16,9 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
+
+from matfusion.io import json_default
 
 from .trainer import TargetScaler
 
@@ -32,19 +33,9 @@ class CheckpointError(RuntimeError):
     """A checkpoint file exists but cannot be used (corrupt, wrong format, wrong model)."""
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
-
-
 def _plain(obj: Any) -> Any:
     """Round-trip through JSON: numpy scalars become numbers, so weights_only loading works."""
-    return json.loads(json.dumps(obj, default=_json_default))
+    return json.loads(json.dumps(obj, default=json_default))
 
 
 def save_checkpoint(

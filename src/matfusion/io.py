@@ -1,0 +1,57 @@
+"""Small I/O helpers shared by the data, results and checkpoint code."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """sha256 hex digest of a file, streamed (wheels and data files can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def json_default(obj: Any) -> Any:
+    """``json.dump`` fallback for numpy scalars/arrays and paths."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
+
+
+def pip_download(
+    requirement: str, dest: Path, extra_args: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``pip download --no-deps`` one distribution into ``dest``.
+
+    Going through pip (not a hard-coded URL) means the user's index and proxy settings apply.
+    """
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--ignore-requires-python",
+        "--disable-pip-version-check",
+        "-q",
+        *extra_args,
+        requirement,
+        "-d",
+        str(dest),
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True)
