@@ -201,22 +201,34 @@ def run_training(
     metrics: dict[str, float] = {}
     inference_s = 0.0
     n_inferred = 0
+    predictions: dict[str, pd.DataFrame] = {}
     for split in ("train", "val", "test"):
         t0 = time.perf_counter()
-        mean, _std = predict(result.model, result.scaler, splits[split].encoded)
+        mean, std = predict(result.model, result.scaler, splits[split].encoded)
         inference_s += time.perf_counter() - t0
         n_inferred += len(mean)
-        for key, value in regression_metrics(
-            splits[split].frame["target"].to_numpy(), mean
-        ).items():
-            metrics[f"{split}_{key}"] = value
+        target = splits[split].frame["target"].to_numpy()
+        for name, value in regression_metrics(target, mean).items():
+            metrics[f"{split}_{name}"] = value
+        predictions[split] = pd.DataFrame(
+            {
+                "formula": splits[split].frame["formula"],
+                "target": target,
+                "prediction": mean,
+                "uncertainty": std,
+            }
+        )
     wall = time.perf_counter() - started
 
     key = store.key_for(config)
+    stem = checkpoints_dir() / f"{config['experiment']}-{key}"
     checkpoint = None
     if keep_checkpoint:
-        checkpoint = checkpoints_dir() / f"{config['experiment']}-{key}.pt"
+        checkpoint = stem.with_suffix(".pt")
         save_checkpoint(checkpoint, result.model, result.scaler, {"config": config})
+    # Predictions are large for the OQMD sets: kept beside the checkpoint, not in the repo.
+    predictions_file = stem.with_name(stem.name + "-test-predictions.csv")
+    predictions["test"].to_csv(predictions_file, index=False)
     record = {
         "config": config,
         "metrics": metrics,
@@ -231,11 +243,28 @@ def run_training(
         "train_samples_per_s": result.samples_per_s,
         "inference_samples_per_s": n_inferred / inference_s if inference_s > 0 else None,
         "n_parameters": int(sum(p.numel() for p in result.model.parameters())),
+        "train_settings": result.settings,
         "checkpoint": str(checkpoint) if checkpoint else None,
+        "test_predictions": str(predictions_file),
         "provenance": provenance.collect(),
     }
     store.put(config, record, overwrite=force)
     return {**record, "cache_hit": False}
+
+
+def load_test_predictions(record: dict[str, Any]) -> pd.DataFrame:
+    """The test-set predictions of a run (formula, target, prediction, uncertainty).
+
+    They live in the user cache beside the checkpoint; a record from another machine
+    has none there, which is a clear error rather than an empty plot.
+    """
+    path = record.get("test_predictions")
+    if not path or not Path(path).is_file():
+        raise FileNotFoundError(
+            f"no stored test predictions for {record['config']['model']} on "
+            f"{record['config']['dataset']} (rerun with force=True to recreate them)"
+        )
+    return pd.read_csv(path)
 
 
 def load_trained(checkpoint: str | Path):
