@@ -8,7 +8,8 @@ import re
 import pytest
 
 from matfusion.cli import main
-from matfusion.experiments import run_config, run_training
+from matfusion.data import load_split, parse_formula
+from matfusion.experiments import load_test_predictions, run_config, run_training
 from matfusion.profiles import get_profile
 from matfusion.results import ResultsStore
 
@@ -49,10 +50,25 @@ def test_train_then_cache_hit_then_predict(store_dir, capsys) -> None:
     assert "error" in lines[2]
 
 
-def test_predict_all_bad_formulas_exits_nonzero(store_dir, capsys) -> None:
+def test_predict_all_bad_formulas_exits_nonzero_and_cecv_counts(
+    store_dir, tmp_path, capsys
+) -> None:
     main(["train", "--model", "DCNN-K1", *TINY, "--epochs", "1"])
     checkpoint = re.search(r"checkpoint: (\S+)", capsys.readouterr().out).group(1)
     assert main(["predict", "--checkpoint", checkpoint, "Zz"]) == 1
+    capsys.readouterr()
+
+    out = tmp_path / "cecv.json"
+    args = ["cecv", "--checkpoint", checkpoint, "--anchor", "Fe", "--fold", "0", "--out", str(out)]
+    assert main([*args, "--thresholds", "0.05,0.2,0.4"]) == 0
+    doc = json.loads(out.read_text())
+    test = load_split("matbench_steels", "test", fold=0)
+    sizes = [len(parse_formula(f)) for f in test["formula"] if "Fe" in parse_formula(f)]
+    expected = {str(n): sizes.count(n) for n in sorted(set(sizes)) if n >= 3}
+    assert doc["compounds_per_element_count"] == expected
+    counts = doc["cecv"]
+    assert counts == sorted(counts, reverse=True) and 1 <= counts[-1] <= sum(expected.values())
+    assert doc["layer"] == "dcnn_k1"
 
 
 def test_bad_names_are_clear_errors(store_dir, capsys) -> None:
@@ -82,3 +98,24 @@ def test_standard_reuses_a_stored_paper_run(tmp_path) -> None:
     assert record["metrics"]["test_mae"] == 1.25
     assert record["reused_for_profile"] == "standard" and record["cache_hit"]
     assert len(store.records(experiment="train")) == 1  # nothing new was trained or stored
+
+
+def test_record_metrics_match_its_stored_predictions(tmp_path) -> None:
+    store = ResultsStore(tmp_path)
+    record = run_training(
+        "DCNN-K1",
+        "matbench_steels",
+        profile="smoke",
+        fold=0,
+        epochs=1,
+        store=store,
+        progress=False,
+        keep_checkpoint=False,
+    )
+    preds = load_test_predictions(record)
+    assert len(preds) == record["sizes"]["test"]
+    mae = (preds["target"] - preds["prediction"]).abs().mean()
+    assert record["metrics"]["test_mae"] == pytest.approx(mae, rel=1e-6)
+    assert (preds["uncertainty"] > 0).all()
+    assert record["train_settings"]["epochs_run"] == 1
+    assert record["checkpoint"] is None

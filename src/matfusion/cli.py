@@ -86,6 +86,49 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failed == len(rows) else 0
 
 
+def _cmd_cecv(args: argparse.Namespace) -> int:
+    from matfusion.analysis.cecv import model_cecv
+    from matfusion.data import element_table, load_split
+    from matfusion.experiments import load_trained
+    from matfusion.featurize import encode_formulas
+
+    model, _scaler, meta = load_trained(args.checkpoint)
+    dataset = args.dataset or meta["config"]["dataset"]
+    frame = load_split(dataset, args.split, fold=args.fold, verbose=False)
+    encoded = encode_formulas(frame["formula"].tolist(), element_table(meta["config"]["embedding"]))
+    thresholds = [float(t) for t in args.thresholds.split(",")]
+    result = model_cecv(
+        model,
+        encoded,
+        anchor=None if args.anchor.lower() == "none" else args.anchor,
+        layer=args.layer,
+        thresholds=thresholds,
+        mode=args.mode,
+    )
+    print(f"{model.name} on {dataset} [{args.split}], anchor {args.anchor}, mode {args.mode}")
+    print(
+        "compounds per element count: "
+        + ", ".join(f"{n}: {k}" for n, k in result.group_sizes.items())
+    )
+    print("threshold  " + "  ".join(f"{t:>5.2f}" for t in result.thresholds))
+    print("CECV       " + "  ".join(f"{c:>5d}" for c in result.counts))
+    if args.out:
+        from pathlib import Path
+
+        doc = {
+            "checkpoint": str(args.checkpoint),
+            "model": model.name,
+            "dataset": dataset,
+            "split": args.split,
+            "anchor": args.anchor,
+            "layer": args.layer or model.default_efm_layer,
+            **result.as_dict(),
+        }
+        Path(args.out).write_text(json.dumps(doc, indent=1))
+        print(f"written: {args.out}")
+    return 0
+
+
 def _cmd_book(args: argparse.Namespace) -> int:
     from matfusion.book import build_book, execute_notebooks
 
@@ -141,6 +184,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True, help="path printed by `matfusion train`")
     p.add_argument("formulas", nargs="+", help='formulas, e.g. "SrTiO3" "Fe2O3"')
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser(
+        "cecv",
+        help="CECV of a trained model over a dataset split",
+        description="Cluster the element-correlation matrices of compounds containing an "
+        "anchor element at each threshold (paper A's CECV).",
+    )
+    p.add_argument("--checkpoint", required=True, help="path printed by `matfusion train`")
+    p.add_argument("--dataset", help="dataset name (default: the one the model was trained on)")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--fold", type=int, help="Matbench fold")
+    p.add_argument("--anchor", default="Si", help="element the compounds must contain, or none")
+    p.add_argument(
+        "--thresholds", default="0.05,0.10,0.15,0.20,0.25,0.30,0.35,0.40", help="comma list"
+    )
+    p.add_argument("--layer", help="layer whose EFM is used (default: last before the head)")
+    p.add_argument("--mode", default="authors", choices=["authors", "signed", "absolute"])
+    p.add_argument("--out", help="write the result as JSON here")
+    p.set_defaults(func=_cmd_cecv)
 
     p = sub.add_parser(
         "book",
