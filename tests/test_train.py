@@ -402,3 +402,23 @@ def test_fit_with_a_registered_model(data):
     mean, std = predict(result.model, result.scaler, val)
     assert np.isfinite(mean).all() and (std > 0).all()
     assert result.best_val_mae == pytest.approx(regression_metrics(y_val, mean)["mae"], rel=1e-4)
+
+
+def test_fast_recipe_clips_gradients_and_crabnet_does_not(data, monkeypatch):
+    """The fast recipe clips the gradient norm every step; the paper's recipe never does."""
+    train, y_train, val, y_val = data
+    calls = []
+    real = torch.nn.utils.clip_grad_norm_
+
+    def counting(params, max_norm, *args, **kwargs):
+        calls.append(max_norm)
+        return real(params, max_norm, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", counting)
+    fit(TinyModel(), train, y_train, val, y_val, fast_config(epochs=2), progress=False)
+    steps = 2 * math.ceil(len(y_train) / 32)
+    assert calls == [1.0] * steps
+    calls.clear()
+    cfg = TrainConfig(recipe="crabnet", epochs=2, batch_size=32, num_threads=1)
+    fit(TinyModel(), train, y_train, val, y_val, cfg, progress=False)
+    assert calls == []

@@ -71,7 +71,7 @@ PROFILES: dict[str, Profile] = {
         epochs=30,
         max_train_rows=3000,
         max_eval_rows=2000,
-        reference_datasets=("OQMD_Bandgap", "mp_e_hull", "aflow__Egap"),
+        reference_datasets=("OQMD_Bandgap", "mp_e_hull"),
         reuse_profiles=("paper",),
     ),
     "paper": Profile(

@@ -357,6 +357,8 @@ def fit(
             loss = robust_l1(model(el, fr), y_tr[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if recipe.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
             optimizer.step()
             scheduler.step()
             total += loss.detach() * idx.numel()
@@ -425,6 +427,7 @@ def fit(
         "epochs_run": len(history),
         "lr": lr,
         "weight_decay": wd,
+        "grad_clip": recipe.grad_clip,
         "patience": patience,
         "jitter": config.jitter,
         "seed": config.seed,
