@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from matfusion.cli import main
 from matfusion.data import load_split, parse_formula
-from matfusion.experiments import load_test_predictions, run_config, run_training
+from matfusion.experiments import load_test_predictions, run_cecv, run_config, run_training
 from matfusion.profiles import get_profile
 from matfusion.results import ResultsStore
 
@@ -119,3 +120,28 @@ def test_record_metrics_match_its_stored_predictions(tmp_path) -> None:
     assert (preds["uncertainty"] > 0).all()
     assert record["train_settings"]["epochs_run"] == 1
     assert record["checkpoint"] is None
+
+
+def test_cecv_is_stored_and_a_missing_checkpoint_is_rebuilt(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MATFUSION_RESULTS", str(tmp_path))
+    store = ResultsStore(tmp_path)
+    record = run_training(
+        "LSTM",
+        "matbench_steels",
+        profile="smoke",
+        fold=0,
+        epochs=1,
+        store=store,
+        progress=False,
+    )
+    first = run_cecv(record, anchor="Fe", store=store)
+    assert not first["cache_hit"] and first["layer_used"] == "lstm"
+    assert run_cecv(record, anchor="Fe", store=store)["cache_hit"]
+
+    # A committed record on a machine without its checkpoint: retrained to the same weights.
+    Path(record["checkpoint"]).unlink()
+    again = run_cecv(record, anchor="Fe", mode="signed", store=store)
+    assert not again["cache_hit"] and Path(store.records("train")[0]["checkpoint"]).is_file()
+    retrained = store.records("train")[0]
+    assert retrained["metrics"]["test_mae"] == pytest.approx(record["metrics"]["test_mae"])
+    assert again["compounds_per_element_count"] == first["compounds_per_element_count"]

@@ -9,7 +9,7 @@ configuration is answered from the store instead of retraining.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -304,3 +304,91 @@ def results_table(records: list[dict[str, Any]]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def trained_model(record: dict[str, Any], *, progress: bool = False):
+    """The model behind a training record, retraining it when its checkpoint is not on
+    this machine (records are committed, checkpoints are not). Same seed and machine give
+    the same weights; the retrained record replaces the stored one and says so."""
+    path = record.get("checkpoint")
+    if not path or not Path(path).is_file():
+        cfg = record["config"]
+        print(
+            f"[matfusion] checkpoint of {cfg['model']} on {cfg['dataset']} ({cfg['profile']}) "
+            "is not on this machine: retraining it",
+            flush=True,
+        )
+        profile = replace(
+            get_profile(cfg["profile"]),
+            max_train_rows=cfg["max_train_rows"],
+            max_eval_rows=cfg["max_eval_rows"],
+            d_model=cfg["d_model"],
+            recipe=cfg["train"]["recipe"],
+        )
+        record = run_training(
+            cfg["model"],
+            cfg["dataset"],
+            profile=profile,
+            fold=cfg["fold"],
+            seed=cfg["seed"],
+            epochs=cfg["train"]["epochs"],
+            force=True,
+            progress=progress,
+        )
+        if record["config"] != cfg:
+            raise RuntimeError("retraining did not reproduce the stored configuration")
+        path = record["checkpoint"]
+    model, scaler, _meta = load_trained(path)
+    return model, scaler
+
+
+def run_cecv(
+    train_record: dict[str, Any],
+    *,
+    anchor: str | None = "Si",
+    split: str = "test",
+    thresholds: tuple[float, ...] | None = None,
+    mode: str = "authors",
+    layer: str | None = None,
+    store: ResultsStore | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """CECV of a trained run over the ``split`` compounds containing ``anchor``, stored in the
+    results store (experiment ``cecv``) so the book reuses it without the checkpoint."""
+    from matfusion.analysis.cecv import DEFAULT_THRESHOLDS, model_cecv
+
+    store = store or ResultsStore()
+    train_cfg = train_record["config"]
+    config = {
+        "experiment": "cecv",
+        "record_version": RECORD_VERSION,
+        "profile": train_cfg["profile"],
+        "train_key": store.key_for(train_cfg),
+        "model": train_cfg["model"],
+        "dataset": train_cfg["dataset"],
+        "fold": train_cfg["fold"],
+        "split": split,
+        "anchor": anchor,
+        "thresholds": list(thresholds or DEFAULT_THRESHOLDS),
+        "mode": mode,
+        "layer": layer,
+    }
+    hit = store.get(config)
+    if hit is not None:
+        return {**hit, "cache_hit": True}
+    model, _scaler = trained_model(train_record, progress=progress)
+    started = time.perf_counter()
+    frame = load_split(train_cfg["dataset"], split, fold=train_cfg["fold"], verbose=False)
+    encoded = encode_formulas(frame["formula"].tolist(), element_table(train_cfg["embedding"]))
+    result = model_cecv(
+        model, encoded, anchor=anchor, layer=layer, thresholds=config["thresholds"], mode=mode
+    )
+    record = {
+        **result.as_dict(),
+        "layer_used": layer or model.default_efm_layer,
+        "n_split": len(frame),
+        "seconds": time.perf_counter() - started,
+        "provenance": provenance.collect(),
+    }
+    store.put(config, record)
+    return {**store.get(config), "cache_hit": False}
