@@ -20,6 +20,10 @@ from matfusion.config import repo_root
 EXECUTED_DIR = Path("book") / "executed"
 
 
+class NotebookExecutionError(RuntimeError):
+    """A chapter raised while papermill ran it; the partly executed notebook is kept."""
+
+
 def notebook_sources(root: Path | None = None) -> list[Path]:
     """The chapter notebooks, in book order (their file names start with a number)."""
     root = root or repo_root()
@@ -50,14 +54,23 @@ def execute_notebook(
         staged = Path(tmp) / source.with_suffix(".ipynb").name
         nbformat.write(notebook, staged)
         partial = output.with_suffix(".partial.ipynb")
-        papermill.execute_notebook(
-            str(staged),
-            str(partial),
-            parameters=parameters,
-            kernel_name="python3",
-            cwd=str(cwd or source.parent),
-            progress_bar=False,
-        )
+        try:
+            papermill.execute_notebook(
+                str(staged),
+                str(partial),
+                parameters=parameters,
+                kernel_name="python3",
+                cwd=str(cwd or source.parent),
+                progress_bar=False,
+            )
+        except papermill.PapermillExecutionError as err:
+            failed = output.with_suffix(".failed.ipynb")
+            if partial.exists():
+                partial.replace(failed)
+            raise NotebookExecutionError(
+                f"{source.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
+                f"the partly executed notebook is {failed}"
+            ) from None
         partial.replace(output)
     return time.perf_counter() - started
 
