@@ -145,3 +145,22 @@ def test_cecv_is_stored_and_a_missing_checkpoint_is_rebuilt(tmp_path, monkeypatc
     retrained = store.records("train")[0]
     assert retrained["metrics"]["test_mae"] == pytest.approx(record["metrics"]["test_mae"])
     assert again["compounds_per_element_count"] == first["compounds_per_element_count"]
+
+
+def test_grid_lists_cells_and_resumes(store_dir, capsys) -> None:
+    args = ["grid", "--models", "LSTM,DCNN-K1", "--datasets", "matbench_steels", "--folds", "0,2"]
+    assert main([*args, "--profile", "smoke", "--dry-run"]) == 0
+    cells = capsys.readouterr().out.strip().splitlines()
+    assert cells == [
+        "LSTM / matbench_steels fold 0",
+        "LSTM / matbench_steels fold 2",
+        "DCNN-K1 / matbench_steels fold 0",
+        "DCNN-K1 / matbench_steels fold 2",
+    ]
+    small = ["--models", "LSTM", "--datasets", "matbench_steels", "--folds", "0-1"]
+    assert main(["grid", *small, "--profile", "smoke", "--epochs", "1", "--quiet"]) == 0
+    assert "0 already stored" in capsys.readouterr().out
+    assert len(list(store_dir.glob("train/smoke/*.json"))) == 2
+    assert main(["grid", *small, "--profile", "smoke", "--epochs", "1", "--quiet"]) == 0
+    assert "2 already stored" in capsys.readouterr().out
+    assert main(["grid", "--models", "Nope", "--datasets", "matbench_steels"]) == 2

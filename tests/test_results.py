@@ -134,3 +134,15 @@ def test_provenance(tmp_path):
     assert provenance.sha256_file(f) == (
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
+
+
+def test_profile_gets_its_own_folder_and_records_finds_both(tmp_path):
+    store = ResultsStore(tmp_path)
+    smoke = {"experiment": "train", "profile": "smoke", "model": "LSTM"}
+    plain = {"experiment": "train", "model": "LSTM"}
+    assert store.put(smoke, {"metrics": {"mae": 1.0}}).parent == tmp_path / "train" / "smoke"
+    assert store.put(plain, {"metrics": {"mae": 2.0}}).parent == tmp_path / "train"
+    assert [r["metrics"]["mae"] for r in store.records("train", model="LSTM")] == [2.0, 1.0]
+    assert len(store.records("train", profile="smoke")) == 1
+    with pytest.raises(ValueError, match="not a safe folder name"):
+        store.path_for({"experiment": "train", "profile": "../escape"})

@@ -72,6 +72,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_grid(args: argparse.Namespace) -> int:
+    from matfusion.experiments import results_table
+    from matfusion.grid import grid_cells, parse_folds, run_grid
+
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
+    cells = grid_cells(
+        args.models.split(","), args.datasets.split(","), parse_folds(args.folds), seeds
+    )
+    if args.dry_run:
+        for cell in cells:
+            print(cell.label())
+        return 0
+    records = run_grid(cells, profile=args.profile, epochs=args.epochs, progress=not args.quiet)
+    table = results_table(records)
+    print(table[["model", "dataset", "fold", "n_train", "test_mae", "test_r2", "source"]])
+    return 0
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from matfusion.predict import predict_formulas
 
@@ -175,6 +193,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="also print the record as JSON")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser(
+        "grid",
+        help="train a grid of models x datasets x folds x seeds, skipping stored cells",
+        description="Resumable: finished cells are read from results/, others are trained.",
+    )
+    p.add_argument("--models", required=True, help="comma list, e.g. L-G-DCNN,LSTM")
+    p.add_argument("--datasets", required=True, help="comma list of dataset names")
+    p.add_argument("--folds", help="Matbench folds, e.g. 0-4 or 0,2 (default: all)")
+    p.add_argument("--seeds", help="comma list of seeds (default: the profile's)")
+    p.add_argument("--profile", default="standard", help="smoke | standard | paper")
+    p.add_argument("--epochs", type=int, help="override the profile's epochs")
+    p.add_argument("--dry-run", action="store_true", help="list the cells and stop")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_grid)
 
     p = sub.add_parser(
         "predict",
