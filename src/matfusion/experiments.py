@@ -20,6 +20,7 @@ from matfusion import provenance
 from matfusion.config import checkpoints_dir
 from matfusion.data import element_table, get_dataset, load_split, split_sha256
 from matfusion.featurize import EncodedCompositions, encode_formulas
+from matfusion.io import atomic_write
 from matfusion.models import MODELS, build_model
 from matfusion.profiles import Profile, get_profile
 from matfusion.results import ResultsStore
@@ -228,7 +229,8 @@ def run_training(
         save_checkpoint(checkpoint, result.model, result.scaler, {"config": config})
     # Predictions are large for the OQMD sets: kept beside the checkpoint, not in the repo.
     predictions_file = stem.with_name(stem.name + "-test-predictions.csv")
-    predictions["test"].to_csv(predictions_file, index=False)
+    with atomic_write(predictions_file) as fh:
+        predictions["test"].to_csv(fh, index=False)
     record = {
         "config": config,
         "metrics": metrics,

@@ -13,19 +13,17 @@ dict such as ``{"test_mae": ...}``) and ``provenance``.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import results_dir
-from .io import json_default
+from .io import atomic_write, json_default
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,19 +133,9 @@ class ResultsStore:
             )
         doc = {**record, "key": key_for(config), "config": json.loads(canonical_json(config))}
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, indent=2, sort_keys=True, default=json_default)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        with atomic_write(path) as fh:
+            json.dump(doc, fh, indent=2, sort_keys=True, default=json_default)
+            fh.write("\n")
         return path
 
     def records(self, experiment: str | None = None, **filters: Any) -> list[dict[str, Any]]:

@@ -8,10 +8,8 @@ should not duplicate (e.g. the element-embedding table).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from matfusion.io import json_default
+from matfusion.io import atomic_write, json_default
 
 from .trainer import TargetScaler
 
@@ -57,18 +55,8 @@ def save_checkpoint(
         "scaler": scaler.to_dict(),
         "meta": _plain(meta or {}),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, binary=True) as fh:
+        torch.save(payload, fh)
     return path
 
 
