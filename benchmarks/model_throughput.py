@@ -164,8 +164,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "models": rows,
     }
     if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(result, fh, indent=2)
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as fh:
+        json.dump(result, fh, indent=2)
     return result
 
 
