@@ -170,6 +170,17 @@ claims_table = check_claims(mae, REFERENCE_MODEL_CLAIMS)
 claims_table
 
 # %% tags=["remove-input"]
+r2 = table.pivot(index="dataset", columns="model", values="test_r2")[models]
+weak = [(d, m) for d in r2.index for m in r2.columns if r2.loc[d, m] < 0.1]
+weak_note = (
+    f"Caution: {len(weak)} of {r2.size} runs have a test R² below 0.1 — they predict little "
+    "more than a constant (e.g. the median band gap), so their MAEs differ only in the third "
+    "decimal and orderings among them are not evidence either way: "
+    + ", ".join(f"{m} on {d}" for d, m in weak)
+    + "."
+    if weak
+    else "Every run explains at least 10 % of the test variance (R² ≥ 0.1)."
+)
 show_markdown(
     "**What our runs say.** "
     + (
@@ -178,6 +189,8 @@ show_markdown(
         if prof.name == "smoke"
         else f"On {len(mae)} dataset(s) with the `{prof.name}` profile:"
     )
+    + "\n\n"
+    + weak_note
     + "\n\n"
     + "\n".join(
         f"* *{row['claim (paper A)']}*: {row['verdict here']} "
