@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from matfusion.analysis.plots import plot_cecv
 from matfusion.experiments import results_table, run_cecv, run_training
 from matfusion.notebook import profile_banner, setup_plots, show_markdown, with_difference
 from matfusion.paper import reported_floats, reported_value
@@ -98,33 +99,15 @@ cecv_table
 # ## Figure 3, rerun
 
 # %% tags=["hide-input"]
-t = np.asarray(thresholds)
-fig, ax = plt.subplots(figsize=(8, 5))
-if set(REFERENCES) <= set(models):
-    upper = np.maximum(cecv_table.loc["LSTM"], cecv_table.loc["DCNN-K1"])
-    lower = np.minimum(cecv_table.loc["LSTM"], cecv_table.loc["DCNN-K1"])
-    ax.fill_between(t, lower, upper, color="0.85", label="region between the references")
-styles = {"LSTM": ("k", "-", "o"), "DCNN-K1": ("k", "--", "s")}
-colours = iter(plt.cm.viridis(np.linspace(0, 0.9, len(models))))
-for model in models:
-    colour, line, marker = styles.get(model, (next(colours), "-", "^"))
-    ax.plot(t, cecv_table.loc[model], line, marker=marker, color=colour, label=model)
-steps = [m for m in DESIGN_PATH if m in models]
-for a, b in zip(steps, steps[1:], strict=False):
-    i = 1  # draw the design arrows at t = 0.10
-    ax.annotate(
-        "",
-        xy=(t[i] + 0.004 * (steps.index(b)), cecv_table.loc[b].iloc[i]),
-        xytext=(t[i] + 0.004 * (steps.index(a)), cecv_table.loc[a].iloc[i]),
-        arrowprops={"arrowstyle": "->", "color": "C3", "lw": 1.2},
-    )
 paper_lstm = reported_floats("CECV LSTM Si compounds OQMD formation enthalpy test")
-ax.plot(t, paper_lstm, ":", color="0.4", label="LSTM, as reported by the paper")
-ax.set_xlabel("threshold t")
-ax.set_ylabel(f"CECV (clusters of {anchor} compounds)")
-ax.set_yscale("log")
-ax.set_title(f"CECV on {dataset} test compounds with {anchor} ({prof.name} profile)")
-ax.legend(fontsize=8, ncol=2)
+plot_cecv(
+    cecv_table,
+    references=tuple(REFERENCES),
+    design_path=DESIGN_PATH,
+    reported={"LSTM, as reported by the paper": paper_lstm},
+    title=f"CECV on {dataset} test compounds with {anchor} ({prof.name} profile)",
+    ylabel=f"CECV (clusters of {anchor} compounds)",
+)
 plt.show()
 
 # %% [markdown]
