@@ -9,6 +9,7 @@ import pytest
 
 from matfusion.analysis.cecv import (
     DEFAULT_THRESHOLDS,
+    band_distance,
     cecv,
     cecv_from_correlations,
     correlation_matrices,
@@ -99,3 +100,12 @@ def test_2400_compounds_at_8_thresholds_is_fast() -> None:
     result = cecv(efms)
     assert time.perf_counter() - start < 20  # seconds, generous for a loaded 2-core CI
     assert sum(result.group_sizes.values()) == 2400
+
+
+def test_band_distance_is_zero_inside_and_grows_outside() -> None:
+    lstm, k1 = [100, 50, 20], [200, 80, 30]
+    assert band_distance([150, 60, 25], lstm, k1) == 0.0
+    assert band_distance([50, 50, 20], lstm, k1) == pytest.approx(np.log(2) / 3)
+    assert band_distance([10, 10, 10], lstm, k1) > band_distance([50, 50, 20], lstm, k1)
+    with pytest.raises(ValueError, match="one value per threshold"):
+        band_distance([1, 2], lstm, k1)

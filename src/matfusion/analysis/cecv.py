@@ -210,3 +210,18 @@ def model_cecv(
     with torch.inference_mode():
         efms = model.efm(subset.elements, subset.fractions, layer)
     return cecv(efms, thresholds, mode)
+
+
+def band_distance(curve: Sequence[float], ref_a: Sequence[float], ref_b: Sequence[float]) -> float:
+    """How far a CECV curve lies outside the band between two reference curves.
+
+    Mean over thresholds of |log c - log clip(c, lower, upper)|: 0 when the curve stays
+    inside the band, and log-scaled because counts span orders of magnitude.
+    """
+    c, a, b = (np.asarray(x, dtype=np.float64) for x in (curve, ref_a, ref_b))
+    if not (c.shape == a.shape == b.shape):
+        raise ValueError("curves must have one value per threshold")
+    if (np.concatenate([c, a, b]) <= 0).any():
+        raise ValueError("CECV counts must be positive")
+    clipped = np.clip(c, np.minimum(a, b), np.maximum(a, b))
+    return float(np.mean(np.abs(np.log(c) - np.log(clipped))))
