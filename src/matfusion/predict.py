@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from matfusion.data import FormulaError, element_table, parse_formula
+from matfusion.data import FormulaError, element_table
 from matfusion.featurize import encode_formulas
 
 
@@ -36,8 +36,7 @@ def predict_formulas(checkpoint: str | Path, formulas: Sequence[str]) -> list[di
             "error": None,
         }
         try:
-            parse_formula(text)
-            encode_formulas([text], table)
+            encode_formulas([text], table)  # parses and checks elements against the table
             good.append(i)
         except FormulaError as err:
             row["error"] = str(err)
