@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from matfusion.analysis.cecv import cecv_frame
 from matfusion.analysis.plots import plot_cecv
 from matfusion.experiments import results_table, run_cecv, run_training
 from matfusion.notebook import profile_banner, setup_plots, show_markdown, with_difference
@@ -79,11 +80,7 @@ for model in tqdm(models, desc="models", disable=not progress):
     train_records[model] = rec
     cecv_records[model] = run_cecv(rec, anchor=anchor, mode=mode, layer=layer)
 
-thresholds = cecv_records[models[0]]["thresholds"]
-cecv_table = pd.DataFrame(
-    {m: cecv_records[m]["cecv"] for m in models}, index=[f"{t:.2f}" for t in thresholds]
-).T
-cecv_table.index.name = "model"
+cecv_table = cecv_frame(cecv_records)
 groups = cecv_records[models[0]]["compounds_per_element_count"]
 n_anchor = sum(groups.values()) + cecv_records[models[0]]["skipped_small"]
 show_markdown(

@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from tqdm.auto import tqdm
 
-from matfusion.analysis.cecv import band_distance
+from matfusion.analysis.cecv import band_distance, cecv_frame
 from matfusion.analysis.plots import plot_cecv
 from matfusion.experiments import results_table, run_cecv, run_training
 from matfusion.notebook import profile_banner, setup_plots, show_markdown, with_difference
@@ -53,10 +53,7 @@ train_records, cecv_records = {}, {}
 for model in tqdm(models, desc="models", disable=not progress):
     train_records[model] = run_training(model, dataset, profile=prof, progress=progress)
     cecv_records[model] = run_cecv(train_records[model], anchor=anchor, mode=mode)
-thresholds = cecv_records[models[0]]["thresholds"]
-cecv_table = pd.DataFrame(
-    {m: cecv_records[m]["cecv"] for m in models}, index=[f"{t:.2f}" for t in thresholds]
-).T
+cecv_table = cecv_frame(cecv_records)
 groups = cecv_records[models[0]]["compounds_per_element_count"]
 show_markdown(
     f"CECV over the {sum(groups.values())} test compounds that contain {anchor} and have three "

@@ -11,6 +11,7 @@ from matfusion.analysis.cecv import (
     DEFAULT_THRESHOLDS,
     band_distance,
     cecv,
+    cecv_frame,
     cecv_from_correlations,
     correlation_matrices,
     greedy_clusters,
@@ -109,3 +110,15 @@ def test_band_distance_is_zero_inside_and_grows_outside() -> None:
     assert band_distance([10, 10, 10], lstm, k1) > band_distance([50, 50, 20], lstm, k1)
     with pytest.raises(ValueError, match="one value per threshold"):
         band_distance([1, 2], lstm, k1)
+
+
+def test_cecv_frame_rows_are_models_and_columns_thresholds() -> None:
+    records = {
+        "LSTM": {"thresholds": [0.05, 0.1], "cecv": [9, 4]},
+        "DCNN": {"thresholds": [0.05, 0.1], "cecv": [7, 3]},
+    }
+    frame = cecv_frame(records)
+    assert list(frame.index) == ["LSTM", "DCNN"] and list(frame.columns) == ["0.05", "0.10"]
+    assert frame.loc["DCNN", "0.10"] == 3
+    with pytest.raises(ValueError, match="no CECV records"):
+        cecv_frame({})

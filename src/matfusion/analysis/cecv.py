@@ -25,11 +25,14 @@ Conventions (see ``shared/spec/lgdcnn.md``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The paper's thresholds.
 DEFAULT_THRESHOLDS: tuple[float, ...] = (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40)
@@ -225,3 +228,18 @@ def band_distance(curve: Sequence[float], ref_a: Sequence[float], ref_b: Sequenc
         raise ValueError("CECV counts must be positive")
     clipped = np.clip(c, np.minimum(a, b), np.maximum(a, b))
     return float(np.mean(np.abs(np.log(c) - np.log(clipped))))
+
+
+def cecv_frame(records: Mapping[str, Mapping[str, object]]) -> pd.DataFrame:
+    """Stored CECV records by model name -> one row per model, one column per threshold."""
+    import pandas as pd
+
+    if not records:
+        raise ValueError("no CECV records given")
+    thresholds = next(iter(records.values()))["thresholds"]
+    frame = pd.DataFrame(
+        {model: rec["cecv"] for model, rec in records.items()},
+        index=[f"{t:.2f}" for t in thresholds],
+    ).T
+    frame.index.name = "model"
+    return frame
