@@ -204,7 +204,8 @@ checks = [
         f"Model 2: {values('Model-2', high)}",
     ),
     (
-        "*Model 3 (no residuals) exceeds the reference fusion model L-G-DCNN-2B*",
+        "*Model 3 (no residuals) exceeds the reference fusion model L-G-DCNN-2B* (read as: more "
+        "clusters at every threshold)",
         bool((ablation_table.loc["Model-3"] > ablation_table.loc["L-G-DCNN-2B"]).all()),
         f"Model 3: {values('Model-3', t > 0)}",
     ),
