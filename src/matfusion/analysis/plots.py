@@ -116,6 +116,7 @@ def plot_efm_heatmaps(efms: dict[str, dict[str, np.ndarray]], elements: dict[str
             )  # fmt: skip
             ax.set_yticks(range(len(elements[compound])), elements[compound])
             ax.set_xticks([])
+            ax.grid(False)
             if i == 0:
                 ax.set_title(compound)
             if j == 0:
@@ -229,7 +230,10 @@ def plot_embedding_panels(
     for ax, key in zip(axes[0], keys, strict=True):
         xy = np.asarray(coords[key.split(" | ")[0]], dtype=float)
         c = np.asarray(colours[key], dtype=float)
-        points = ax.scatter(xy[:, 0], xy[:, 1], c=c, s=4, cmap="viridis", vmin=vmin, vmax=vmax)
+        order = np.argsort(c)  # high values drawn last, so rare large ones stay visible
+        points = ax.scatter(
+            xy[order, 0], xy[order, 1], c=c[order], s=4, cmap="viridis", vmin=vmin, vmax=vmax
+        )
         ax.set_title(key, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -244,6 +248,7 @@ def plot_correlation_matrix(corr: pd.DataFrame, *, title: str = "", ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 6))
     image = ax.imshow(corr.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+    ax.grid(False)
     step = max(1, len(corr) // 30)
     ticks = np.arange(0, len(corr), step)
     ax.set_xticks(ticks, [corr.index[i] for i in ticks], rotation=90, fontsize=6)
