@@ -70,7 +70,7 @@ def test_corrupt_record_raises(store):
         store.get(CONFIG)
 
 
-@pytest.mark.parametrize("target", ["json.dump", "os.replace"])
+@pytest.mark.parametrize("target", ["json.dumps", "os.replace"])
 def test_put_is_atomic(store, monkeypatch, target):
     def boom(*args, **kwargs):
         raise OSError("simulated crash")
