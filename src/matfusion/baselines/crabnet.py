@@ -13,8 +13,8 @@ package:
 * it passes copies of the frames (CrabNet adds a ``count`` column to the frame it is given);
 * a subclass records the validation MAE and wall time after every epoch (CrabNet itself
   checks in only every 20 epochs), so the book can plot convergence against time;
-* epochs are rounded to CrabNet's learning-rate cycle (``2 * epochs_step``), which CrabNet
-  would otherwise do silently; the rounding is in the run's settings.
+* epochs are whole learning-rate cycles (``2 * epochs_step``; CrabNet would otherwise round
+  them up silently): see :func:`crabnet_settings`; the values are in the run's settings.
 
 The final weights are CrabNet's: the stochastic weight average it swaps in at the end.
 """
@@ -60,25 +60,25 @@ def import_crabnet():
 def crabnet_settings(profile: Profile, *, seed: int, epochs: int | None = None) -> dict[str, Any]:
     """CrabNet's settings under a profile.
 
-    Epochs: the profile's (or ``epochs``) rounded *down* to CrabNet's learning-rate cycle of
-    20 epochs (so ``standard``'s 30 gives 20, one cycle ending in a stochastic weight
-    average); below 20 the half-cycle shrinks to ``epochs // 2`` (``smoke``: 2 epochs, the
-    least CrabNet runs). ``None`` (``paper``) keeps CrabNet's default: up to 300 epochs with
-    its own early stopping. Width: the profile's ``d_model`` (CrabNet's default is 512,
-    as ``standard`` and ``paper``), feed-forward 4x wider as CrabNet's default.
-    Batch size: CrabNet's own rule (a power of two near n_train / 16, 128 to 4096).
+    Epochs: the same budget as our models get (the profile's, or ``epochs``), rounded down
+    to an even number (CrabNet needs whole learning-rate cycles). The half-cycle
+    (``epochs_step``, CrabNet's default 10) becomes the largest value <= 10 that makes the
+    epochs whole cycles, so ``standard``'s 30 epochs run as 3 cycles of 10 with a stochastic
+    weight average at the end of each, as CrabNet does with its default 20-epoch cycles
+    (``smoke``: 2 epochs, half-cycle 1, the least CrabNet runs). ``None`` (``paper``) keeps
+    CrabNet's default: up to 300 epochs with its own early stopping. Width: the profile's
+    ``d_model`` (CrabNet's default is 512, as ``standard`` and ``paper``), feed-forward 4x
+    wider as CrabNet's default. Batch size: CrabNet's own rule (a power of two near
+    n_train / 16, between 128 and 4096).
     """
     requested = epochs if epochs is not None else profile.epochs
     if requested is None:
         epochs_step, n_epochs = EPOCHS_STEP, None
     elif requested < 1:
         raise ValueError(f"epochs must be >= 1, got {requested}")
-    elif requested >= 2 * EPOCHS_STEP:
-        epochs_step = EPOCHS_STEP
-        n_epochs = requested // (2 * EPOCHS_STEP) * 2 * EPOCHS_STEP
     else:
-        epochs_step = max(1, requested // 2)
-        n_epochs = 2 * epochs_step * max(1, requested // (2 * epochs_step))
+        n_epochs = max(2, requested - requested % 2)
+        epochs_step = max(s for s in range(1, EPOCHS_STEP + 1) if n_epochs % (2 * s) == 0)
     return {
         "peer": "CrabNet",
         "package": "crabnet==2.0.8",

@@ -100,12 +100,13 @@ def magpie_features(
 
 
 def rf_settings(profile: Profile, *, seed: int) -> dict[str, Any]:
-    """Forest settings a profile implies: 500 trees (50 under ``smoke``), scikit-learn's
-    regression defaults otherwise (all features per split, fully grown trees)."""
+    """Forest settings a profile implies: 300 trees (50 under ``smoke``), scikit-learn's
+    regression defaults otherwise (all features per split, fully grown trees); beyond a few
+    hundred trees the test MAE of a forest changes by well under 1%."""
     return {
         "peer": "RF-Magpie",
         "features": "magpie",
-        "n_estimators": 50 if profile.name == "smoke" else 500,
+        "n_estimators": 50 if profile.name == "smoke" else 300,
         "max_features": 1.0,
         "min_samples_leaf": 1,
         "seed": seed,
