@@ -1,0 +1,252 @@
+"""L-G-DCNN against CrabNet on this CPU: samples/s at equal batch size, and time to accuracy.
+
+Part 1 (measured when the script runs): samples/s of a full training step and of inference
+for L-G-DCNN, L-G-DCNN-V1 and CrabNet's network (``crabnet.kingcrab.SubCrab``, its real
+optimiser: Lamb inside Lookahead inside SWA) on the *same* random compositions of 2-6 elements, at one
+batch size, with 1 and 2 torch threads. Our models use Adam as in
+``benchmarks/model_throughput.py`` (the optimiser step is a small share of a step).
+
+Part 2 (read from the results store, no training): time to reach CrabNet's best validation
+MAE, from the per-epoch histories of the ``standard`` runs of L-G-DCNN and CrabNet on the
+same subsampled splits (``matfusion grid --models L-G-DCNN,CrabNet --datasets ...``). Both
+ran with one thread on this shared machine; the seconds include each trainer's validation
+pass every epoch. Run::
+
+    .venv/bin/python benchmarks/peer_throughput.py [--threads 1 2] [--out PATH]
+
+The issue's targets: L-G-DCNN training >= 2x CrabNet's samples/s at equal batch size, and
+CrabNet's best validation MAE reached in <= 0.5x CrabNet's wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+TIME_TO_ACCURACY_SETS = ("aflow__ael_bulk_modulus_vrh", "aflow__Egap")
+
+
+def _model_throughput():
+    """``benchmarks/model_throughput.py`` as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("model_throughput", HERE / "model_throughput.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def measure_crabnet(
+    batch_size: int, steps: int, warmup: int, d_model: int = 512
+) -> dict[str, float]:
+    """Samples/s of CrabNet's SubCrab: forward, RobustL1, backward, Lookahead(Lamb) step."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from crabnet.kingcrab import SubCrab
+        from crabnet.utils.optim import SWA
+        from crabnet.utils.utils import Lamb, Lookahead, RobustL1
+
+        torch.manual_seed(0)
+        model = SubCrab(compute_device=torch.device("cpu"), d_model=d_model)
+    mt = _model_throughput()
+    n_batches = 8
+    elements, fractions = mt.random_compositions(batch_size * n_batches, 103)
+    targets = torch.randn(batch_size * n_batches)
+    # As CrabNet.fit builds it: SWA(Lookahead(Lamb)) (SWA only averages at check-ins).
+    optimiser = SWA(Lookahead(base_optimizer=Lamb(params=model.parameters())))
+    # CrabNet steps a CyclicLR every batch. Creating it also matters on torch 2.13: the
+    # scheduler wraps ``optimiser.step`` per instance, which keeps torch's profiling hook
+    # (patched into the class by ``Optimizer.zero_grad``) from reaching SWA, whose
+    # ``__init__`` never set up the hook dictionaries (AttributeError otherwise).
+    scheduler = torch.optim.lr_scheduler.CyclicLR(
+        optimiser, base_lr=1e-4, max_lr=6e-3, cycle_momentum=False, step_size_up=10
+    )
+
+    def batch(i: int):
+        s = slice((i % n_batches) * batch_size, (i % n_batches + 1) * batch_size)
+        return elements[s], fractions[s], targets[s]
+
+    def train_step(i: int) -> None:
+        src, frac, y = batch(i)
+        output = model(src, frac)
+        prediction, uncertainty = output.chunk(2, dim=-1)
+        RobustL1(prediction.view(-1), uncertainty.view(-1), y).backward()
+        optimiser.step()
+        optimiser.zero_grad()
+        scheduler.step()
+
+    model.train()
+    for i in range(warmup):
+        train_step(i)
+    start = time.perf_counter()
+    for i in range(steps):
+        train_step(i)
+    train_s = time.perf_counter() - start
+    model.eval()
+    with torch.no_grad():  # CrabNet's own predict uses no_grad
+        for i in range(warmup):
+            model(*batch(i)[:2])
+        start = time.perf_counter()
+        for i in range(steps):
+            model(*batch(i)[:2])
+        infer_s = time.perf_counter() - start
+    return {
+        "train_samples_per_s": steps * batch_size / train_s,
+        "inference_samples_per_s": steps * batch_size / infer_s,
+        "train_ms_per_batch": 1000 * train_s / steps,
+        "inference_ms_per_batch": 1000 * infer_s / steps,
+        "n_parameters": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def equal_batch_throughput(
+    threads: Sequence[int], batch_size: int, steps: int, warmup: int
+) -> dict[str, Any]:
+    """Part 1: every model at ``batch_size`` for each thread count."""
+    mt = _model_throughput()
+    table = np.random.default_rng(0).normal(size=(104, 200)).astype(np.float32)
+    table[0] = 0.0
+    out: dict[str, Any] = {}
+    for n in threads:
+        torch.set_num_threads(n)
+        rows = {}
+        for name in ("L-G-DCNN", "L-G-DCNN-V1"):
+            rows[name] = mt.measure(
+                name, table, d_model=512, batch_size=batch_size, steps=steps, warmup=warmup
+            )
+        rows["CrabNet"] = measure_crabnet(batch_size, steps, warmup)
+        crab = rows["CrabNet"]
+        for name in ("L-G-DCNN", "L-G-DCNN-V1"):
+            rows[name]["train_ratio_vs_crabnet"] = (
+                rows[name]["train_samples_per_s"] / crab["train_samples_per_s"]
+            )
+            rows[name]["inference_ratio_vs_crabnet"] = (
+                rows[name]["inference_samples_per_s"] / crab["inference_samples_per_s"]
+            )
+        out[f"{n}_threads"] = rows
+        print(f"threads={n} batch={batch_size}")
+        for name, r in rows.items():
+            ratio = r.get("train_ratio_vs_crabnet")
+            print(
+                f"  {name:<12} train {r['train_samples_per_s']:7.0f}/s  infer "
+                f"{r['inference_samples_per_s']:7.0f}/s"
+                + (f"  train x{ratio:.2f} CrabNet" if ratio else "")
+            )
+    return out
+
+
+def _cumulative(history: list[dict[str, Any]]) -> list[tuple[int, float, float]]:
+    """(epoch, seconds since start, best validation MAE of that epoch incl. an SWA average)."""
+    rows, total = [], 0.0
+    for h in history:
+        total += float(h["seconds"])
+        maes = [h["val_mae"], h.get("swa_val_mae")]
+        rows.append((int(h["epoch"]), total, min(m for m in maes if m is not None)))
+    return rows
+
+
+def time_to_accuracy(dataset: str, profile: str = "standard") -> dict[str, Any] | None:
+    """Part 2 for one dataset, from stored records (None when a record is missing)."""
+    from matfusion.experiments import run_config
+    from matfusion.profiles import get_profile
+    from matfusion.results import ResultsStore
+
+    store = ResultsStore()
+    prof = get_profile(profile)
+    recs = {m: store.get(run_config(m, dataset, profile=prof)) for m in ("L-G-DCNN", "CrabNet")}
+    missing = [m for m, r in recs.items() if r is None]
+    if missing:
+        print(f"{dataset}: no stored {profile} record of {', '.join(missing)}; skipped")
+        return {"dataset": dataset, "missing": missing}
+    crab, ours = recs["CrabNet"], recs["L-G-DCNN"]
+    crab_curve = _cumulative(crab["history"])
+    # CrabNet's model is the weight average swapped in at the end: its val MAE is a candidate.
+    crab_final = (crab_curve[-1][0], crab["train_wall_time_s"], crab["metrics"]["val_mae"])
+    candidates = [*crab_curve, crab_final]
+    target = min(c[2] for c in candidates)
+    crab_time = min(c[1] for c in candidates if c[2] <= target)
+    ours_curve = _cumulative(ours["history"])
+    reached = [c for c in ours_curve if c[2] <= target]
+    ours_time = reached[0][1] if reached else None
+    result = {
+        "dataset": dataset,
+        "profile": profile,
+        "n_train": crab["sizes"]["train"],
+        "crabnet_best_val_mae": target,
+        "crabnet_seconds_to_best": crab_time,
+        "crabnet_epochs": len(crab_curve),
+        "crabnet_train_samples_per_s": crab["train_samples_per_s"],
+        "lgdcnn_best_val_mae": min(c[2] for c in ours_curve),
+        "lgdcnn_seconds_to_crabnet_best": ours_time,
+        "lgdcnn_epoch_reached": reached[0][0] if reached else None,
+        "lgdcnn_train_samples_per_s": ours["train_samples_per_s"],
+        "time_ratio": ours_time / crab_time if ours_time is not None else None,
+        "target_time_ratio": 0.5,
+        "threads": {
+            "CrabNet": crab["train_settings"].get("num_threads"),
+            "L-G-DCNN": ours["train_settings"].get("num_threads"),
+        },
+    }
+    ratio = result["time_ratio"]
+    print(
+        f"{dataset}: CrabNet best val MAE {target:.4g} after {crab_time:.0f} s; L-G-DCNN "
+        + (
+            f"reaches it after {ours_time:.0f} s (x{ratio:.2f} of CrabNet's time)"
+            if ratio is not None
+            else f"never reaches it (best {result['lgdcnn_best_val_mae']:.4g})"
+        )
+    )
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--skip-throughput", action="store_true", help="only part 2")
+    parser.add_argument("--out", default=str(HERE / "results" / "peer_throughput_cpu.json"))
+    args = parser.parse_args(argv)
+
+    result: dict[str, Any] = {
+        "settings": {
+            "batch_size": args.batch_size,
+            "steps": args.steps,
+            "warmup": args.warmup,
+            "d_model": 512,
+            "compositions": "2-6 random elements, padded to 6 (same tensors for every model)",
+            "torch": torch.__version__,
+            "machine": platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "load_average_at_start": list(os.getloadavg()),
+            "note": "shared 2-core machine: other jobs ran at the same time",
+        },
+    }
+    if not args.skip_throughput:
+        result["equal_batch"] = equal_batch_throughput(
+            args.threads, args.batch_size, args.steps, args.warmup
+        )
+    elif Path(args.out).is_file():  # keep the measured part of an earlier run
+        result["equal_batch"] = json.loads(Path(args.out).read_text()).get("equal_batch")
+    result["time_to_accuracy"] = [time_to_accuracy(d) for d in TIME_TO_ACCURACY_SETS]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1, default=float) + "\n")
+    print(f"written: {args.out}")
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)
