@@ -52,6 +52,9 @@ def measure_crabnet(
     batch_size: int, steps: int, warmup: int, d_model: int = 512
 ) -> dict[str, float]:
     """Samples/s of CrabNet's SubCrab: forward, RobustL1, backward, Lookahead(Lamb) step."""
+    from matfusion.baselines.crabnet import import_crabnet
+
+    import_crabnet()  # applies the optimiser-hook patch (see matfusion.baselines.crabnet)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from crabnet.kingcrab import SubCrab
@@ -66,10 +69,7 @@ def measure_crabnet(
     targets = torch.randn(batch_size * n_batches)
     # As CrabNet.fit builds it: SWA(Lookahead(Lamb)) (SWA only averages at check-ins).
     optimiser = SWA(Lookahead(base_optimizer=Lamb(params=model.parameters())))
-    # CrabNet steps a CyclicLR every batch. Creating it also matters on torch 2.13: the
-    # scheduler wraps ``optimiser.step`` per instance, which keeps torch's profiling hook
-    # (patched into the class by ``Optimizer.zero_grad``) from reaching SWA, whose
-    # ``__init__`` never set up the hook dictionaries (AttributeError otherwise).
+    # CrabNet steps a CyclicLR every batch, so the step here does too.
     scheduler = torch.optim.lr_scheduler.CyclicLR(
         optimiser, base_lr=1e-4, max_lr=6e-3, cycle_momentum=False, step_size_up=10
     )

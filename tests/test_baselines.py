@@ -97,6 +97,9 @@ def test_crabnet_adapter_trains_on_a_tiny_set(tmp_path, monkeypatch) -> None:
     assert [h["epoch"] for h in result.history] == [0, 1]  # CrabNet's least: one 2-epoch cycle
     assert result.settings["batch_size"] == 128 and result.train_samples_per_s > 0
     assert list(tmp_path.iterdir()) == []  # CrabNet's loss-curve files stayed in a temp dir
+    # A second fit in the same process works (torch hook patch) and the seed reproduces it.
+    again = crab_fit_predict(train, val, test, settings, progress=False)
+    np.testing.assert_allclose(again.predictions["test"][0], mean, rtol=1e-5)
 
 
 def test_run_training_dispatches_a_peer_and_caches(store_dir) -> None:

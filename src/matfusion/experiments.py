@@ -253,6 +253,31 @@ def find_reusable(
     return None
 
 
+def stored_training(
+    model: str,
+    dataset: str,
+    *,
+    profile: str | Profile = "standard",
+    fold: int | None = None,
+    seed: int | None = None,
+    epochs: int | None = None,
+    store: ResultsStore | None = None,
+) -> dict[str, Any] | None:
+    """The record :func:`run_training` would return from the store, or None where it would
+    have to train: chapters that must not train under a profile show such cells as missing."""
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    store = store or ResultsStore()
+    config = run_config(model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
+    hit = store.get(config)
+    if hit is not None:
+        return {**hit, "cache_hit": True}
+    if epochs is None:
+        reused = find_reusable(store, config, prof.reuse_profiles)
+        if reused is not None:
+            return {**reused, "cache_hit": True}
+    return None
+
+
 def run_training(
     model: str,
     dataset: str,
@@ -277,13 +302,11 @@ def run_training(
     store = store or ResultsStore()
     config = run_config(model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
     if not force:
-        hit = store.get(config)
-        if hit is not None:
-            return {**hit, "cache_hit": True}
-        if epochs is None:
-            reused = find_reusable(store, config, prof.reuse_profiles)
-            if reused is not None:
-                return {**reused, "cache_hit": True}
+        found = stored_training(
+            model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs, store=store
+        )
+        if found is not None:
+            return found
     if is_peer(model):
         return run_peer(config, store, force=force, progress=progress)
 

@@ -11,6 +11,9 @@ package:
   CrabNet's default infers it from the training set and silently truncates longer test
   compositions;
 * it passes copies of the frames (CrabNet adds a ``count`` column to the frame it is given);
+* it gives CrabNet's ``SWA``/``Lookahead`` optimiser wrappers the hook dictionaries torch 2
+  expects (:func:`_patch_optimizer_hooks`); without that only the first fit in a process
+  works;
 * a subclass records the validation MAE and wall time after every epoch (CrabNet itself
   checks in only every 20 epochs), so the book can plot convergence against time;
 * epochs are whole learning-rate cycles (``2 * epochs_step``; CrabNet would otherwise round
@@ -42,12 +45,45 @@ __all__ = ["crabnet_settings", "fit_predict", "import_crabnet"]
 EPOCHS_STEP = 10
 
 
+def _patch_optimizer_hooks() -> None:
+    """Give CrabNet's optimiser wrappers the hook dictionaries torch >= 2 expects.
+
+    ``SWA`` and ``Lookahead`` subclass ``torch.optim.Optimizer`` without calling its
+    ``__init__``. The first ``zero_grad`` then wraps the *class's* ``step`` in torch's
+    profiling hook, which reads ``self._optimizer_step_pre_hooks``: the first CrabNet fit in a
+    process survives (its CyclicLR captured the unwrapped method), every later one raises
+    ``AttributeError``. Setting the (empty) dictionaries after ``__init__`` fixes that; the
+    package on disk is not modified. Idempotent.
+    """
+    from collections import OrderedDict
+
+    from crabnet.utils.optim import SWA
+    from crabnet.utils.utils import Lookahead
+
+    for cls in (SWA, Lookahead):
+        if getattr(cls, "_matfusion_patched", False):
+            continue
+        original = cls.__init__
+
+        def __init__(self, *args, _original=original, **kwargs):
+            _original(self, *args, **kwargs)
+            for name in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks"):
+                if name not in self.__dict__:
+                    setattr(self, name, OrderedDict())
+
+        cls.__init__ = __init__
+        cls._matfusion_patched = True
+
+
 def import_crabnet():
-    """The ``CrabNet`` class, or a ``RuntimeError`` saying how to install it."""
+    """The ``CrabNet`` class (with :func:`_patch_optimizer_hooks` applied), or a
+    ``RuntimeError`` saying how to install it."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from crabnet.crabnet_ import CrabNet
+
+            _patch_optimizer_hooks()
     except ImportError as err:
         raise RuntimeError(
             "the crabnet package is not installed; run `bash scripts/setup.sh` or "
