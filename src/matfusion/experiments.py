@@ -450,6 +450,10 @@ def trained_model(record: dict[str, Any], *, progress: bool = False):
     """The model behind a training record, retraining it when its checkpoint is not on
     this machine (records are committed, checkpoints are not). Same seed and machine give
     the same weights; the retrained record replaces the stored one and says so."""
+    if is_peer(record["config"]["model"]):
+        raise ValueError(
+            f"{record['config']['model']} is a peer model: its runs keep predictions, not weights"
+        )
     path = record.get("checkpoint")
     if not path or not Path(path).is_file():
         cfg = record["config"]
