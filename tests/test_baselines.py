@@ -18,7 +18,7 @@ from matfusion.baselines.rf_magpie import (
 )
 from matfusion.cli import main
 from matfusion.data import load_split
-from matfusion.experiments import run_training
+from matfusion.experiments import run_training, stored_training, trained_model
 from matfusion.grid import grid_cells
 from matfusion.profiles import get_profile
 
@@ -103,6 +103,7 @@ def test_crabnet_adapter_trains_on_a_tiny_set(tmp_path, monkeypatch) -> None:
 
 
 def test_run_training_dispatches_a_peer_and_caches(store_dir) -> None:
+    assert stored_training("RF-Magpie", "matbench_steels", fold=0, profile="smoke") is None
     record = run_training("RF-Magpie", "matbench_steels", fold=0, profile="smoke", progress=False)
     assert not record["cache_hit"]
     files = list(store_dir.glob("train/smoke/*.json"))
@@ -116,6 +117,10 @@ def test_run_training_dispatches_a_peer_and_caches(store_dir) -> None:
     assert stored["wall_time_s"] > 0 and stored["checkpoint"] is None
     again = run_training("RF-Magpie", "matbench_steels", fold=0, profile="smoke", progress=False)
     assert again["cache_hit"] and again["metrics"] == stored["metrics"]
+    found = stored_training("RF-Magpie", "matbench_steels", fold=0, profile="smoke")
+    assert found is not None and found["key"] == stored["key"]
+    with pytest.raises(ValueError, match="peer model"):
+        trained_model(found)
 
 
 def test_grid_and_cli_know_the_peers(capsys) -> None:
