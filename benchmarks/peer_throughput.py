@@ -235,8 +235,8 @@ def time_to_accuracy(dataset: str, profile: str = "standard") -> dict[str, Any] 
         "time_ratio": ours_time / crab_time if ours_time is not None else None,
         "target_time_ratio": 0.5,
         "threads": {
-            "CrabNet": crab["train_settings"].get("num_threads"),
-            "L-G-DCNN": ours["train_settings"].get("num_threads"),
+            "CrabNet": (crab.get("train_settings") or {}).get("num_threads"),
+            "L-G-DCNN": (ours.get("train_settings") or {}).get("num_threads"),
         },
     }
     ratio = result["time_ratio"]

@@ -96,7 +96,7 @@ table = results_table(records) if records else pd.DataFrame(columns=["model", "d
 if len(table):
     table["full n_train"] = [r["full_sizes"]["train"] for r in records]
     table["subsampled"] = table["n_train"] < table["full n_train"]
-    table["threads"] = [r["train_settings"].get("num_threads") for r in records]
+    table["threads"] = [(r.get("train_settings") or {}).get("num_threads") for r in records]
 show_markdown(
     f"{len(records)} of {len(datasets) * len(models)} cells stored"
     + (
@@ -107,7 +107,13 @@ show_markdown(
 )
 shown_cols = ["dataset", "model", "n_train", "full n_train", "epochs_run", "test_mae"]
 shown_cols += ["test_r2", "wall_time_s", "source"]
-table.reindex(columns=shown_cols).round(4) if len(table) else table
+(
+    table.reindex(columns=shown_cols).style.format(
+        {"test_mae": "{:.4g}", "test_r2": "{:.3f}", "wall_time_s": "{:.0f}"}
+    )
+    if len(table)
+    else table
+)
 
 # %% [markdown]
 # ## Which rows are subsampled
@@ -162,7 +168,7 @@ rows[("Finder", "reported")] = paper.loc[datasets, "Finder"]
 rows[("Roost", "reported")] = paper.loc[datasets, "Roost"]
 figure4 = pd.DataFrame(rows)
 figure4.index = [paper.loc[d, "paper_label"] for d in datasets]
-figure4.style.format(precision=4, na_rep="missing").format(
+figure4.style.format("{:.4g}", na_rep="missing").format(
     "{:+.1f}", subset=[c for c in figure4.columns if c[1] == "diff %"], na_rep="missing"
 )
 
@@ -234,6 +240,35 @@ wins = pd.DataFrame(
 )
 wins = wins.reindex(models + ["Finder", "Roost"]).fillna(0).astype(int)
 wins
+
+# %% [markdown]
+# Pairwise, so that a row with some cells missing still counts: for each pair of models, the
+# rows where both are stored, and on how many of them the first has the lower test MAE; the
+# paper's count is over the same rows.
+
+# %%
+pairs = []
+for i, a in enumerate(models):
+    for b in models[i + 1 :]:
+        both = mae[[a, b]].dropna()
+        if both.empty:
+            pairs.append({"pair": f"a = {a} vs b = {b}", "rows": 0})
+            continue
+        theirs = paper.loc[both.index, [PAPER_COLUMN[a], PAPER_COLUMN[b]]]
+        pairs.append(
+            {
+                "pair": f"a = {a} vs b = {b}",
+                "rows": len(both),
+                "a better (ours)": int((both[a] < both[b]).sum()),
+                "a better (paper)": int((theirs.iloc[:, 0] < theirs.iloc[:, 1]).sum()),
+                "median MAE ratio a/b (ours)": float((both[a] / both[b]).median()),
+                "median MAE ratio a/b (paper)": float(
+                    (theirs.iloc[:, 0] / theirs.iloc[:, 1]).median()
+                ),
+            }
+        )
+pairwise = pd.DataFrame(pairs).set_index("pair")
+pairwise.round(3)
 
 # %% tags=["hide-input"]
 per_row = pd.DataFrame(

@@ -125,7 +125,7 @@ out[("Finder", "leaderboard")] = paper.loc[tasks, "Finder"]
 table1 = pd.DataFrame(out)
 table1 = table1.drop(columns=[("CrabNet", "paper")], errors="ignore")
 table1.index = [f"{paper.loc[t, 'paper_label']} ({t})" for t in tasks]
-table1.style.format(precision=4, na_rep="–").format(
+table1.style.format("{:.4g}", na_rep="–").format(
     "{:+.1f}", subset=[c for c in table1.columns if c[1] == "diff %"], na_rep="–"
 )
 
