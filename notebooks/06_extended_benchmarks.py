@@ -116,6 +116,43 @@ shown_cols += ["test_r2", "wall_time_s", "source"]
 )
 
 # %% [markdown]
+# ### What each model was given
+#
+# The same rows, and the same epoch budget where there are epochs: our models train with the
+# profile's recipe (AdamW, one-cycle learning rate, early stopping on the validation MAE);
+# CrabNet with its own recipe, its epochs cut into whole learning-rate cycles with a
+# stochastic weight average at the end of each; the forest has no epochs.
+
+# %% tags=["hide-input"]
+settings_rows = []
+for rec in records:
+    cfg, ts = rec["config"], rec.get("train_settings") or {}
+    settings_rows.append(
+        {
+            "model": cfg["model"],
+            "recipe": ts.get("recipe") or ts.get("peer"),
+            "epochs (max)": ts.get("epochs"),
+            "epochs run": rec.get("epochs_run"),
+            "batch size": ts.get("batch_size"),
+            "trees": ts.get("n_estimators"),
+            "threads": ts.get("num_threads"),
+            "seed": cfg["seed"],
+        }
+    )
+(
+    pd.DataFrame(settings_rows)
+    .groupby("model", sort=False)
+    .agg(
+        lambda v: (
+            ", ".join(sorted({f"{x:g}" if isinstance(x, float) else str(x) for x in v.dropna()}))
+            or "–"
+        )
+    )
+    if settings_rows
+    else pd.DataFrame()
+)
+
+# %% [markdown]
 # ## Which rows are subsampled
 
 # %% tags=["remove-input"]
