@@ -194,8 +194,10 @@ else:
     )
 show_markdown("**What our runs say.** " + verdict)
 if missing:
+    gaps = pd.DataFrame(missing, columns=["task", "model", "fold"])
+    gaps = gaps.groupby(["task", "model"], sort=False)["fold"].agg(lambda f: ", ".join(map(str, f)))
     show_markdown(
         "**Missing cells** (no stored record under this profile): "
-        + ", ".join(f"{m} on {t} fold {f}" for t, m, f in missing)
+        + "; ".join(f"{m} on {t} (folds {f})" for (t, m), f in gaps.items())
         + "."
     )
