@@ -38,3 +38,13 @@ fi
 
 echo "setup: fetching and verifying data"
 "$VENV/bin/python" -c "from matfusion.data import crabnet_data_root; print('data:', crabnet_data_root())"
+
+# The CrabNet peer (paper A's main baseline) runs from the same verified wheel that ships the
+# data. Its declared requirements (old torch/numpy pins, Python < 3.11) cannot resolve here,
+# so it goes in with --no-deps --ignore-requires-python; it runs unmodified on the pinned
+# torch/numpy/pandas (matfusion.baselines.crabnet documents the runtime workarounds).
+if [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("crabnet"))' 2>/dev/null)" != "2.0.8" ]; then
+  echo "setup: installing crabnet 2.0.8 (no deps) from the verified wheel"
+  wheel=$("$VENV/bin/python" -c "from matfusion.data.crabnet_wheel import ensure_wheel; print(ensure_wheel())")
+  "$VENV/bin/python" -m pip install -q --no-deps --ignore-requires-python "$wheel"
+fi

@@ -22,11 +22,14 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
+    from matfusion.baselines import PEERS
     from matfusion.models import MODELS
 
-    width = max(len(n) for n in MODELS)
+    width = max(len(n) for n in [*MODELS, *PEERS])
     for name, spec in MODELS.items():
         print(f"{name:<{width}}  {spec.group:<18} {spec.description}")
+    for name, peer in PEERS.items():
+        print(f"{name:<{width}}  {peer.group:<18} {peer.description}")
     return 0
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from matfusion import provenance
+from matfusion.baselines import get_peer, is_peer
 from matfusion.config import checkpoints_dir
 from matfusion.data import element_table, get_dataset, load_split, split_sha256
 from matfusion.featurize import EncodedCompositions, encode_formulas
@@ -99,7 +100,15 @@ def run_config(
     epochs: int | None = None,
     experiment: str = "train",
 ) -> dict[str, Any]:
-    """The configuration that identifies a run (and keys it in the results store)."""
+    """The configuration that identifies a run (and keys it in the results store).
+
+    A peer (:mod:`matfusion.baselines`) has the same fields; ``train`` holds its own
+    settings and ``embedding`` its input representation."""
+    if is_peer(model):
+        return peer_config(
+            model, dataset, profile=profile, fold=fold, seed=seed, epochs=epochs,
+            experiment=experiment,
+        )  # fmt: skip
     if model not in MODELS:
         build_model(model, np.zeros((1, 1), dtype=np.float32))  # raises a helpful KeyError
     info = get_dataset(dataset)
@@ -121,6 +130,110 @@ def run_config(
     }
 
 
+def peer_config(
+    model: str,
+    dataset: str,
+    *,
+    profile: Profile,
+    fold: int | None = None,
+    seed: int | None = None,
+    epochs: int | None = None,
+    experiment: str = "train",
+) -> dict[str, Any]:
+    """The configuration of a peer run: same fields as :func:`run_config`."""
+    spec = get_peer(model)
+    info = get_dataset(dataset)
+    seed = profile.seed if seed is None else seed
+    settings = spec.settings_for(profile, seed, epochs)
+    return {
+        "experiment": experiment,
+        "record_version": RECORD_VERSION,
+        "model": model,
+        "dataset": info.name,
+        "fold": fold,
+        "profile": profile.name,
+        "max_train_rows": profile.max_train_rows,
+        "max_eval_rows": profile.max_eval_rows,
+        "d_model": settings.get("d_model"),
+        "embedding": spec.features,
+        "seed": seed,
+        "train": settings,
+    }
+
+
+def run_peer(
+    config: dict[str, Any], store: ResultsStore, *, force: bool = False, progress: bool = True
+) -> dict[str, Any]:
+    """Train and score a peer on the same (subsampled) splits our models see and store a
+    record with the same schema as :func:`run_training`'s (``checkpoint`` is None: peers
+    keep no weights)."""
+    spec = get_peer(config["model"])
+    started = time.perf_counter()
+    splits = {}
+    for split in ("train", "val", "test"):
+        frame = load_split(config["dataset"], split, fold=config["fold"])
+        limit = config["max_train_rows"] if split == "train" else config["max_eval_rows"]
+        splits[split] = (
+            subsample(frame, limit, config["seed"]),
+            len(frame),
+            split_sha256(config["dataset"], split, fold=config["fold"]),
+        )
+    result = spec.fit_predict()(
+        splits["train"][0], splits["val"][0], splits["test"][0], dict(config["train"]), progress
+    )
+    metrics: dict[str, float] = {}
+    test_frame = None
+    for split, (frame, _n, _sha) in splits.items():
+        mean, std = result.predictions[split]
+        if len(mean) != len(frame):
+            raise RuntimeError(
+                f"{config['model']} returned {len(mean)} {split} predictions for {len(frame)} rows"
+            )
+        target = frame["target"].to_numpy()
+        for name, value in regression_metrics(target, mean).items():
+            metrics[f"{split}_{name}"] = value
+        if split == "test":
+            test_frame = pd.DataFrame(
+                {
+                    "formula": frame["formula"],
+                    "target": target,
+                    "prediction": mean,
+                    "uncertainty": std if std is not None else np.nan,
+                }
+            )
+    wall = time.perf_counter() - started
+    key = store.key_for(config)
+    predictions_file = checkpoints_dir() / f"{config['experiment']}-{key}-test-predictions.csv"
+    with atomic_write(predictions_file) as fh:
+        test_frame.to_csv(fh, index=False)
+    record = {
+        "config": config,
+        "metrics": metrics,
+        "sizes": {s: len(v[0]) for s, v in splits.items()},
+        "full_sizes": {s: v[1] for s, v in splits.items()},
+        "data_sha256": {s: v[2] for s, v in splits.items()},
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "train_wall_time_s": result.train_wall_time_s,
+        "wall_time_s": wall,
+        "train_samples_per_s": result.train_samples_per_s,
+        "inference_samples_per_s": (
+            sum(len(v[0]) for v in splits.values()) / result.inference_s
+            if result.inference_s
+            else None
+        ),
+        "n_parameters": result.n_parameters,
+        "train_settings": result.settings,
+        "peer": spec.description,
+        "checkpoint": None,
+        "test_predictions": str(predictions_file),
+        "provenance": provenance.collect(),
+    }
+    store.put(config, record, overwrite=force)
+    return {**record, "cache_hit": False}
+
+
 def find_reusable(
     store: ResultsStore, config: dict[str, Any], profiles: tuple[str, ...]
 ) -> dict[str, Any] | None:
@@ -137,6 +250,31 @@ def find_reusable(
             record = dict(matches[0])
             record["reused_for_profile"] = config["profile"]
             return record
+    return None
+
+
+def stored_training(
+    model: str,
+    dataset: str,
+    *,
+    profile: str | Profile = "standard",
+    fold: int | None = None,
+    seed: int | None = None,
+    epochs: int | None = None,
+    store: ResultsStore | None = None,
+) -> dict[str, Any] | None:
+    """The record :func:`run_training` would return from the store, or None where it would
+    have to train: chapters that must not train under a profile show such cells as missing."""
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    store = store or ResultsStore()
+    config = run_config(model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
+    hit = store.get(config)
+    if hit is not None:
+        return {**hit, "cache_hit": True}
+    if epochs is None:
+        reused = find_reusable(store, config, prof.reuse_profiles)
+        if reused is not None:
+            return {**reused, "cache_hit": True}
     return None
 
 
@@ -180,13 +318,13 @@ def run_training(
     store = store or ResultsStore()
     config = run_config(model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
     if not force:
-        hit = store.get(config)
-        if hit is not None:
-            return {**hit, "cache_hit": True}
-        if epochs is None:
-            reused = find_reusable(store, config, prof.reuse_profiles)
-            if reused is not None:
-                return {**reused, "cache_hit": True}
+        found = stored_training(
+            model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs, store=store
+        )
+        if found is not None:
+            return found
+    if is_peer(model):
+        return run_peer(config, store, force=force, progress=progress)
 
     configure_threads(None)
     set_seed(config["seed"])
@@ -329,6 +467,10 @@ def trained_model(record: dict[str, Any], *, progress: bool = False):
     """The model behind a training record, retraining it when its checkpoint is not on
     this machine (records are committed, checkpoints are not). Same seed and machine give
     the same weights; the retrained record replaces the stored one and says so."""
+    if is_peer(record["config"]["model"]):
+        raise ValueError(
+            f"{record['config']['model']} is a peer model: its runs keep predictions, not weights"
+        )
     path = record.get("checkpoint")
     if not path or not Path(path).is_file():
         cfg = record["config"]

@@ -16,6 +16,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from matfusion.baselines import is_peer
 from matfusion.data import get_dataset
 from matfusion.experiments import run_config, run_training
 from matfusion.models import MODELS
@@ -56,8 +57,8 @@ def grid_cells(
     """Every (model, dataset, fold, seed); extended sets have no folds, Matbench tasks use
     ``folds`` (default: all five). Names are checked before anything runs."""
     for model in models:
-        if model not in MODELS:
-            raise KeyError(f"unknown model {model!r}")
+        if model not in MODELS and not is_peer(model):
+            raise KeyError(f"unknown model {model!r} (neither a registered model nor a peer)")
     cells = []
     for model, dataset, seed in itertools.product(models, datasets, seeds):
         info = get_dataset(dataset)
