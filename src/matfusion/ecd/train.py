@@ -66,6 +66,8 @@ RECORD_VERSION = 1
 TARGETS = {"bulk": "bulk_modulus", "shear": "shear_modulus"}
 #: The paper's LOEO tables compare these four (its fifth, CGCNN, is not reproduced here).
 LOEO_MODELS = ("RF+Magpie", "CNN+Magpie", "3D-CNN+ECD", "2D-CNN+ECD")
+#: The fusion model's pre-trained parts (their weights are cached as checkpoints).
+_PRETRAINED_PARTS = ("CNN+Magpie", "2D-CNN+ECD")
 
 
 @dataclass
@@ -273,7 +275,7 @@ def _fit_torch_model(
     if name == "Fusion(Magpie+ECD)":
         parts = [
             _fit_torch_model(part, inputs, data, y, train_rows, seed, progress, tag)[0]
-            for part in ("CNN+Magpie", "2D-CNN+ECD")
+            for part in _PRETRAINED_PARTS
         ]
         torch.manual_seed(seed)
         model: torch.nn.Module = FusionNet(*parts)
@@ -301,9 +303,10 @@ def _fit_torch_model(
         progress,
         desc=name,
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path, binary=True) as fh:
-        torch.save({"state": model.state_dict(), "info": info}, fh)
+    if name in _PRETRAINED_PARTS:  # only the fusion's parts are needed again
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path, binary=True) as fh:
+            torch.save({"state": model.state_dict(), "info": info}, fh)
     return model, info
 
 
@@ -398,7 +401,9 @@ def _run_one(
         test_rows,
         seed=config["seed"],
         progress=progress,
-        tag={k: v for k, v in config.items() if k not in ("experiment", "model")},
+        # without "density": the fusion run must find its parts' checkpoints under the
+        # same tag as the stand-alone CNN+Magpie run (whose config has density=None)
+        tag={k: v for k, v in config.items() if k not in ("experiment", "model", "density")},
     )
     y = inputs.frame[TARGETS[config["target"]]].to_numpy(dtype=float)[test_rows]
     record = {
