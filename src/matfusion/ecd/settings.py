@@ -68,7 +68,7 @@ ECD_PROFILES: dict[str, EcdProfile] = {
         name="standard",
         description=(
             "laptop: all materials, 32^3 promolecular densities (not DFT), 5 folds, one run "
-            "per fold, at most 40 epochs, 2D-CNN dense width 1024 instead of 4096; "
+            "per fold, at most 25 epochs, 2D-CNN dense width 1024 instead of 4096; "
             "about an hour on one thread, stored in results/"
         ),
         max_materials=None,
@@ -76,8 +76,8 @@ ECD_PROFILES: dict[str, EcdProfile] = {
         provider="promolecular",
         folds=5,
         repeats=1,
-        epochs=40,
-        patience=10,
+        epochs=25,
+        patience=6,
         width=1024,
         loeo_min_count=60,
     ),
