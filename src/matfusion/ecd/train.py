@@ -134,6 +134,20 @@ def prepare_inputs(
     return EcdInputs(frame, magpie, density, info, prof, dataset_sha256(frame))
 
 
+def ensure_density(inputs: EcdInputs, *, progress: bool = True) -> np.ndarray:
+    """Compute (or load) the densities of ``inputs`` if they were not loaded yet."""
+    if inputs.density is None:
+        prof = inputs.profile
+        inputs.density, inputs.density_info = compute_densities(
+            structures(inputs.frame),
+            prof.provider,
+            prof.grid,
+            workers=prof.workers,
+            progress=progress,
+        )
+    return inputs.density
+
+
 def kfold_indices(n: int, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Shuffled K-fold (train, test) row indices, seeded."""
     from sklearn.model_selection import KFold
@@ -388,10 +402,15 @@ def _run_one(
     test_rows: np.ndarray,
     progress: bool,
     force: bool,
-) -> dict[str, Any]:
+    missing: str = "train",
+) -> dict[str, Any] | None:
     hit = None if force else store.get(config)
     if hit is not None:
         return {**hit, "cache_hit": True}
+    if missing == "skip":
+        return None
+    if "density" in ECD_MODELS[config["model"]].inputs:
+        ensure_density(inputs, progress=progress)
     started = time.perf_counter()
     pred, info = fit_predict(
         config["model"],
@@ -432,8 +451,14 @@ def run_cv(
     store: ResultsStore | None = None,
     progress: bool = True,
     force: bool = False,
+    missing: str = "train",
 ) -> list[dict[str, Any]]:
-    """K-fold CV records for every model x target x fold x repeat (stored runs are reused)."""
+    """K-fold CV records for every model x target x fold x repeat (stored runs are reused).
+
+    ``missing="skip"`` returns only stored records (the book's standard profile: no training).
+    """
+    if missing not in ("train", "skip"):
+        raise ValueError(f"missing must be 'train' or 'skip', not {missing!r}")
     from tqdm.auto import tqdm
 
     store = store or ResultsStore()
@@ -450,7 +475,9 @@ def run_cv(
         splits = kfold_indices(len(inputs.frame), prof.folds, prof.seed + r)
         train_rows, test_rows = splits[f]
         config = _config("ecd_cv", m, t, inputs, r, fold=f, folds=prof.folds)
-        out.append(_run_one(store, config, inputs, train_rows, test_rows, progress, force))
+        rec = _run_one(store, config, inputs, train_rows, test_rows, progress, force, missing)
+        if rec is not None:
+            out.append(rec)
     return out
 
 
@@ -463,8 +490,10 @@ def run_loeo(
     store: ResultsStore | None = None,
     progress: bool = True,
     force: bool = False,
+    missing: str = "train",
 ) -> list[dict[str, Any]]:
-    """Leave-one-element-out records: test = every material containing the element."""
+    """Leave-one-element-out records: test = every material containing the element
+    (``missing`` as in :func:`run_cv`)."""
     from tqdm.auto import tqdm
 
     store = store or ResultsStore()
@@ -479,7 +508,9 @@ def run_loeo(
     for m, t, e, r in tqdm(jobs, desc="ECD LOEO runs", disable=not progress):
         train_rows, test_rows = loeo_split(inputs.frame, e)
         config = _config("ecd_loeo", m, t, inputs, r, element=e)
-        out.append(_run_one(store, config, inputs, train_rows, test_rows, progress, force))
+        rec = _run_one(store, config, inputs, train_rows, test_rows, progress, force, missing)
+        if rec is not None:
+            out.append(rec)
     return out
 
 
@@ -539,10 +570,14 @@ def run_all(
 
 
 def win_counts(table: pd.DataFrame, metric: str = "R2") -> pd.Series:
-    """How often each model is best (highest R2 or lowest RMSE) per element and target."""
+    """How often each model is best (highest R2 or lowest RMSE) per element and target.
+
+    Cases without a finite value (R2 of a one-material test set) are left out."""
+    models = table["model"].unique()
+    table = table[np.isfinite(table[metric].to_numpy(dtype=float))]
     best = (
         table.loc[table.groupby(["element", "target"])[metric].idxmax()]
         if metric == "R2"
         else table.loc[table.groupby(["element", "target"])[metric].idxmin()]
     )
-    return best["model"].value_counts().reindex(table["model"].unique(), fill_value=0)
+    return best["model"].value_counts().reindex(models, fill_value=0)
