@@ -422,7 +422,12 @@ def loeo_split(frame: pd.DataFrame, element: str) -> tuple[np.ndarray, np.ndarra
 def load_external_set(filt: StructureFilter | None = None, *, verbose: bool = True) -> pd.DataFrame:
     """The WBM structures passing ``filt`` (not in MP; no moduli: our DFT computes them)."""
     filt = filt or StructureFilter()
-    doc = _load_json(shared_path(EXTERNAL_SOURCE))
+    source = shared_path(EXTERNAL_SOURCE)
+    cache = cache_dir() / "ecd" / f"external-{_cache_key([source], filt)}.pkl"
+    if cache.is_file():
+        with open(cache, "rb") as fh:
+            return pickle.load(fh)
+    doc = _load_json(source)
     frame = pd.DataFrame(
         {
             "mp_id": [d["material_id"] for d in doc],
@@ -432,4 +437,8 @@ def load_external_set(filt: StructureFilter | None = None, *, verbose: bool = Tr
         }
     )
     out = apply_filter(frame, filt, verbose=verbose)
-    return out.sort_values("mp_id").reset_index(drop=True)
+    out = out.sort_values("mp_id").reset_index(drop=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(cache, binary=True) as fh:
+        pickle.dump(out, fh)
+    return out

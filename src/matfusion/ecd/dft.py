@@ -139,7 +139,7 @@ def compute_moduli(
         "V0_A3": float(v0),
         "V_input_A3": float(atoms0.get_volume()),
         "K_eos_GPa": float(b0 / GPa),
-        "kpts": list(atoms.calc.wfs.kd.N_c) if hasattr(atoms.calc.wfs.kd, "N_c") else None,
+        "kpts": "x".join(str(int(k)) for k in atoms.calc.wfs.kd.N_c),
     }
     row.update({k: None for k in ("C11", "C12", "C44", "K_vrh_GPa", "G_vrh_GPa", "residual_GPa")})
     row["c44_upper_bound"] = _low_symmetry_sites(prim)
@@ -197,3 +197,65 @@ def append_row(row: dict[str, Any], path: Path | None = None) -> None:
         frame = frame[frame["id"] != row["id"]]
     out = pd.concat([frame, new], ignore_index=True) if not frame.empty else new
     out.to_csv(path, index=False, float_format="%.6g")
+
+
+#: Materials Project check materials: rock salt insulators and an fcc metal.
+CHECK_FORMULAS = ("NaCl", "MgO", "Al")
+
+
+def run_batch(
+    check: tuple[str, ...] = CHECK_FORMULAS,
+    n_external: int = 0,
+    *,
+    path: Path | None = None,
+    settings: DftSettings | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Compute the check materials and the ``n_external`` smallest WBM cells not yet stored.
+
+    Resumable: each finished structure is appended to the CSV at once; stored ids are skipped.
+    """
+    from tqdm.auto import tqdm
+
+    from matfusion.ecd.data import load_ecd_dataset, load_external_set, structures
+
+    path = path or DFT_CSV
+    done = set(load_dft_moduli(path)["id"]) if path.is_file() else set()
+    mp = load_ecd_dataset(verbose=False)
+    jobs = []
+    for formula in check:
+        rows = mp[mp["formula"] == formula]
+        if rows.empty:
+            raise ValueError(f"check material {formula} is not in the MP set")
+        jobs.append(rows.iloc[[0]])
+    if n_external:
+        ext = load_external_set(verbose=False)
+        ext = ext.assign(n_sites=[len(s) for s in structures(ext)]).sort_values(
+            ["n_sites", "mp_id"]
+        )
+        jobs += [ext.iloc[[i]] for i in range(len(ext))]
+    todo = [j for j in jobs if j["mp_id"].iloc[0] not in done]
+    todo = todo[: len(check) + n_external]
+    for job in tqdm(todo, desc="GPAW moduli", disable=not progress):
+        ident = job["mp_id"].iloc[0]
+        if ident in done:
+            continue
+        row = compute_moduli(structures(job)[0], label=ident, settings=settings)
+        append_row(row, path)
+        print(
+            f"{ident} {row['formula']}: K_eos {row['K_eos_GPa']:.1f} GPa, "
+            f"G_vrh {row['G_vrh_GPa'] if row['G_vrh_GPa'] is not None else '-'} "
+            f"({row['seconds']:.0f} s)",
+            flush=True,
+        )
+    return load_dft_moduli(path)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="GPAW moduli of check and external materials")
+    parser.add_argument("--check", default=",".join(CHECK_FORMULAS))
+    parser.add_argument("--external", type=int, default=0, help="how many WBM cells to add")
+    args = parser.parse_args()
+    run_batch(tuple(c for c in args.check.split(",") if c), args.external)
