@@ -13,16 +13,17 @@
 # %% [markdown]
 # # Paper B's data: Fm-3m elastic moduli and charge densities
 #
-# Paper B (Zhao et al., arXiv:2003.13425) trains CNNs on the electronic charge density of
+# Paper B ({cite:t}`zhao2020ecd`) trains CNNs on the electronic charge density of
 # 2,170 Materials Project structures of space group Fm-3m (no lanthanides or actinides),
 # with bulk and shear moduli and densities the authors computed with VASP. That set is not
 # public. Here we rebuild the closest public equivalent: the Materials Project's own DFT
-# moduli from three public files (2025, about 2020 and 2015 releases; de Jong et al. 2015),
+# moduli {cite}`jain2013mp` from three public files (2025, about 2020 and 2015 releases;
+# {cite:t}`dejong2015elastic`),
 # merged by mp id with the newest release winning, filtered to Fm-3m the same way.
 #
 # Densities come from one of three providers (`matfusion.ecd.density`): `promolecular`
 # (superposed free-atom PBE densities: fast, but **not** a DFT density of the crystal), `gpaw`
-# (a self-consistent PBE plane-wave density of the cell) and `chgcar` (VASP files). Each figure
+# (a self-consistent PBE plane-wave density of the cell, {cite}`mortensen2024gpaw`) and `chgcar` (VASP files). Each figure
 # names its provider.
 
 # %% tags=["parameters"]
