@@ -13,18 +13,18 @@
 # %% [markdown]
 # # Paper B's data: Fm-3m elastic moduli and charge densities
 #
-# Paper B ({cite:t}`zhao2020ecd`) trains CNNs on the electronic charge density of
-# 2,170 Materials Project structures of space group Fm-3m (no lanthanides or actinides),
-# with bulk and shear moduli and densities the authors computed with VASP. That set is not
-# public. Here we rebuild the closest public equivalent: the Materials Project's own DFT
-# moduli {cite}`jain2013mp` from three public files (2025, about 2020 and 2015 releases;
-# {cite:t}`dejong2015elastic`),
-# merged by mp id with the newest release winning, filtered to Fm-3m the same way.
+# Paper B ({cite:t}`zhao2020ecd`) trains CNNs on the electronic charge density of 2,170
+# Materials Project structures of space group Fm-3m (no lanthanides or actinides), with bulk and
+# shear moduli and densities the authors computed with VASP. That set is not public. Here we
+# rebuild the closest public equivalent: the Materials Project's own DFT moduli
+# {cite}`jain2013mp` from three public files (2025, about 2020 and 2015 releases;
+# {cite:t}`dejong2015elastic`), merged by mp id with the newest release winning, filtered to
+# Fm-3m the same way.
 #
 # Densities come from one of three providers (`matfusion.ecd.density`): `promolecular`
 # (superposed free-atom PBE densities: fast, but **not** a DFT density of the crystal), `gpaw`
-# (a self-consistent PBE plane-wave density of the cell, {cite}`mortensen2024gpaw`) and `chgcar` (VASP files). Each figure
-# names its provider.
+# (a self-consistent PBE plane-wave density of the cell, {cite}`mortensen2024gpaw`) and `chgcar`
+# (VASP files). Each figure names its provider.
 
 # %% tags=["parameters"]
 profile = "standard"
@@ -103,8 +103,8 @@ plt.show()
 #
 # For an element E the test set is every material containing E. The paper's 11 elements are
 # those in at least 200 of its 2,170 materials; our set is four times smaller, so their test
-# sets are far smaller (below, beside the paper's sizes). Elements above a count threshold
-# are added.
+# sets are far smaller (below, beside the paper's sizes). Elements above a count threshold are
+# added.
 
 # %% tags=["hide-input"]
 loeo = loeo_elements(frame, min_count=ecd.loeo_min_count).set_index("element")
@@ -117,9 +117,8 @@ loeo
 # ## Figure 1: densities of stiff and soft materials
 #
 # Slices through the cell (fractional axes, log colour scale) of the `promolecular` density:
-# free-atom densities superposed, **not** a DFT density. Stiff materials have small cells
-# with electrons spread between close atoms; soft ones have large cells with isolated
-# heavy ions.
+# free-atom densities superposed, **not** a DFT density. The grid spans each primitive cell, so
+# the same number of voxels covers a small cell finely and a large one coarsely.
 
 # %% tags=["hide-input"]
 order = frame.sort_values("bulk_modulus")
@@ -158,11 +157,11 @@ plt.show()
 # ## Promolecular versus GPAW densities
 #
 # For a few materials we also compute the self-consistent PBE density with GPAW (plane waves,
-# all-electron PAW reconstruction, settings in `matfusion.ecd.density.GpawProvider`) on the
-# same grid. Both integrate to the total electron count. Most of the difference sits in the
-# atomic cores, which each provider represents differently at this grid spacing (the
-# promolecular density is smoothed over one voxel, GPAW's is sampled); the column "between
-# atoms" (voxels below 1 e/A^3 in both) is the bonding and charge-transfer part.
+# all-electron PAW reconstruction, settings in `matfusion.ecd.density.GpawProvider`) on the same
+# grid. Both integrate to the total electron count. Most of the difference sits in the atomic
+# cores, which each provider represents differently at this grid spacing (the promolecular
+# density is smoothed over one voxel, GPAW's is sampled); the column "between atoms" (voxels
+# below 1 e/A^3 in both) is the bonding and charge-transfer part.
 
 # %% tags=["hide-input"]
 n_compare = n_gpaw if n_gpaw is not None else (1 if prof.name == "smoke" else 3)
