@@ -117,3 +117,32 @@ def test_metrics_and_win_counts() -> None:
         }
     )
     assert win_counts(table).to_dict() == {"A": 1, "B": 1}
+
+
+def test_cv_records_are_stored_resumed_and_read_only(tmp_path, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from matfusion.ecd.train import cv_summary, run_cv
+    from matfusion.results import ResultsStore
+
+    monkeypatch.setenv("MATFUSION_CACHE", str(tmp_path / "cache"))
+    torch.set_num_threads(1)
+    inputs = _toy_inputs("magpie", n=24)
+    inputs.profile = replace(inputs.profile, folds=2, epochs=1, patience=1)
+    inputs.frame["elements"] = "Na Cl"
+    store = ResultsStore(tmp_path / "results")
+    models = ["RF+Magpie", "CNN+Magpie"]
+    # nothing stored yet: read-only mode returns nothing and trains nothing
+    assert run_cv(models, ["bulk"], inputs, store=store, progress=False, missing="skip") == []
+    first = run_cv(models, ["bulk"], inputs, store=store, progress=False)
+    assert len(first) == 4 and not any(r["cache_hit"] for r in first)
+    files = sorted((tmp_path / "results" / "ecd_cv" / "smoke").glob("*.json"))
+    assert len(files) == 4
+    again = run_cv(models, ["bulk"], inputs, store=store, progress=False, missing="skip")
+    assert all(r["cache_hit"] for r in again)
+    assert [r["metrics"] for r in again] == [r["metrics"] for r in first]
+    rec = first[0]
+    assert rec["config"]["seed"] == 0 and rec["provenance"]["packages"]["torch"]
+    assert len(rec["predictions"]["pred"]) == rec["sizes"]["test"] == 12
+    table = cv_summary(first)
+    assert table.loc[("bulk", "RF+Magpie"), "runs"] == 2
