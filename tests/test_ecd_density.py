@@ -135,3 +135,11 @@ def test_gpaw_density_of_a_tiny_cell_integrates_to_its_electrons() -> None:
     assert result.expected_electrons == 13
     assert result.meta["native_electrons"] == pytest.approx(13.0, abs=0.05)
     assert result.electrons == pytest.approx(13.0, abs=0.05)
+
+
+def test_parallel_workers_give_the_same_densities(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MATFUSION_CACHE", str(tmp_path))
+    items = [nacl(5.5), nacl(5.7), nacl(5.9)]
+    parallel, _ = compute_densities(items, "promolecular", 8, workers=2, progress=False)
+    serial = np.stack([get_provider("promolecular").compute(s, 8).rho for s in items])
+    np.testing.assert_allclose(parallel, serial, rtol=1e-6)
