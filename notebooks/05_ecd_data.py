@@ -160,7 +160,7 @@ plt.show()
 # all-electron PAW reconstruction, settings in `matfusion.ecd.density.GpawProvider`) on the same
 # grid. Both integrate to the total electron count. Most of the difference sits in the atomic
 # cores, which each provider represents differently at this grid spacing (the promolecular
-# density is smoothed over one voxel, GPAW's is sampled); the column "between atoms" (voxels
+# density is smoothed over 1.5 voxels, GPAW's is sampled); the column "between atoms" (voxels
 # below 1 e/A^3 in both) is the bonding and charge-transfer part.
 
 # %% tags=["hide-input"]
