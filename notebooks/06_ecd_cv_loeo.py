@@ -123,7 +123,7 @@ for i, target in enumerate(targets):
         ax.set_xlabel("MP DFT (GPa)")
         if j == 0:
             ax.set_ylabel("predicted (GPa)")
-fig.suptitle(f"Out-of-fold predictions ({provider_note} for the ECD models)")
+fig.suptitle(f"Out-of-fold predictions ({provider_note.replace('`', '')} for the ECD models)")
 plt.tight_layout()
 plt.show()
 
@@ -207,7 +207,7 @@ if not loeo_table.empty:
         ax[0, k].set_title(f"LOEO R2 ({target}; clipped at -1)")
         ax[0, k].axhline(0, color="k", lw=0.6)
         ax[0, k].legend(fontsize=7)
-    fig.suptitle(f"Leave one element out ({provider_note} for the ECD models)")
+    fig.suptitle(f"Leave one element out ({provider_note.replace('`', '')} for the ECD models)")
     plt.tight_layout()
     plt.show()
     display_wins = wins.astype(int)
@@ -255,6 +255,6 @@ for i, element in enumerate(present):
         ax.set_xticks([])
         ax.set_yticks([])
         ax.legend(fontsize=7)
-fig.suptitle(f"t-SNE ({provider_note})")
+fig.suptitle(f"t-SNE ({provider_note.replace('`', '')})")
 plt.tight_layout()
 plt.show()

@@ -159,7 +159,7 @@ if not preds.empty:
             ax.set_xlabel("our GPAW DFT (GPa)")
             if j == 0:
                 ax.set_ylabel("predicted (GPa)")
-    fig.suptitle(f"External WBM structures ({provider_note} for the ECD models)")
+    fig.suptitle(f"External WBM structures ({provider_note.replace('`', '')} for the ECD models)")
     plt.tight_layout()
     plt.show()
 summary_table = pd.DataFrame(summary)
