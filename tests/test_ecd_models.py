@@ -146,3 +146,25 @@ def test_cv_records_are_stored_resumed_and_read_only(tmp_path, monkeypatch) -> N
     assert len(rec["predictions"]["pred"]) == rec["sizes"]["test"] == 12
     table = cv_summary(first)
     assert table.loc[("bulk", "RF+Magpie"), "runs"] == 2
+
+
+def test_external_predictions_are_stored_per_id(tmp_path, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from matfusion.ecd.train import run_external
+    from matfusion.results import ResultsStore
+
+    monkeypatch.setenv("MATFUSION_CACHE", str(tmp_path / "cache"))
+    inputs = _toy_inputs("magpie", n=24)
+    inputs.profile = replace(inputs.profile, epochs=1, patience=1)
+    external = pd.DataFrame({"mp_id": ["wbm-x", "wbm-y"], "formula": ["NaCl", "MgO"]})
+    store = ResultsStore(tmp_path / "results")
+    recs = run_external(["RF+Magpie"], ["bulk"], inputs, external, store=store, progress=False)
+    assert len(recs) == 1
+    preds = recs[0]["predictions"]
+    assert preds["id"] == ["wbm-x", "wbm-y"] and len(preds["pred"]) == 2
+    assert np.isfinite(preds["pred"]).all()
+    again = run_external(
+        ["RF+Magpie"], ["bulk"], inputs, external, store=store, progress=False, missing="skip"
+    )
+    assert again[0]["cache_hit"] and again[0]["predictions"] == preds
