@@ -10,6 +10,8 @@ The external structures (WBM Fm-3m entries) have no published moduli, so we comp
   300 eV steps (to at most 1100 eV) before the strains are applied (``ecut_cij_eV``).
   Ions are clamped: exact for atoms on m-3m sites (rock salt, fcc), an upper bound for C44
   where a site has lower symmetry (fluorite's 8c), which the row flags.
+* a lattice that fails the cubic Born criteria (e.g. C44 < 0) gets no shear modulus
+  (``stable`` False): several WBM structures are hypothetical;
 * metals (zero PBE gap) are unreliable at these k-point densities for shear: we compute
   ``K_eos`` with denser k-points and leave the C_ij empty (flagged).
 
@@ -71,6 +73,11 @@ def cubic_vrh(c11: float, c12: float, c44: float) -> tuple[float, float]:
     g_v = (c11 - c12 + 3 * c44) / 5
     g_r = 5 * (c11 - c12) * c44 / (4 * c44 + 3 * (c11 - c12))
     return k, (g_v + g_r) / 2
+
+
+def born_stable(c11: float, c12: float, c44: float) -> bool:
+    """Born stability of a cubic crystal: C11 - C12 > 0, C11 + 2 C12 > 0, C44 > 0."""
+    return bool(c11 - c12 > 0 and c11 + 2 * c12 > 0 and c44 > 0)
 
 
 def _calculator(settings: DftSettings, kpt_density: float, txt: str | None = None):
@@ -148,6 +155,7 @@ def compute_moduli(
     }
     row.update({k: None for k in ("C11", "C12", "C44", "K_vrh_GPa", "G_vrh_GPa", "residual_GPa")})
     row["ecut_cij_eV"] = None
+    row["stable"] = None
     row["c44_upper_bound"] = _low_symmetry_sites(prim)
     if elastic and not metal:
         eq = atoms0.copy()
@@ -181,6 +189,9 @@ def compute_moduli(
         d_yz = (stresses[("yz", 1)] - stresses[("yz", -1)]) / (2 * 2 * e)
         c11, c12, c44 = float(d_xx[0]), float(0.5 * (d_xx[1] + d_xx[2])), float(d_yz[3])
         k, g = cubic_vrh(c11, c12, c44)
+        row["stable"] = born_stable(c11, c12, c44)
+        if not row["stable"]:
+            g = None  # a shear modulus of an unstable lattice means nothing
         row.update(
             {
                 "C11": c11,
