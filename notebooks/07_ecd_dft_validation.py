@@ -57,7 +57,13 @@ dft = load_dft_moduli()
 setting_cols = [c for c in dft.columns if c.startswith("setting_")]
 show_markdown(
     "Stored GPAW settings: "
-    + ", ".join(f"{c.removeprefix('setting_')} = {dft[c].iloc[0]}" for c in setting_cols)
+    + ", ".join(
+        f"{c.removeprefix('setting_')} = {dft[c].dropna().iloc[-1]}"
+        for c in setting_cols
+        if dft[c].notna().any()
+    )
+    + " (the C_ij cutoff rule applies to rows computed after it was added; `ecut_cij_eV` "
+    "gives the cutoff each row's C_ij used)"
 )
 
 # %% [markdown]
@@ -146,6 +152,8 @@ if not preds.empty:
                 ax.set_axis_off()
                 continue
             m = metrics(y[ok].to_numpy(), sub["pred"][ok].to_numpy())
+            if m["n"] < 5:  # R2 of a handful of points says nothing
+                m["r2"] = float("nan")
             summary.append(
                 {
                     "target": target,
@@ -158,7 +166,7 @@ if not preds.empty:
             ax.scatter(y[ok], sub["pred"][ok], s=12)
             lim = [0, max(y[ok].max(), sub["pred"][ok].max()) * 1.1]
             ax.plot(lim, lim, "k--", lw=0.8)
-            ax.set_title(f"{model}\n{target}: R2 {m['r2']:.2f}", fontsize=9)
+            ax.set_title(f"{model}\n{target}: R2 {m['r2']:.2f}, n = {m['n']}", fontsize=9)
             ax.set_xlabel("our GPAW DFT (GPa)")
             if j == 0:
                 ax.set_ylabel("predicted (GPa)")
