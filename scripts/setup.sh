@@ -16,14 +16,32 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
+# GPAW (paper B's DFT, the `dft` extra) compiles against libxc and OpenBLAS; skip with
+# MATFUSION_NO_DFT=1, and everything except the GPAW density provider still works.
+with_dft=1
+[ "${MATFUSION_NO_DFT:-0}" = 1 ] && with_dft=0
+if [ "$with_dft" = 1 ] && ! { dpkg -s libxc-dev && dpkg -s libopenblas-dev; } >/dev/null 2>&1; then
+  echo "setup: installing libxc-dev and libopenblas-dev (for GPAW)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+      --no-install-recommends libxc-dev libopenblas-dev >/dev/null; }; then
+    echo "setup: could not install them; continuing without GPAW" >&2
+    with_dft=0
+  fi
+fi
 stamp="$VENV/.matfusion-deps"
-want=$(sha256sum pyproject.toml | cut -c1-16)
+want="$(sha256sum pyproject.toml | cut -c1-16)-dft$with_dft"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing dependencies into $VENV (torch pinned to the 2.13.0 CPU build)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   # torch first, pinned, so nothing later pulls a CUDA build.
   "$VENV/bin/python" -m pip install -q "torch==2.13.0"
   "$VENV/bin/python" -m pip install -q -e ".[dev]"
+  if [ "$with_dft" = 1 ]; then
+    # plain `pip install gpaw` fails to compile with the default C compiler
+    CC=g++ "$VENV/bin/python" -m pip install -q -e ".[dev,dft]" \
+      || echo "setup: GPAW did not install; the gpaw density provider is unavailable" >&2
+  fi
   # Warm numba's cache for umap once here, not in every notebook.
   "$VENV/bin/python" -c "import umap" 2>/dev/null || true
   echo "$want" > "$stamp"

@@ -150,6 +150,22 @@ def _cmd_cecv(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_density(args: argparse.Namespace) -> int:
+    from matfusion.ecd.cli import density_command
+    from matfusion.ecd.density import DensityError
+
+    try:
+        info = density_command(args.structure, args.provider, args.grid, args.out)
+    except DensityError as err:
+        raise ValueError(str(err)) from None
+    kind = "all-electron" if info["all_electron"] else "valence (as stored in the file)"
+    print(f"{info['formula']}: {args.provider} density, grid {'x'.join(map(str, info['shape']))}")
+    print(f"integrated electrons {info['electrons']:.4f} ({kind}), cell {info['volume']:.3f} A^3")
+    if info["out"]:
+        print(f"written: {info['out']}")
+    return 0
+
+
 def _cmd_book(args: argparse.Namespace) -> int:
     from matfusion.book import build_book, execute_notebooks
 
@@ -239,6 +255,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="authors", choices=["authors", "signed", "absolute"])
     p.add_argument("--out", help="write the result as JSON here")
     p.set_defaults(func=_cmd_cecv)
+
+    p = sub.add_parser(
+        "density",
+        help="charge density of a structure (or CHGCAR) on a cubic grid, saved as .npy",
+        description="Density in electrons/A^3 on a grid over the cell's fractional axes; "
+        "grid mean x cell volume = electron count (printed).",
+    )
+    p.add_argument(
+        "structure", help="CIF, POSCAR or pymatgen JSON (a CHGCAR for --provider chgcar)"
+    )
+    p.add_argument("--provider", default="promolecular", choices=["promolecular", "gpaw", "chgcar"])
+    p.add_argument("--grid", type=int, default=60, help="points per axis (paper: 60)")
+    p.add_argument("--out", required=True, help="output .npy file")
+    p.set_defaults(func=_cmd_density)
 
     p = sub.add_parser(
         "book",

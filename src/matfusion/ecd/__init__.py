@@ -1,0 +1,9 @@
+"""Paper B: electronic-charge-density CNNs for elastic moduli (Zhao et al., arXiv:2003.13425).
+
+Submodules, one concern each: ``data`` (the Fm-3m elasticity set and LOEO splits),
+``density`` (charge-density providers on a fixed grid), ``models`` (the five models),
+``train`` (CV and LOEO runs into the results store), ``settings`` (profile sizes),
+``dft`` (our own GPAW moduli for validation).
+"""
+
+from __future__ import annotations

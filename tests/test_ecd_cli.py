@@ -1,0 +1,80 @@
+"""``matfusion density``: output file, printed count, and one clear error for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from pymatgen.core import Lattice, Structure
+
+from matfusion.cli import main
+from matfusion.data import shared_path
+from matfusion.data.errors import MissingDataError
+
+
+@pytest.fixture()
+def nacl_files(tmp_path):
+    s = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(5.69), ["Na", "Cl"], [[0, 0, 0], [0.5] * 3]
+    )
+    cif = tmp_path / "NaCl.cif"
+    s.to(filename=str(cif))
+    poscar = tmp_path / "POSCAR"
+    s.to(filename=str(poscar), fmt="poscar")
+    js = tmp_path / "nacl.json"
+    js.write_text(json.dumps(s.as_dict()))
+    return {"cif": cif, "poscar": poscar, "json": js}
+
+
+@pytest.mark.parametrize("kind", ["cif", "poscar", "json"])
+def test_density_writes_grid_and_prints_count(nacl_files, kind, tmp_path, capsys) -> None:
+    out = tmp_path / f"{kind}.npy"
+    assert main(["density", str(nacl_files[kind]), "--grid", "12", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "grid 12x12x12" in text and "integrated electrons 28.0000" in text
+    rho = np.load(out)
+    assert rho.shape == (12, 12, 12)
+    assert rho.mean() * 5.69**3 / 4 == pytest.approx(28.0, abs=1e-3)
+
+
+def test_density_of_a_chgcar(tmp_path, capsys) -> None:
+    try:
+        path = shared_path("chgcar/Mg_hcp_CHGCAR.gz", download=False)
+    except MissingDataError:
+        pytest.skip("Mg CHGCAR not available locally")
+    out = tmp_path / "mg.npy"
+    assert (
+        main(["density", str(path), "--provider", "chgcar", "--grid", "10", "--out", str(out)]) == 0
+    )
+    text = capsys.readouterr().out
+    assert "integrated electrons 4.0000 (valence" in text
+    assert np.load(out).shape == (10, 10, 10)
+
+
+@pytest.mark.parametrize(
+    ("content", "provider", "message"),
+    [
+        (None, "promolecular", "no such structure file"),
+        ("garbage\n", "promolecular", "cannot read"),
+        ("garbage\n", "chgcar", "cannot read"),
+    ],
+)
+def test_density_bad_input_is_one_clear_error(tmp_path, capsys, content, provider, message) -> None:
+    path = tmp_path / "input.cif"
+    if content is not None:
+        path.write_text(content)
+    code = main(["density", str(path), "--provider", provider, "--out", str(tmp_path / "x.npy")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("matfusion density: error:") and message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_density_rejects_a_tiny_grid(nacl_files, tmp_path, capsys) -> None:
+    assert (
+        main(["density", str(nacl_files["cif"]), "--grid", "1", "--out", str(tmp_path / "y.npy")])
+        == 2
+    )
+    assert "at least 2" in capsys.readouterr().err

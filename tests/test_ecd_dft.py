@@ -1,0 +1,64 @@
+"""Our DFT moduli: the cubic VRH formulas, the stored CSV and its settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matfusion.ecd.data import vrh_from_tensor
+from matfusion.ecd.dft import DftSettings, append_row, born_stable, cubic_vrh, load_dft_moduli
+
+
+def test_cubic_vrh_agrees_with_the_general_tensor_formula() -> None:
+    c11, c12, c44 = 46.2, 11.9, 12.4  # NaCl-like, GPa
+    c = np.zeros((6, 6))
+    c[:3, :3] = c12
+    np.fill_diagonal(c[:3, :3], c11)
+    c[3, 3] = c[4, 4] = c[5, 5] = c44
+    k, g = cubic_vrh(c11, c12, c44)
+    k2, g2 = vrh_from_tensor(c[None])
+    assert k == pytest.approx(k2[0]) and g == pytest.approx(g2[0])
+    assert k == pytest.approx((c11 + 2 * c12) / 3)
+
+
+def test_born_stability() -> None:
+    assert born_stable(46.2, 11.9, 12.4)
+    assert not born_stable(416.6, 70.2, -25.8)  # negative C44
+    assert not born_stable(50.0, 60.0, 10.0)  # C11 < C12
+
+
+def test_settings_reject_unknown_names() -> None:
+    assert DftSettings()["ecut_eV"] == 500.0
+    assert DftSettings(ecut_eV=350.0)["ecut_eV"] == 350.0
+    with pytest.raises(ValueError, match="unknown DFT settings"):
+        DftSettings(cutoff=3)
+
+
+def test_stored_csv_is_consistent() -> None:
+    table = load_dft_moduli()
+    assert table["id"].is_unique
+    assert (table["K_eos_GPa"] > 0).all()
+    with_cij = table.dropna(subset=["C11"])
+    unstable = with_cij[~with_cij["stable"].astype(bool)]
+    assert unstable["G_vrh_GPa"].isna().all()  # no shear modulus for an unstable lattice
+    insulators = with_cij[with_cij["stable"].astype(bool)]
+    # the E-V and the C_ij bulk moduli are two routes to the same number: within 10%
+    ratio = insulators["K_vrh_GPa"] / insulators["K_eos_GPa"]
+    assert ((ratio > 0.9) & (ratio < 1.1)).all()
+    # Born stability of the cubic crystals we report shear for
+    assert (insulators["C11"] > insulators["C12"]).all() and (insulators["C44"] > 0).all()
+    assert (insulators["residual_GPa"] <= 2.0).all()  # cutoff checked by the residual stress
+    assert {"setting_ecut_eV", "setting_xc", "kpts"} <= set(table.columns)
+
+
+def test_append_row_replaces_by_id(tmp_path) -> None:
+    path = tmp_path / "moduli.csv"
+    append_row({"id": "a", "K_eos_GPa": 1.0}, path)
+    append_row({"id": "b", "K_eos_GPa": 2.0}, path)
+    append_row({"id": "a", "K_eos_GPa": 3.0}, path)
+    table = load_dft_moduli(path).set_index("id")
+    assert table.loc["a", "K_eos_GPa"] == 3.0 and len(table) == 2
+    with pytest.raises(FileNotFoundError):
+        load_dft_moduli(tmp_path / "none.csv")
+    assert isinstance(table, pd.DataFrame)
