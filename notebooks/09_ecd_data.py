@@ -207,5 +207,6 @@ else:
     axes[0][0].set_ylabel("density (e/A^3)")
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"Density along the primitive cell's body diagonal, {ecd.grid}^3 grid")
+    plt.tight_layout()
     plt.show()
 compare.round(3)

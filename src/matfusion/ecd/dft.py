@@ -12,6 +12,8 @@ The external structures (WBM Fm-3m entries) have no published moduli, so we comp
   where a site has lower symmetry (fluorite's 8c), which the row flags.
 * a lattice that fails the cubic Born criteria (e.g. C44 < 0) gets no shear modulus
   (``stable`` False): several WBM structures are hypothetical;
+* runs are not spin-polarised: compounds of Cr, Mn, Fe, Co or Ni are flagged (``spin_risk``)
+  and kept out of the validation metrics;
 * metals (zero PBE gap) are unreliable at these k-point densities for shear: we compute
   ``K_eos`` with denser k-points and leave the C_ij empty (flagged).
 
@@ -41,6 +43,9 @@ __all__ = [
 ]
 
 DFT_CSV = Path(__file__).with_name("dft_moduli.csv")
+#: Elements whose compounds are often magnetic; our runs are not spin-polarised, so their
+#: moduli are flagged (``spin_risk``) and left out of the validation metrics.
+MAGNETIC_ELEMENTS = frozenset({"Cr", "Mn", "Fe", "Co", "Ni"})
 
 
 class DftSettings(dict):
@@ -73,6 +78,26 @@ def cubic_vrh(c11: float, c12: float, c44: float) -> tuple[float, float]:
     g_v = (c11 - c12 + 3 * c44) / 5
     g_r = 5 * (c11 - c12) * c44 / (4 * c44 + 3 * (c11 - c12))
     return k, (g_v + g_r) / 2
+
+
+def spin_risk(formula: str) -> bool:
+    """Whether a compound contains an element that is often magnetic (see MAGNETIC_ELEMENTS)."""
+    from pymatgen.core import Composition
+
+    return any(el.symbol in MAGNETIC_ELEMENTS for el in Composition(formula).elements)
+
+
+def annotate(table: pd.DataFrame) -> pd.DataFrame:
+    """Derived flags for rows stored before they existed: ``stable``, ``spin_risk``."""
+    table = table.copy()
+    table["spin_risk"] = [spin_risk(f) for f in table["formula"]]
+    has = table["C11"].notna()
+    table["stable"] = [
+        born_stable(a, b, c) if h else None
+        for a, b, c, h in zip(table["C11"], table["C12"], table["C44"], has, strict=True)
+    ]
+    table.loc[has & (table["stable"] == False), "G_vrh_GPa"] = None  # noqa: E712
+    return table
 
 
 def born_stable(c11: float, c12: float, c44: float) -> bool:
@@ -145,6 +170,7 @@ def compute_moduli(
     row: dict[str, Any] = {
         "id": label,
         "formula": prim.composition.reduced_formula,
+        "spin_risk": spin_risk(prim.composition.reduced_formula),
         "n_atoms": len(prim),
         "pbe_gap_eV": gap,
         "metal": metal,
@@ -212,7 +238,10 @@ def load_dft_moduli(path: Path | None = None) -> pd.DataFrame:
     path = path or DFT_CSV
     if not path.is_file():
         raise FileNotFoundError(f"no stored DFT moduli at {path}; compute them with compute_moduli")
-    return pd.read_csv(path, comment="#")
+    table = pd.read_csv(path, comment="#")
+    if {"formula", "C11", "C12", "C44", "G_vrh_GPa"} <= set(table.columns):
+        table = annotate(table)
+    return table
 
 
 def append_row(row: dict[str, Any], path: Path | None = None) -> None:
@@ -237,6 +266,7 @@ def run_batch(
     path: Path | None = None,
     settings: DftSettings | None = None,
     progress: bool = True,
+    skip_magnetic: bool = True,
 ) -> pd.DataFrame:
     """Compute the check materials and the ``n_external`` smallest WBM cells not yet stored.
 
@@ -260,6 +290,8 @@ def run_batch(
         ext = ext.assign(n_sites=[len(s) for s in structures(ext)]).sort_values(
             ["n_sites", "mp_id"]
         )
+        if skip_magnetic:  # not spin-polarised: these would be flagged and left out anyway
+            ext = ext[[not spin_risk(f) for f in ext["formula"]]]
         jobs += [ext.iloc[[i]] for i in range(len(ext))]
     todo = [j for j in jobs if j["mp_id"].iloc[0] not in done]
     todo = todo[: len(check) + n_external]

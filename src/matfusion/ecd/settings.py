@@ -69,7 +69,7 @@ ECD_PROFILES: dict[str, EcdProfile] = {
         description=(
             "laptop: all materials, 32^3 promolecular densities (not DFT), 5 folds, one run "
             "per fold, at most 25 epochs, 2D-CNN dense width 1024 instead of 4096; "
-            "about an hour on one thread, stored in results/"
+            "75 minutes on one shared thread, stored in results/"
         ),
         max_materials=None,
         grid=32,
