@@ -262,6 +262,25 @@ if larger:
         ylabel=f"CECV (clusters of {anchor} compounds)",
     )
     plt.show()
+    if "LSTM" in larger:
+        paper_curve = np.asarray(paper_lstm, dtype=float)
+
+        def gap(curve):
+            return float(np.mean(np.abs(np.asarray(curve, dtype=float) / paper_curve - 1)) * 100)
+
+        show_markdown(
+            f"LSTM against the paper's LSTM curve: mean relative difference "
+            f"{gap(large_table.loc['LSTM']):.0f} % at 20,000 rows, "
+            f"{gap(cecv_table.loc['LSTM']):.0f} % under `{prof.name}`. "
+            "L-G-DCNN stays below LSTM at every threshold: "
+            + (
+                "yes"
+                if "L-G-DCNN" in larger
+                and bool((large_table.loc["L-G-DCNN"] < large_table.loc["LSTM"]).all())
+                else "no"
+            )
+            + " (the paper wants it near LSTM below t = 0.15 and near DCNN-K1 above)."
+        )
     display_table = compare
 else:
     show_markdown("No stored `large` runs in this checkout's results store; the section is empty.")
