@@ -5,6 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
+# CI tests the GPAW density provider on tiny cells, so GPAW (the dft extra) must be there
+# unless the caller opted out of it with MATFUSION_NO_DFT=1.
+if [ "${MATFUSION_NO_DFT:-0}" != 1 ] && ! .venv/bin/python -c "import gpaw" 2>/dev/null; then
+  echo "test: GPAW did not install (see setup output); set MATFUSION_NO_DFT=1 to test without it" >&2
+  exit 1
+fi
 .venv/bin/ruff check src tests notebooks benchmarks
 .venv/bin/ruff format --check src tests notebooks benchmarks
 start=$(date +%s)

@@ -70,13 +70,16 @@ def test_corrupt_record_raises(store):
         store.get(CONFIG)
 
 
-@pytest.mark.parametrize("target", ["json.dump", "os.replace"])
+@pytest.mark.parametrize("target", ["results.dumps_readable", "os.replace"])
 def test_put_is_atomic(store, monkeypatch, target):
+    """A crash while the record is serialised (inside the temp-file write) or renamed."""
+    import matfusion.results
+
     def boom(*args, **kwargs):
         raise OSError("simulated crash")
 
     module, name = target.split(".")
-    monkeypatch.setattr({"json": json, "os": os}[module], name, boom)
+    monkeypatch.setattr({"results": matfusion.results, "os": os}[module], name, boom)
     with pytest.raises(OSError, match="simulated"):
         store.put(CONFIG, RECORD)
     monkeypatch.undo()

@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", required=True, help="registered model name, e.g. L-G-DCNN")
     p.add_argument("--dataset", required=True, help="dataset name, e.g. aflow__Egap")
-    p.add_argument("--profile", default="standard", help="smoke | standard | paper")
+    p.add_argument("--profile", default="standard", help="smoke | standard | large | paper")
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
     p.add_argument("--fold", type=int, help="Matbench fold (0-4)")
     p.add_argument("--seed", type=int, help="random seed (default: the profile's)")
@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--datasets", required=True, help="comma list of dataset names")
     p.add_argument("--folds", help="Matbench folds, e.g. 0-4 or 0,2 (default: all)")
     p.add_argument("--seeds", help="comma list of seeds (default: the profile's)")
-    p.add_argument("--profile", default="standard", help="smoke | standard | paper")
+    p.add_argument("--profile", default="standard", help="smoke | standard | large | paper")
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
     p.add_argument("--dry-run", action="store_true", help="list the cells and stop")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="execute the notebooks with papermill and build the Jupyter Book",
         description="Execute notebooks/ under a profile (papermill), then build _build/html.",
     )
-    p.add_argument("--profile", default="standard", help="smoke | standard | paper")
+    p.add_argument("--profile", default="standard", help="smoke | standard | large | paper")
     p.add_argument("--only", action="append", help="execute only notebooks matching this")
     p.add_argument("--no-execute", action="store_true", help="build from executed notebooks")
     p.add_argument("--no-build", action="store_true", help="execute only")

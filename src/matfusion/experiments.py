@@ -296,8 +296,24 @@ def run_training(
     The store is consulted first: an identical configuration is a cache hit; for a
     profile that reuses larger ones (``standard`` reuses ``paper``), a stored larger run
     stands in and the record says so (``reused_for_profile``). ``force`` retrains and
-    overwrites.
+    overwrites. A model registered ``same_as`` another is answered with that model's run,
+    marked ``alias``.
     """
+    spec = MODELS.get(model)
+    if spec is not None and spec.same_as:
+        record = run_training(
+            spec.same_as,
+            dataset,
+            profile=profile,
+            fold=fold,
+            seed=seed,
+            epochs=epochs,
+            store=store,
+            force=force,
+            progress=progress,
+            keep_checkpoint=keep_checkpoint,
+        )
+        return {**record, "alias": model}
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
     config = run_config(model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
@@ -426,7 +442,8 @@ def results_table(records: list[dict[str, Any]]) -> pd.DataFrame:
         cfg = rec["config"]
         rows.append(
             {
-                "model": cfg["model"],
+                "model": rec.get("alias") or cfg["model"],
+                "trained_as": cfg["model"],
                 "dataset": cfg["dataset"],
                 "fold": cfg["fold"],
                 "profile": cfg["profile"],
@@ -531,6 +548,51 @@ def run_cecv(
         **result.as_dict(),
         "layer_used": layer or model.default_efm_layer,
         "n_split": len(frame),
+        "seconds": time.perf_counter() - started,
+        "provenance": provenance.collect(),
+    }
+    store.put(config, record)
+    return {**store.get(config), "cache_hit": False}
+
+
+def run_analysis(
+    kind: str,
+    train_records: dict[str, dict[str, Any]],
+    params: dict[str, Any],
+    compute,
+    *,
+    store: ResultsStore | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """An analysis of trained models, stored in the results store (experiment ``interpret``).
+
+    ``train_records`` maps labels to training records; ``compute(models)`` receives
+    ``{label: (model, scaler)}`` and returns a JSON-able dict. The configuration (kind,
+    params and the keys of the training runs) identifies the record, so the book redraws a
+    figure from the store without checkpoints, and a changed model or parameter recomputes.
+    """
+    store = store or ResultsStore()
+    profiles = {rec["config"]["profile"] for rec in train_records.values()}
+    if len(profiles) != 1:
+        raise ValueError(f"runs of one analysis must share a profile, got {sorted(profiles)}")
+    config = {
+        "experiment": "interpret",
+        "record_version": RECORD_VERSION,
+        "kind": kind,
+        "profile": profiles.pop(),
+        "train_keys": {label: store.key_for(rec["config"]) for label, rec in train_records.items()},
+        "models": {label: rec["config"]["model"] for label, rec in train_records.items()},
+        "datasets": {label: rec["config"]["dataset"] for label, rec in train_records.items()},
+        "params": params,
+    }
+    hit = store.get(config)
+    if hit is not None:
+        return {**hit, "cache_hit": True}
+    models = {label: trained_model(rec, progress=progress) for label, rec in train_records.items()}
+    started = time.perf_counter()
+    result = compute(models)
+    record = {
+        "result": result,
         "seconds": time.perf_counter() - started,
         "provenance": provenance.collect(),
     }

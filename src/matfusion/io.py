@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -53,6 +55,21 @@ def json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
+
+
+#: A JSON array of scalars (numbers, literals, strings without brackets or braces).
+_FLAT_ARRAY = re.compile(
+    r'\[(?:\s*(?:-?[0-9][0-9.eE+-]*|true|false|null|NaN|-?Infinity|"(?:[^"\\\[\]{}]|\\.)*")\s*,?)*\s*\]'
+)
+
+
+def dumps_readable(doc: Any) -> str:
+    """JSON indented for review, but with arrays of scalars kept on one line (analysis
+    records hold thousands of numbers; one per line would bloat every diff)."""
+    text = json.dumps(doc, indent=2, sort_keys=True, default=json_default)
+    return _FLAT_ARRAY.sub(
+        lambda m: re.sub(r"\s*\n\s*", " ", m.group(0)).replace("[ ", "[").replace(" ]", "]"), text
+    )
 
 
 def pip_download(

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import results_dir
-from .io import atomic_write, json_default
+from .io import atomic_write, dumps_readable, json_default
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -134,8 +134,7 @@ class ResultsStore:
         doc = {**record, "key": key_for(config), "config": json.loads(canonical_json(config))}
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path) as fh:
-            json.dump(doc, fh, indent=2, sort_keys=True, default=json_default)
-            fh.write("\n")
+            fh.write(dumps_readable(doc) + "\n")
         return path
 
     def records(self, experiment: str | None = None, **filters: Any) -> list[dict[str, Any]]:

@@ -136,6 +136,9 @@ class ModelSpec:
     """A registered architecture: builder arguments plus what the book and trainer show/need.
 
     ``embedding`` names the element table the trainer must load ("mat2vec" or "onehot").
+    ``same_as`` names another registered model with the identical architecture (the paper
+    gives some ablation variants their own names): runs of this name reuse that model's runs
+    instead of training the same network twice.
     """
 
     name: str
@@ -143,6 +146,7 @@ class ModelSpec:
     group: Group
     params: dict[str, Any] = field(default_factory=dict)
     embedding: Literal["mat2vec", "onehot"] = "mat2vec"
+    same_as: str | None = None
 
     def build(
         self, element_vectors: np.ndarray, d_model: int = 512, **overrides: Any
@@ -202,7 +206,7 @@ _SPECS = [
     ModelSpec("L-G-DCNN-V2", "L-G-DCNN with multi-head self-attention instead of soft "
               "attention.", "rational design", {**_LG, "attention": "self"}),
     ModelSpec("L-G-DCNN-2B", "L-G-DCNN with 2 extra DCNN blocks (the default; ablation "
-              "reference).", "ablation", {**_LG, "n_blocks": 2}),
+              "reference).", "ablation", {**_LG, "n_blocks": 2}, same_as="L-G-DCNN"),
     ModelSpec("L-G-DCNN-4B", "L-G-DCNN with 4 extra DCNN blocks.", "ablation",
               {**_LG, "n_blocks": 4}),
     ModelSpec("L-G-DCNN-6B", "L-G-DCNN with 6 extra DCNN blocks.", "ablation",
@@ -216,9 +220,9 @@ _SPECS = [
     ModelSpec("Model-4", "Ablation 4: L-G-DCNN without the region-embedding residual.",
               "ablation", {**_LG, "region_residual": False}),
     ModelSpec("Model-5", "Ablation 5: soft attention replaced by self-attention (= V2).",
-              "ablation", {**_LG, "attention": "self"}),
+              "ablation", {**_LG, "attention": "self"}, same_as="L-G-DCNN-V2"),
     ModelSpec("Model-6", "Ablation 6: no attention, no GRU (= LDCNN).", "ablation",
-              {"recurrent": ("lstm",), "local": "dcnn"}),
+              {"recurrent": ("lstm",), "local": "dcnn"}, same_as="LDCNN"),
 ]  # fmt: skip
 
 #: Every registered architecture, by name (registration order = the paper's order).
