@@ -136,3 +136,17 @@ def test_grid_and_cli_know_the_peers(capsys) -> None:
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "CrabNet" in out and "RF-Magpie" in out and "peer" in out
+
+
+def test_peer_config_has_the_model_config_fields() -> None:
+    from matfusion.experiments import run_config
+
+    standard = get_profile("standard")
+    ours = run_config("L-G-DCNN", "matbench_steels", profile=standard, fold=0)
+    crab = run_config("CrabNet", "matbench_steels", profile=standard, fold=0)
+    forest = run_config("RF-Magpie", "matbench_steels", profile=standard, fold=0)
+    assert set(ours) == set(crab) == set(forest)
+    assert crab["train"]["epochs"] == 30 and crab["embedding"] == "mat2vec"
+    assert forest["train"]["n_estimators"] == 300 and forest["d_model"] is None
+    other_seed = run_config("RF-Magpie", "matbench_steels", profile=standard, fold=0, seed=3)
+    assert other_seed["train"]["seed"] == 3  # the seed reaches the forest and keys the run
