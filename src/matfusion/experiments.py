@@ -111,22 +111,40 @@ def run_config(
         )  # fmt: skip
     if model not in MODELS:
         build_model(model, np.zeros((1, 1), dtype=np.float32))  # raises a helpful KeyError
-    info = get_dataset(dataset)
     seed = profile.seed if seed is None else seed
     train_cfg = train_config_for(profile, seed=seed, epochs=epochs)
+    return _config(
+        experiment, model, dataset, profile, fold, seed,
+        d_model=profile.d_model, embedding=model_embedding(model), train=train_cfg.to_dict(),
+    )  # fmt: skip
+
+
+def _config(
+    experiment: str,
+    model: str,
+    dataset: str,
+    profile: Profile,
+    fold: int | None,
+    seed: int,
+    *,
+    d_model: int | None,
+    embedding: str,
+    train: dict[str, Any],
+) -> dict[str, Any]:
+    """The fields every run configuration has, models and peers alike."""
     return {
         "experiment": experiment,
         "record_version": RECORD_VERSION,
         "model": model,
-        "dataset": info.name,
+        "dataset": get_dataset(dataset).name,
         "fold": fold,
         "profile": profile.name,
         "max_train_rows": profile.max_train_rows,
         "max_eval_rows": profile.max_eval_rows,
-        "d_model": profile.d_model,
-        "embedding": model_embedding(model),
+        "d_model": d_model,
+        "embedding": embedding,
         "seed": seed,
-        "train": train_cfg.to_dict(),
+        "train": train,
     }
 
 
@@ -142,23 +160,35 @@ def peer_config(
 ) -> dict[str, Any]:
     """The configuration of a peer run: same fields as :func:`run_config`."""
     spec = get_peer(model)
-    info = get_dataset(dataset)
     seed = profile.seed if seed is None else seed
     settings = spec.settings_for(profile, seed, epochs)
-    return {
-        "experiment": experiment,
-        "record_version": RECORD_VERSION,
-        "model": model,
-        "dataset": info.name,
-        "fold": fold,
-        "profile": profile.name,
-        "max_train_rows": profile.max_train_rows,
-        "max_eval_rows": profile.max_eval_rows,
-        "d_model": settings.get("d_model"),
-        "embedding": spec.features,
-        "seed": seed,
-        "train": settings,
-    }
+    return _config(
+        experiment, model, dataset, profile, fold, seed,
+        d_model=settings.get("d_model"), embedding=spec.features, train=settings,
+    )  # fmt: skip
+
+
+def score_splits(
+    frames: dict[str, pd.DataFrame],
+    predictions: dict[str, tuple[np.ndarray, np.ndarray | None]],
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Metrics per split (``<split>_<metric>``) and the test predictions as a frame
+    (formula, target, prediction, uncertainty; NaN uncertainty when a model gives none)."""
+    metrics: dict[str, float] = {}
+    for split, frame in frames.items():
+        mean, _std = predictions[split]
+        for name, value in regression_metrics(frame["target"].to_numpy(), mean).items():
+            metrics[f"{split}_{name}"] = value
+    mean, std = predictions["test"]
+    test_frame = pd.DataFrame(
+        {
+            "formula": frames["test"]["formula"],
+            "target": frames["test"]["target"].to_numpy(),
+            "prediction": mean,
+            "uncertainty": std if std is not None else np.nan,
+        }
+    )
+    return metrics, test_frame
 
 
 def run_peer(
@@ -181,26 +211,13 @@ def run_peer(
     result = spec.fit_predict()(
         splits["train"][0], splits["val"][0], splits["test"][0], dict(config["train"]), progress
     )
-    metrics: dict[str, float] = {}
-    test_frame = None
     for split, (frame, _n, _sha) in splits.items():
-        mean, std = result.predictions[split]
+        mean, _std = result.predictions[split]
         if len(mean) != len(frame):
             raise RuntimeError(
                 f"{config['model']} returned {len(mean)} {split} predictions for {len(frame)} rows"
             )
-        target = frame["target"].to_numpy()
-        for name, value in regression_metrics(target, mean).items():
-            metrics[f"{split}_{name}"] = value
-        if split == "test":
-            test_frame = pd.DataFrame(
-                {
-                    "formula": frame["formula"],
-                    "target": target,
-                    "prediction": mean,
-                    "uncertainty": std if std is not None else np.nan,
-                }
-            )
+    metrics, test_frame = score_splits({s: v[0] for s, v in splits.items()}, result.predictions)
     wall = time.perf_counter() - started
     key = store.key_for(config)
     predictions_file = checkpoints_dir() / f"{config['experiment']}-{key}-test-predictions.csv"
@@ -353,26 +370,13 @@ def run_training(
         train_cfg,
         progress=progress,
     )
-    metrics: dict[str, float] = {}
-    inference_s = 0.0
-    n_inferred = 0
-    predictions: dict[str, pd.DataFrame] = {}
-    for split in ("train", "val", "test"):
-        t0 = time.perf_counter()
-        mean, std = predict(result.model, result.scaler, splits[split].encoded)
-        inference_s += time.perf_counter() - t0
-        n_inferred += len(mean)
-        target = splits[split].frame["target"].to_numpy()
-        for name, value in regression_metrics(target, mean).items():
-            metrics[f"{split}_{name}"] = value
-        predictions[split] = pd.DataFrame(
-            {
-                "formula": splits[split].frame["formula"],
-                "target": target,
-                "prediction": mean,
-                "uncertainty": std,
-            }
-        )
+    t0 = time.perf_counter()
+    outputs = {
+        split: predict(result.model, result.scaler, data.encoded) for split, data in splits.items()
+    }
+    inference_s = time.perf_counter() - t0
+    n_inferred = sum(len(data.frame) for data in splits.values())
+    metrics, test_frame = score_splits({s: d.frame for s, d in splits.items()}, outputs)
     wall = time.perf_counter() - started
 
     key = store.key_for(config)
@@ -384,7 +388,7 @@ def run_training(
     # Predictions are large for the OQMD sets: kept beside the checkpoint, not in the repo.
     predictions_file = stem.with_name(stem.name + "-test-predictions.csv")
     with atomic_write(predictions_file) as fh:
-        predictions["test"].to_csv(fh, index=False)
+        test_frame.to_csv(fh, index=False)
     record = {
         "config": config,
         "metrics": metrics,
