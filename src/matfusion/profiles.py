@@ -99,16 +99,22 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def get_profile(name: str, **overrides: Any) -> Profile:
-    """Look a profile up by name, applying non-None overrides (e.g. ``epochs=3``)."""
+def lookup_profile(table: dict[str, Any], name: str, overrides: dict[str, Any], kind: str):
+    """``table[name]`` with the non-None ``overrides`` applied; unknown names and settings
+    are errors naming what exists (shared by the run profiles and paper B's sizes)."""
     try:
-        profile = PROFILES[name]
+        profile = table[name]
     except KeyError:
-        raise KeyError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}") from None
+        raise KeyError(f"unknown profile {name!r}; choose one of {sorted(table)}") from None
     changes = {k: v for k, v in overrides.items() if v is not None}
     unknown = set(changes) - set(profile.to_dict())
     if unknown:
-        raise ValueError(f"unknown profile settings: {sorted(unknown)}")
-    if "reference_datasets" in changes:
-        changes["reference_datasets"] = tuple(changes["reference_datasets"])
+        raise ValueError(f"unknown {kind} settings: {sorted(unknown)}")
     return replace(profile, **changes)
+
+
+def get_profile(name: str, **overrides: Any) -> Profile:
+    """Look a profile up by name, applying non-None overrides (e.g. ``epochs=3``)."""
+    if overrides.get("reference_datasets") is not None:
+        overrides["reference_datasets"] = tuple(overrides["reference_datasets"])
+    return lookup_profile(PROFILES, name, overrides, "profile")

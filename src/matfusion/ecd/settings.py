@@ -7,8 +7,10 @@ its ECD sizes.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
+
+from matfusion.profiles import lookup_profile
 
 __all__ = ["ECD_PROFILES", "EcdProfile", "ecd_profile"]
 
@@ -99,12 +101,4 @@ ECD_PROFILES: dict[str, EcdProfile] = {
 
 def ecd_profile(name: str, **overrides: Any) -> EcdProfile:
     """The ECD sizes of a run profile, with non-None overrides (e.g. ``grid=24``)."""
-    try:
-        prof = ECD_PROFILES[name]
-    except KeyError:
-        raise KeyError(f"unknown profile {name!r}; choose one of {sorted(ECD_PROFILES)}") from None
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    unknown = set(changes) - set(prof.to_dict())
-    if unknown:
-        raise ValueError(f"unknown ECD profile settings: {sorted(unknown)}")
-    return replace(prof, **changes)
+    return lookup_profile(ECD_PROFILES, name, overrides, "ECD profile")
