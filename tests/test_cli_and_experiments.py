@@ -152,10 +152,11 @@ def test_grid_lists_cells_and_resumes(store_dir, capsys) -> None:
     assert main([*args, "--profile", "smoke", "--dry-run"]) == 0
     cells = capsys.readouterr().out.strip().splitlines()
     assert cells == [
-        "LSTM / matbench_steels fold 0",
-        "LSTM / matbench_steels fold 2",
-        "DCNN-K1 / matbench_steels fold 0",
-        "DCNN-K1 / matbench_steels fold 2",
+        "to train  LSTM / matbench_steels fold 0",
+        "to train  LSTM / matbench_steels fold 2",
+        "to train  DCNN-K1 / matbench_steels fold 0",
+        "to train  DCNN-K1 / matbench_steels fold 2",
+        "4 cells: 0 stored, 4 to train",
     ]
     small = ["--models", "LSTM", "--datasets", "matbench_steels", "--folds", "0-1"]
     assert main(["grid", *small, "--profile", "smoke", "--epochs", "1", "--quiet"]) == 0
@@ -163,4 +164,9 @@ def test_grid_lists_cells_and_resumes(store_dir, capsys) -> None:
     assert len(list(store_dir.glob("train/smoke/*.json"))) == 2
     assert main(["grid", *small, "--profile", "smoke", "--epochs", "1", "--quiet"]) == 0
     assert "2 already stored" in capsys.readouterr().out
+    assert main(["grid", *small, "--profile", "smoke", "--epochs", "1", "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        "stored    LSTM / matbench_steels fold 0",
+        "stored    LSTM / matbench_steels fold 1",
+    ]
     assert main(["grid", "--models", "Nope", "--datasets", "matbench_steels"]) == 2

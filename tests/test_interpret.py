@@ -14,7 +14,7 @@ from matfusion import studies
 from matfusion.analysis import interpret
 from matfusion.analysis.cecv import correlation_matrices
 from matfusion.data import element_table, parse_formula
-from matfusion.experiments import run_analysis, run_training
+from matfusion.experiments import run_analysis, run_training, stored_training
 from matfusion.featurize import encode_formulas
 from matfusion.io import dumps_readable
 from matfusion.models import MODELS, build_model
@@ -161,8 +161,12 @@ def test_same_as_models_share_architecture_and_runs(tmp_path, monkeypatch) -> No
         b = build_model(target, vectors, d_model=8).config
         assert a["params"] == b["params"] and a["stages"] == b["stages"]
     common = {"profile": "smoke", "fold": 0, "epochs": 1, "progress": False}
+    lookup = {k: v for k, v in common.items() if k != "progress"}
+    assert stored_training("Model-6", "matbench_steels", **lookup) is None
     record = run_training("Model-6", "matbench_steels", **common)
     assert record["alias"] == "Model-6" and record["config"]["model"] == "LDCNN"
+    stored = stored_training("Model-6", "matbench_steels", **lookup)
+    assert stored["alias"] == "Model-6" and stored["config"] == record["config"]
     again = run_training("LDCNN", "matbench_steels", **common)
     assert again["cache_hit"] and again["config"] == record["config"]
 

@@ -77,15 +77,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_grid(args: argparse.Namespace) -> int:
     from matfusion.experiments import results_table
-    from matfusion.grid import grid_cells, parse_folds, run_grid
+    from matfusion.grid import cells_to_train, grid_cells, parse_folds, run_grid
 
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
     cells = grid_cells(
         args.models.split(","), args.datasets.split(","), parse_folds(args.folds), seeds
     )
     if args.dry_run:
+        todo = set(cells_to_train(cells, profile=args.profile, epochs=args.epochs))
         for cell in cells:
-            print(cell.label())
+            print(f"{'to train' if cell in todo else 'stored  '}  {cell.label()}")
+        print(f"{len(cells)} cells: {len(cells) - len(todo)} stored, {len(todo)} to train")
         return 0
     records = run_grid(cells, profile=args.profile, epochs=args.epochs, progress=not args.quiet)
     table = results_table(records)

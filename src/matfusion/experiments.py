@@ -281,7 +281,20 @@ def stored_training(
     store: ResultsStore | None = None,
 ) -> dict[str, Any] | None:
     """The record :func:`run_training` would return from the store, or None where it would
-    have to train: chapters that must not train under a profile show such cells as missing."""
+    have to train: chapters that must not train under a profile show such cells as missing.
+    A ``same_as`` alias is answered with its target's record, marked ``alias``."""
+    spec = MODELS.get(model)
+    if spec is not None and spec.same_as:
+        found = stored_training(
+            spec.same_as,
+            dataset,
+            profile=profile,
+            fold=fold,
+            seed=seed,
+            epochs=epochs,
+            store=store,
+        )
+        return None if found is None else {**found, "alias": model}
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
     config = run_config(model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)

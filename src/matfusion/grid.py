@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from matfusion.baselines import is_peer
 from matfusion.data import get_dataset
-from matfusion.experiments import run_config, run_training
+from matfusion.experiments import run_training, stored_training
 from matfusion.models import MODELS
 from matfusion.profiles import Profile, get_profile
 from matfusion.results import ResultsStore
@@ -67,6 +67,31 @@ def grid_cells(
     return cells
 
 
+def cells_to_train(
+    cells: Sequence[Cell],
+    *,
+    profile: str | Profile = "standard",
+    epochs: int | None = None,
+    store: ResultsStore | None = None,
+) -> list[Cell]:
+    """The cells without a usable stored record (same lookup as ``run_training``: aliases
+    and stored larger profiles count as done)."""
+    return [
+        c
+        for c in cells
+        if stored_training(
+            c.model,
+            c.dataset,
+            profile=profile,
+            fold=c.fold,
+            seed=c.seed,
+            epochs=epochs,
+            store=store,
+        )
+        is None
+    ]
+
+
 def run_grid(
     cells: Sequence[Cell],
     *,
@@ -78,14 +103,7 @@ def run_grid(
     """Train every cell not yet in the store; returns all records in cell order."""
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
-    todo = [
-        c
-        for c in cells
-        if store.get(
-            run_config(c.model, c.dataset, profile=prof, fold=c.fold, seed=c.seed, epochs=epochs)
-        )
-        is None
-    ]
+    todo = cells_to_train(cells, profile=prof, epochs=epochs, store=store)
     print(f"[matfusion grid] {len(cells)} cells, {len(cells) - len(todo)} already stored")
     bar = tqdm(total=len(todo), disable=not progress, desc="grid", unit="run")
     records = []
