@@ -42,7 +42,7 @@ from matfusion.analysis.cecv import band_distance, cecv_frame
 from matfusion.analysis.plots import plot_cecv
 from matfusion.experiments import results_table, run_cecv, run_training
 from matfusion.notebook import profile_banner, setup_plots, show_markdown, with_difference
-from matfusion.paper import reported, reported_floats
+from matfusion.paper import reported_ablation, reported_floats
 from matfusion.profiles import get_profile
 
 prof = get_profile(profile)
@@ -146,20 +146,12 @@ plt.show()
 ablation_table
 
 # %% tags=["hide-input"]
-paper_ablation = reported("ablation_mae").set_index("dataset")
-PAPER_COLUMN = {
-    "Model-2": "Model2_postprocess_net",
-    "Model-3": "Model3_no_residuals",
-    "Model-5": "Model5_self_attention",
-    "Model-6": "Model6_LDCNN",
-    "L-G-DCNN-2B": "DCNN_blocks_2",
-    "L-G-DCNN-6B": "DCNN_blocks_6",
-}
+paper_ablation = reported_ablation()
 ablation_errors = results_table(list(ablation_runs.values())).set_index("model")
-quoted_ablation = pd.Series(
-    {m: paper_ablation.loc[ablation_dataset, c] for m, c in PAPER_COLUMN.items()}
+quoted_ablation = (
+    paper_ablation.loc[ablation_dataset].reindex(ABLATION_MODELS).dropna()
     if ablation_dataset in paper_ablation.index
-    else {}
+    else pd.Series(dtype=float)
 )
 ablation_summary = with_difference(
     ablation_errors["test_mae"], quoted_ablation, ours_label=f"ours ({prof.name})"
@@ -223,7 +215,8 @@ checks = [
         ),
     ),
 ]
-best = ablation_summary.loc[list(PAPER_COLUMN), f"ours ({prof.name})"].idxmin()
+ablation_variants = [m for m in ABLATION_MODELS if m in paper_ablation.columns]
+best = ablation_summary.loc[ablation_variants, f"ours ({prof.name})"].idxmin()
 lines = [f"* {claim}: {verdict(ok)} ({detail})." for claim, ok, detail in checks]
 lines.append(
     "* *Model 5 has the lowest MAE of the ablations* (the paper: 0.0310): "

@@ -47,3 +47,25 @@ def reported_value(item: str) -> str:
 def reported_floats(item: str) -> list[float]:
     """A comma-separated reported figure as floats."""
     return [float(v) for v in reported_value(item).split(",")]
+
+
+#: Columns of ``ablation_mae.csv`` (the paper's Table 2) by the model that reproduces each.
+ABLATION_COLUMNS: dict[str, str] = {
+    "L-G-DCNN-2B": "DCNN_blocks_2",
+    "L-G-DCNN-4B": "DCNN_blocks_4",
+    "L-G-DCNN-6B": "DCNN_blocks_6",
+    "Model-1": "Model1_onehot",
+    "Model-2": "Model2_postprocess_net",
+    "Model-3": "Model3_no_residuals",
+    "Model-4": "Model4_no_region_residual",
+    "Model-5": "Model5_self_attention",
+    "Model-6": "Model6_LDCNN",
+}
+
+
+def reported_ablation() -> pd.DataFrame:
+    """Table 2 as datasets x our model names (so it lines up with our runs)."""
+    table = reported("ablation_mae").set_index("dataset")
+    return table[list(ABLATION_COLUMNS.values())].rename(
+        columns={v: k for k, v in ABLATION_COLUMNS.items()}
+    )

@@ -1,5 +1,10 @@
 """Analyses over trained models and stored results (comparisons with the papers' claims)."""
 
-from matfusion.analysis.claims import REFERENCE_MODEL_CLAIMS, OrderingClaim, check_claims
+from matfusion.analysis.claims import (
+    ABLATION_CLAIMS,
+    REFERENCE_MODEL_CLAIMS,
+    OrderingClaim,
+    check_claims,
+)
 
-__all__ = ["OrderingClaim", "REFERENCE_MODEL_CLAIMS", "check_claims"]
+__all__ = ["ABLATION_CLAIMS", "OrderingClaim", "REFERENCE_MODEL_CLAIMS", "check_claims"]
