@@ -1,4 +1,4 @@
-"""Peers (CrabNet, RF on Magpie features): features, fits, and the run_training dispatch."""
+"""Peers (CrabNet, RF on Magpie features, Roost): features, fits, and the run_training dispatch."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def store_dir(tmp_path, monkeypatch):
 
 
 def test_registry_names_and_unknown_peer() -> None:
-    assert list(PEERS) == ["CrabNet", "RF-Magpie"]
+    assert list(PEERS) == ["CrabNet", "RF-Magpie", "Roost"]
     assert is_peer("CrabNet") and not is_peer("L-G-DCNN")
     with pytest.raises(KeyError, match="did you mean CrabNet"):
         get_peer("Crabnet")
@@ -136,6 +136,7 @@ def test_grid_and_cli_know_the_peers(capsys) -> None:
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "CrabNet" in out and "RF-Magpie" in out and "peer" in out
+    assert "Roost" in out and "aviary-models 1.2.1" in out
 
 
 def test_peer_config_has_the_model_config_fields() -> None:
@@ -145,7 +146,9 @@ def test_peer_config_has_the_model_config_fields() -> None:
     ours = run_config("L-G-DCNN", "matbench_steels", profile=standard, fold=0)
     crab = run_config("CrabNet", "matbench_steels", profile=standard, fold=0)
     forest = run_config("RF-Magpie", "matbench_steels", profile=standard, fold=0)
-    assert set(ours) == set(crab) == set(forest)
+    roost = run_config("Roost", "matbench_steels", profile=standard, fold=0)
+    assert set(ours) == set(crab) == set(forest) == set(roost)
+    assert roost["embedding"] == "matscholar200" and roost["train"]["epochs"] == 30
     assert crab["train"]["epochs"] == 30 and crab["embedding"] == "mat2vec"
     assert forest["train"]["n_estimators"] == 300 and forest["d_model"] is None
     other_seed = run_config("RF-Magpie", "matbench_steels", profile=standard, fold=0, seed=3)

@@ -71,6 +71,12 @@ def _rf_settings(profile: Profile, seed: int, epochs: int | None) -> dict[str, A
     return rf_settings(profile, seed=seed)
 
 
+def _roost_settings(profile: Profile, seed: int, epochs: int | None) -> dict[str, Any]:
+    from .roost import roost_settings
+
+    return roost_settings(profile, seed=seed, epochs=epochs)
+
+
 _SPECS = [
     PeerSpec(
         "CrabNet",
@@ -86,6 +92,15 @@ _SPECS = [
         "magpie",
         "matfusion.baselines.rf_magpie:fit_predict",
         _rf_settings,
+    ),
+    PeerSpec(
+        "Roost",
+        "Roost (Goodall & Lee 2020), aviary-models 1.2.1: message passing over a dense "
+        "weighted graph of the composition's elements, matscholar200 embeddings; run here "
+        "through aviary's model.",
+        "matscholar200",
+        "matfusion.baselines.roost:fit_predict",
+        _roost_settings,
     ),
 ]
 
