@@ -159,6 +159,44 @@ else:
     show_markdown("No stored runs to plot.")
 
 # %% [markdown]
+# ## Did the runs converge within the epoch budget?
+#
+# The small tasks (steels: 225 training rows, Jdft2d: 419) give one or two optimiser steps per
+# epoch, so a fixed epoch budget is a small number of updates. For each model and task: the
+# epochs run, and how many folds had their best validation MAE in the **last** epoch run
+# (still improving when the budget ended, so more epochs would probably help). Early stopping
+# on a validation split of a few dozen rows (steels: 24) is itself noisy.
+
+# %% tags=["hide-input"]
+convergence_rows = []
+for rec in records:
+    cfg = rec["config"]
+    if cfg["model"] == "RF-Magpie":
+        continue
+    convergence_rows.append(
+        {
+            "task": cfg["dataset"],
+            "model": rec.get("alias") or cfg["model"],
+            "epochs run": rec.get("epochs_run"),
+            "still improving": rec.get("best_epoch") is not None
+            and rec.get("best_epoch") == rec.get("epochs_run"),
+        }
+    )
+if convergence_rows:
+    convergence = (
+        pd.DataFrame(convergence_rows)
+        .groupby(["task", "model"], sort=False)
+        .agg(
+            folds=("epochs run", "size"),
+            median_epochs_run=("epochs run", "median"),
+            still_improving=("still improving", "sum"),
+        )
+    )
+else:
+    convergence = pd.DataFrame({"note": ["no stored runs with epochs"]})
+convergence
+
+# %% [markdown]
 # ## Who wins each task
 
 # %%
