@@ -281,8 +281,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
         result["equal_batch"] = equal_batch_throughput(
             args.threads, args.batch_size, args.rounds, args.steps, args.warmup
         )
-    elif Path(args.out).is_file():  # keep the measured part of an earlier run
-        result["equal_batch"] = json.loads(Path(args.out).read_text()).get("equal_batch")
+    elif Path(args.out).is_file():  # keep the measured part of an earlier run, and its settings
+        earlier = json.loads(Path(args.out).read_text())
+        result["settings"] = earlier.get("settings", result["settings"])
+        result["equal_batch"] = earlier.get("equal_batch")
     result["time_to_accuracy"] = [time_to_accuracy(d) for d in TIME_TO_ACCURACY_SETS]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1, default=float) + "\n")
