@@ -270,6 +270,12 @@ def find_reusable(
     return None
 
 
+def trained_as(model: str) -> str:
+    """The model whose runs answer for ``model``: its ``same_as`` target, else itself."""
+    spec = MODELS.get(model)
+    return spec.same_as if spec is not None and spec.same_as else model
+
+
 def stored_training(
     model: str,
     dataset: str,
@@ -283,29 +289,17 @@ def stored_training(
     """The record :func:`run_training` would return from the store, or None where it would
     have to train: chapters that must not train under a profile show such cells as missing.
     A ``same_as`` alias is answered with its target's record, marked ``alias``."""
-    spec = MODELS.get(model)
-    if spec is not None and spec.same_as:
-        found = stored_training(
-            spec.same_as,
-            dataset,
-            profile=profile,
-            fold=fold,
-            seed=seed,
-            epochs=epochs,
-            store=store,
-        )
-        return None if found is None else {**found, "alias": model}
+    target = trained_as(model)
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
-    config = run_config(model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
-    hit = store.get(config)
-    if hit is not None:
-        return {**hit, "cache_hit": True}
-    if epochs is None:
-        reused = find_reusable(store, config, prof.reuse_profiles)
-        if reused is not None:
-            return {**reused, "cache_hit": True}
-    return None
+    config = run_config(target, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
+    record = store.get(config)
+    if record is None and epochs is None:
+        record = find_reusable(store, config, prof.reuse_profiles)
+    if record is None:
+        return None
+    record = {**record, "cache_hit": True}
+    return record if target == model else {**record, "alias": model}
 
 
 def run_training(
@@ -329,10 +323,10 @@ def run_training(
     overwrites. A model registered ``same_as`` another is answered with that model's run,
     marked ``alias``.
     """
-    spec = MODELS.get(model)
-    if spec is not None and spec.same_as:
+    target = trained_as(model)
+    if target != model:
         record = run_training(
-            spec.same_as,
+            target,
             dataset,
             profile=profile,
             fold=fold,
