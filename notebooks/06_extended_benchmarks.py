@@ -44,10 +44,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from tqdm.auto import tqdm
 
 from matfusion.data import dataset_summary
-from matfusion.experiments import results_table, run_training, stored_training
+from matfusion.experiments import results_table
+from matfusion.grid import collect_records, grid_cells
 from matfusion.notebook import profile_banner, setup_plots, show_markdown
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
@@ -86,17 +86,10 @@ show_markdown(
 # takes many CPU hours), so a cell nobody has run yet is shown as missing, never dropped.
 
 # %%
-records, missing = [], []
-for dataset in tqdm(datasets, desc="datasets", disable=not progress):
-    for model in models:
-        if train_missing:
-            rec = run_training(model, dataset, profile=prof, seed=seed, progress=False)
-        else:
-            rec = stored_training(model, dataset, profile=prof, seed=seed)
-        if rec is None:
-            missing.append((dataset, model))
-        else:
-            records.append(rec)
+cells = [c for d in datasets for c in grid_cells(models, [d], seeds=[seed])]
+records, missing = collect_records(
+    cells, profile=prof, train_missing=train_missing, progress=progress
+)
 table = results_table(records) if records else pd.DataFrame(columns=["model", "dataset"])
 if len(table):
     table["full n_train"] = [r["full_sizes"]["train"] for r in records]
@@ -105,7 +98,7 @@ if len(table):
 show_markdown(
     f"{len(records)} of {len(datasets) * len(models)} cells stored"
     + (
-        "; missing: " + ", ".join(f"{m} on {d}" for d, m in missing) + "."
+        "; missing: " + ", ".join(c.label() for c in missing) + "."
         if missing
         else "; none missing."
     )

@@ -45,11 +45,11 @@ progress = True
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from matfusion.analysis import ABLATION_CLAIMS, check_claims
 from matfusion.data import dataset_summary
-from matfusion.experiments import results_table, run_training, stored_training
+from matfusion.experiments import results_table
+from matfusion.grid import collect_records, grid_cells
 from matfusion.notebook import profile_banner, setup_plots, show_markdown
 from matfusion.paper import reported_ablation
 from matfusion.profiles import get_profile
@@ -86,22 +86,15 @@ show_markdown(
 # never dropped.
 
 # %%
-records, missing = [], []
-for dataset in tqdm(datasets, desc="datasets", disable=not progress):
-    for model in models:
-        if train_missing:
-            rec = run_training(model, dataset, profile=prof, progress=False)
-        else:
-            rec = stored_training(model, dataset, profile=prof)
-        if rec is None:
-            missing.append((dataset, model))
-        else:
-            records.append(rec)
+cells = [c for d in datasets for c in grid_cells(models, [d])]
+records, missing = collect_records(
+    cells, profile=prof, train_missing=train_missing, progress=progress
+)
 table = results_table(records) if records else pd.DataFrame(columns=["model", "dataset"])
 show_markdown(
     f"{len(records)} of {len(datasets) * len(models)} cells stored"
     + (
-        "; missing: " + ", ".join(f"{m} on {d}" for d, m in missing) + "."
+        "; missing: " + ", ".join(c.label() for c in missing) + "."
         if missing
         else "; none missing."
     )

@@ -35,9 +35,9 @@ progress = True
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from matfusion.experiments import results_table, run_training, stored_training
+from matfusion.experiments import results_table
+from matfusion.grid import collect_records, grid_cells
 from matfusion.notebook import profile_banner, setup_plots, show_markdown
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
@@ -71,17 +71,10 @@ show_markdown(
 # --folds 0-4 --profile standard`. Cells without a stored record are listed, not dropped.
 
 # %%
-records, missing = [], []
-cells = [(t, m, f) for t in tasks for m in models for f in folds]
-for task, model, fold in tqdm(cells, desc="cells", disable=not progress):
-    if train_missing:
-        rec = run_training(model, task, profile=prof, fold=fold, progress=False)
-    else:
-        rec = stored_training(model, task, profile=prof, fold=fold)
-    if rec is None:
-        missing.append((task, model, fold))
-    else:
-        records.append(rec)
+cells = [c for t in tasks for c in grid_cells(models, [t], folds=folds)]
+records, missing = collect_records(
+    cells, profile=prof, train_missing=train_missing, progress=progress
+)
 table = results_table(records) if records else pd.DataFrame(columns=["model", "dataset", "fold"])
 show_markdown(
     f"{len(records)} of {len(cells)} cells stored"
@@ -232,7 +225,8 @@ else:
     )
 show_markdown("**What our runs say.** " + verdict)
 if missing:
-    gaps = pd.DataFrame(missing, columns=["task", "model", "fold"])
+    gaps = pd.DataFrame([(c.dataset, c.model, c.fold) for c in missing])
+    gaps.columns = ["task", "model", "fold"]
     gaps = gaps.groupby(["task", "model"], sort=False)["fold"].agg(lambda f: ", ".join(map(str, f)))
     show_markdown(
         "**Missing cells** (no stored record under this profile): "

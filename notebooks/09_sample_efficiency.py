@@ -34,9 +34,9 @@ progress = True
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from matfusion.experiments import results_table, run_training, stored_training
+from matfusion.experiments import results_table, stored_training
+from matfusion.grid import collect_records, grid_cells
 from matfusion.notebook import profile_banner, setup_plots, show_markdown
 from matfusion.profiles import get_profile
 
@@ -64,35 +64,21 @@ show_markdown(
 # ## Runs
 #
 # Each size is the profile with `max_train_rows` set to it (a seeded subsample of the training
-# split; validation and test rows as the profile), so every size is its own record, e.g.
-# `matfusion train --model CrabNet --dataset OQMD_Bandgap --max-train-rows 300`. The paper's
+# split; validation and test rows as the profile), so every size is its own record, made by
+# `matfusion grid --models L-G-DCNN,CrabNet,RF-Magpie --datasets OQMD_Bandgap
+# --train-rows 100,300,1000,3000 --profile standard`. The paper's
 # grid goes on to the full training split (about 240,000 rows); on this CPU the grid stops at
 # the largest size listed above.
 
 # %%
-records, missing = [], []
-cells = [(m, n) for m in models for n in sizes]
-for model, n in tqdm(cells, desc="cells", disable=not progress):
-    sized = get_profile(prof.name, max_train_rows=n)
-    if train_missing:
-        rec = run_training(model, dataset, profile=sized, progress=False)
-    else:
-        rec = stored_training(model, dataset, profile=sized)
-    # A stored larger-profile run may stand in for a profile; here only runs of this size count.
-    if rec is not None and rec["sizes"]["train"] != min(n, rec["full_sizes"]["train"]):
-        rec = None
-    if rec is None:
-        missing.append((model, n))
-    else:
-        records.append(rec)
+cells = grid_cells(models, [dataset], train_rows=sizes)
+records, missing = collect_records(
+    cells, profile=prof, train_missing=train_missing, progress=progress
+)
 table = results_table(records) if records else pd.DataFrame(columns=["model", "n_train"])
 show_markdown(
     f"{len(records)} of {len(cells)} cells stored"
-    + (
-        "; missing: " + ", ".join(f"{m} at {n:,} rows" for m, n in missing) + "."
-        if missing
-        else "."
-    )
+    + ("; missing: " + ", ".join(c.label() for c in missing) + "." if missing else ".")
 )
 table.reindex(columns=["model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]).round(4)
 

@@ -10,7 +10,13 @@ import pytest
 
 from matfusion.cli import main
 from matfusion.data import load_split, parse_formula
-from matfusion.experiments import load_test_predictions, run_cecv, run_config, run_training
+from matfusion.experiments import (
+    load_test_predictions,
+    run_cecv,
+    run_config,
+    run_training,
+    stored_training,
+)
 from matfusion.profiles import get_profile
 from matfusion.results import ResultsStore
 
@@ -99,6 +105,43 @@ def test_standard_reuses_a_stored_paper_run(tmp_path) -> None:
     assert record["metrics"]["test_mae"] == 1.25
     assert record["reused_for_profile"] == "standard" and record["cache_hit"]
     assert len(store.records(experiment="train")) == 1  # nothing new was trained or stored
+
+
+def test_a_paper_run_does_not_answer_a_resized_or_learning_curve_cell(tmp_path) -> None:
+    """A larger profile stands in for the profile as named, not for 100 training rows."""
+    from matfusion.grid import cells_to_train, collect_records, grid_cells
+
+    store = ResultsStore(tmp_path)
+    paper_cfg = run_config("LSTM", "matbench_steels", profile=get_profile("paper"), fold=0)
+    store.put(paper_cfg, {"metrics": {"test_mae": 1.25}, "sizes": {"train": 218}})
+    resized = get_profile("standard", max_train_rows=100)
+    assert stored_training("LSTM", "matbench_steels", profile=resized, fold=0, store=store) is None
+    assert stored_training("LSTM", "matbench_steels", profile="standard", fold=0, store=store)
+
+    # standard's own cap (3,000 rows) as a learning-curve point: still not the paper run
+    cells = grid_cells(["LSTM"], ["matbench_steels"], folds=[0], train_rows=[None, 3000])
+    assert [c.train_rows for c in cells] == [None, 3000]
+    assert cells_to_train(cells, profile="standard", store=store) == [cells[1]]
+    records, missing = collect_records(cells, profile="standard", store=store)
+    assert [r["metrics"]["test_mae"] for r in records] == [1.25] and missing == [cells[1]]
+
+
+def test_grid_trains_learning_curve_cells_of_their_own_size(store_dir, capsys) -> None:
+    args = ["grid", "--models", "LSTM", "--datasets", "matbench_steels", "--folds", "0"]
+    sized = [*args, "--train-rows", "40,80", "--profile", "smoke", "--epochs", "1"]
+    assert main([*sized, "--quiet"]) == 0
+    records = [json.loads(p.read_text()) for p in store_dir.glob("train/smoke/*.json")]
+    assert sorted(r["sizes"]["train"] for r in records) == [40, 80]
+    assert sorted(r["config"]["max_train_rows"] for r in records) == [40, 80]
+    capsys.readouterr()
+    assert main([*sized, "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "stored    LSTM / matbench_steels fold 0 40 rows",
+        "stored    LSTM / matbench_steels fold 0 80 rows",
+        "2 cells: 2 stored, 0 to train",
+    ]
+    assert main([*args, "--train-rows", "40,ten", "--dry-run"]) == 2
+    assert "whole numbers" in capsys.readouterr().err
 
 
 def test_record_metrics_match_its_stored_predictions(tmp_path) -> None:

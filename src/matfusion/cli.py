@@ -77,11 +77,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_grid(args: argparse.Namespace) -> int:
     from matfusion.experiments import results_table
-    from matfusion.grid import cells_to_train, grid_cells, parse_folds, run_grid
+    from matfusion.grid import cells_to_train, grid_cells, parse_folds, parse_sizes, run_grid
 
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
     cells = grid_cells(
-        args.models.split(","), args.datasets.split(","), parse_folds(args.folds), seeds
+        args.models.split(","),
+        args.datasets.split(","),
+        parse_folds(args.folds),
+        seeds,
+        parse_sizes(args.train_rows),
     )
     if args.dry_run:
         todo = set(cells_to_train(cells, profile=args.profile, epochs=args.epochs))
@@ -224,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--datasets", required=True, help="comma list of dataset names")
     p.add_argument("--folds", help="Matbench folds, e.g. 0-4 or 0,2 (default: all)")
     p.add_argument("--seeds", help="comma list of seeds (default: the profile's)")
+    p.add_argument(
+        "--train-rows",
+        help="comma list of training-set sizes, e.g. 100,300,1000 (default: the profile's cap)",
+    )
     p.add_argument("--profile", default="standard", help="smoke | standard | large | paper")
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
     p.add_argument("--dry-run", action="store_true", help="list the cells and stop")

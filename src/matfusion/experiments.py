@@ -285,16 +285,22 @@ def stored_training(
     seed: int | None = None,
     epochs: int | None = None,
     store: ResultsStore | None = None,
+    reuse_larger: bool = True,
 ) -> dict[str, Any] | None:
     """The record :func:`run_training` would return from the store, or None where it would
     have to train: chapters that must not train under a profile show such cells as missing.
-    A ``same_as`` alias is answered with its target's record, marked ``alias``."""
+    A ``same_as`` alias is answered with its target's record, marked ``alias``.
+    ``reuse_larger=False`` refuses a larger profile's run (a learning-curve point needs a run
+    of its own size)."""
     target = trained_as(model)
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
     config = run_config(target, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
     record = store.get(config)
-    if record is None and epochs is None:
+    # A larger profile's run stands in only for the profile as named: a run asked for with
+    # other caps (e.g. 300 training rows) or epochs is its own experiment.
+    reusable = reuse_larger and epochs is None and prof == get_profile(prof.name)
+    if record is None and reusable:
         record = find_reusable(store, config, prof.reuse_profiles)
     if record is None:
         return None
@@ -314,12 +320,14 @@ def run_training(
     force: bool = False,
     progress: bool = True,
     keep_checkpoint: bool = True,
+    reuse_larger: bool = True,
 ) -> dict[str, Any]:
     """Train ``model`` on ``dataset`` under ``profile`` and return its record.
 
     The store is consulted first: an identical configuration is a cache hit; for a
     profile that reuses larger ones (``standard`` reuses ``paper``), a stored larger run
-    stands in and the record says so (``reused_for_profile``). ``force`` retrains and
+    stands in (unless ``reuse_larger`` is False) and the record says so
+    (``reused_for_profile``). ``force`` retrains and
     overwrites. A model registered ``same_as`` another is answered with that model's run,
     marked ``alias``.
     """
@@ -336,6 +344,7 @@ def run_training(
             force=force,
             progress=progress,
             keep_checkpoint=keep_checkpoint,
+            reuse_larger=reuse_larger,
         )
         return {**record, "alias": model}
     prof = get_profile(profile) if isinstance(profile, str) else profile
@@ -343,8 +352,9 @@ def run_training(
     config = run_config(model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
     if not force:
         found = stored_training(
-            model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs, store=store
-        )
+            model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs, store=store,
+            reuse_larger=reuse_larger,
+        )  # fmt: skip
         if found is not None:
             return found
     if is_peer(model):

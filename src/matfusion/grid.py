@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -26,15 +26,26 @@ from matfusion.results import ResultsStore
 
 @dataclass(frozen=True)
 class Cell:
+    """One run of the grid. ``train_rows`` overrides the profile's training-set cap (the
+    sample-efficiency grid); None keeps the profile's."""
+
     model: str
     dataset: str
     fold: int | None
     seed: int | None
+    train_rows: int | None = None
 
     def label(self) -> str:
         fold = "" if self.fold is None else f" fold {self.fold}"
         seed = "" if self.seed is None else f" seed {self.seed}"
-        return f"{self.model} / {self.dataset}{fold}{seed}"
+        rows = "" if self.train_rows is None else f" {self.train_rows:,} rows"
+        return f"{self.model} / {self.dataset}{fold}{seed}{rows}"
+
+    def profile(self, profile: Profile) -> Profile:
+        """``profile`` with this cell's training-set cap applied."""
+        if self.train_rows is None:
+            return profile
+        return replace(profile, max_train_rows=self.train_rows)
 
 
 def parse_folds(text: str | None) -> list[int] | None:
@@ -48,23 +59,59 @@ def parse_folds(text: str | None) -> list[int] | None:
     return folds
 
 
+def parse_sizes(text: str | None) -> list[int | None]:
+    """'100,300,1000' -> [100, 300, 1000]; None -> [None] (the profile's own cap)."""
+    if not text:
+        return [None]
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"training-set sizes must be whole numbers, got {text!r}") from None
+    if any(n < 1 for n in sizes):
+        raise ValueError(f"training-set sizes must be positive, got {text!r}")
+    return sizes
+
+
 def grid_cells(
     models: Sequence[str],
     datasets: Sequence[str],
     folds: Sequence[int] | None = None,
     seeds: Sequence[int | None] = (None,),
+    train_rows: Sequence[int | None] = (None,),
 ) -> list[Cell]:
-    """Every (model, dataset, fold, seed); extended sets have no folds, Matbench tasks use
-    ``folds`` (default: all five). Names are checked before anything runs."""
+    """Every (model, dataset, fold, seed, training-set size); extended sets have no folds,
+    Matbench tasks use ``folds`` (default: all five). Names are checked before anything runs."""
     for model in models:
         if model not in MODELS and not is_peer(model):
             raise KeyError(f"unknown model {model!r} (neither a registered model nor a peer)")
     cells = []
-    for model, dataset, seed in itertools.product(models, datasets, seeds):
+    for model, dataset, seed, rows in itertools.product(models, datasets, seeds, train_rows):
         info = get_dataset(dataset)
         dataset_folds = info.folds if info.kind == "extended" else (folds or info.folds)
-        cells.extend(Cell(model, info.name, fold, seed) for fold in dataset_folds)
+        cells.extend(Cell(model, info.name, fold, seed, rows) for fold in dataset_folds)
     return cells
+
+
+def stored_cell(
+    cell: Cell,
+    *,
+    profile: Profile,
+    epochs: int | None = None,
+    store: ResultsStore | None = None,
+) -> dict[str, Any] | None:
+    """The stored record that answers ``cell``, or None (the lookup ``run_training`` makes).
+    A sized cell is answered only by a run of that size: a larger profile's run may stand in
+    for the profile, never for a point of a learning curve."""
+    return stored_training(
+        cell.model,
+        cell.dataset,
+        profile=cell.profile(profile),
+        fold=cell.fold,
+        seed=cell.seed,
+        epochs=epochs,
+        store=store,
+        reuse_larger=cell.train_rows is None,
+    )
 
 
 def cells_to_train(
@@ -76,20 +123,54 @@ def cells_to_train(
 ) -> list[Cell]:
     """The cells without a usable stored record (same lookup as ``run_training``: aliases
     and stored larger profiles count as done)."""
-    return [
-        c
-        for c in cells
-        if stored_training(
-            c.model,
-            c.dataset,
-            profile=profile,
-            fold=c.fold,
-            seed=c.seed,
-            epochs=epochs,
-            store=store,
-        )
-        is None
-    ]
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    return [c for c in cells if stored_cell(c, profile=prof, epochs=epochs, store=store) is None]
+
+
+def _train_cell(
+    cell: Cell, *, profile: Profile, epochs: int | None, store: ResultsStore | None
+) -> dict[str, Any]:
+    return run_training(
+        cell.model,
+        cell.dataset,
+        profile=cell.profile(profile),
+        fold=cell.fold,
+        seed=cell.seed,
+        epochs=epochs,
+        store=store,
+        progress=False,
+        reuse_larger=cell.train_rows is None,
+    )
+
+
+def collect_records(
+    cells: Sequence[Cell],
+    *,
+    profile: str | Profile = "standard",
+    train_missing: bool = False,
+    epochs: int | None = None,
+    store: ResultsStore | None = None,
+    progress: bool = False,
+) -> tuple[list[dict[str, Any]], list[Cell]]:
+    """Every cell's record, in cell order, and the cells that have none.
+
+    What the book's chapters call: with ``train_missing`` a missing cell is trained (the smoke
+    profile); without it the store is only read, so a cell nobody has run is reported as
+    missing instead of silently dropped or silently trained for hours.
+    """
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    records: list[dict[str, Any]] = []
+    missing: list[Cell] = []
+    for cell in tqdm(cells, desc="cells", disable=not progress):
+        if train_missing:
+            record = _train_cell(cell, profile=prof, epochs=epochs, store=store)
+        else:
+            record = stored_cell(cell, profile=prof, epochs=epochs, store=store)
+        if record is None:
+            missing.append(cell)
+        else:
+            records.append(record)
+    return records, missing
 
 
 def run_grid(
@@ -110,16 +191,7 @@ def run_grid(
     started = time.perf_counter()
     for cell in cells:
         bar.set_postfix_str(cell.label())
-        record = run_training(
-            cell.model,
-            cell.dataset,
-            profile=prof,
-            fold=cell.fold,
-            seed=cell.seed,
-            epochs=epochs,
-            store=store,
-            progress=False,
-        )
+        record = _train_cell(cell, profile=prof, epochs=epochs, store=store)
         records.append(record)
         if not record.get("cache_hit"):
             bar.update(1)
