@@ -106,6 +106,26 @@ def gpaw_available() -> bool:
     return True
 
 
+def gpaw_setup_elements() -> frozenset[str]:
+    """Elements with a PBE PAW setup on GPAW's search path (gpaw-data ships none for Tc,
+    for example); empty without GPAW."""
+    if not gpaw_available():
+        return frozenset()
+    from gpaw import setup_paths
+
+    found = set()
+    for folder in setup_paths:
+        for path in Path(folder).glob("*.PBE*"):
+            found.add(path.name.split(".")[0])
+    return frozenset(found)
+
+
+def gpaw_unsupported(structures: Sequence[Any]) -> list[str]:
+    """The elements of ``structures`` that GPAW has no PBE setup for, sorted."""
+    have = gpaw_setup_elements()
+    return sorted({el.symbol for s in structures for el in s.composition.elements} - have)
+
+
 # --------------------------------------------------------------------------- resampling
 
 
@@ -346,6 +366,13 @@ class GpawProvider:
         from gpaw import GPAW, PW, FermiDirac
         from pymatgen.io.ase import AseAtomsAdaptor
 
+        lacking = gpaw_unsupported([structure])
+        if lacking:
+            raise DensityError(
+                f"GPAW has no PBE PAW setup for {', '.join(lacking)} "
+                f"({structure.composition.reduced_formula}); leave such materials out, e.g. "
+                "with StructureFilter(exclude_elements=...)"
+            )
         prim = structure.get_primitive_structure()
         atoms = AseAtomsAdaptor.get_atoms(prim)
         lengths = atoms.cell.lengths()

@@ -24,6 +24,8 @@ class EcdProfile:
     and ``patience``: CNN training (best validation epoch kept). ``loeo_min_count``: elements
     with at least this many materials join the paper's 11; ``loeo_max_elements`` caps the
     list (None = no cap). ``workers``: density processes (one thread each).
+    ``compare_max_materials``: materials in the promolecular-vs-GPAW comparison (None = all
+    that GPAW can compute; smoke keeps it to a few SCFs).
     ``paper_sgd``: train the 2D-CNN with the paper's SGD (lr 1e-3, halved every 10 epochs);
     off by default because on our data it does not move off the mean prediction in tens of
     epochs (measured: validation MAE flat for 20 epochs), so Adam (lr 5e-4, as the 3D-CNN)
@@ -47,6 +49,7 @@ class EcdProfile:
     seed: int = 0
     workers: int = 1
     paper_sgd: bool = False
+    compare_max_materials: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +68,7 @@ ECD_PROFILES: dict[str, EcdProfile] = {
         patience=2,
         width=128,
         loeo_max_elements=2,
+        compare_max_materials=8,
     ),
     "standard": EcdProfile(
         name="standard",

@@ -35,7 +35,7 @@ from matfusion.ecd.data import (
     loeo_split,
     structures,
 )
-from matfusion.ecd.density import compute_densities, get_provider
+from matfusion.ecd.density import compute_densities, get_provider, gpaw_unsupported
 from matfusion.ecd.models import (
     ECD_MODELS,
     FusionNet,
@@ -60,6 +60,7 @@ __all__ = [
     "run_cv",
     "run_external",
     "run_loeo",
+    "run_provider_comparison",
 ]
 
 #: Bump when the meaning of a record changes.
@@ -67,6 +68,8 @@ RECORD_VERSION = 1
 TARGETS = {"bulk": "bulk_modulus", "shear": "shear_modulus"}
 #: The paper's LOEO tables compare these four (its fifth, CGCNN, is not reproduced here).
 LOEO_MODELS = ("RF+Magpie", "CNN+Magpie", "3D-CNN+ECD", "2D-CNN+ECD")
+#: The models whose input is a density: what the provider comparison is about.
+DENSITY_MODELS = tuple(m for m, spec in ECD_MODELS.items() if "density" in spec.inputs)
 #: The fusion model's pre-trained parts (their weights are cached as checkpoints).
 _PRETRAINED_PARTS = ("CNN+Magpie", "2D-CNN+ECD")
 
@@ -116,13 +119,30 @@ def prepare_inputs(
     *,
     need_density: bool = True,
     filt: StructureFilter | None = None,
+    exclude_elements: Sequence[str] = (),
+    mp_ids: Sequence[str] | None = None,
     progress: bool = True,
     verbose: bool = True,
 ) -> EcdInputs:
-    """Load the dataset (subsampled per profile), Magpie features and densities."""
+    """Load the dataset (subsampled per profile), Magpie features and densities.
+
+    ``exclude_elements`` drops the materials containing any of them after loading (cheaper
+    than a new ``filt``, which re-reads every source structure), with a printed count;
+    ``mp_ids`` keeps only those materials (instead of the profile's random subsample)."""
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
     frame = load_ecd_dataset(filt, verbose=verbose, progress=progress)
-    if prof.max_materials is not None and len(frame) > prof.max_materials:
+    if exclude_elements:
+        drop = set(exclude_elements)
+        hit = np.array([bool(drop & set(e.split())) for e in frame["elements"]], dtype=bool)
+        if verbose or hit.any():
+            print(f"prepare_inputs: left out {int(hit.sum())} materials with {sorted(drop)}")
+        frame = frame.loc[~hit].reset_index(drop=True)
+    if mp_ids is not None:
+        unknown = sorted(set(mp_ids) - set(frame["mp_id"]))
+        if unknown:
+            raise KeyError(f"not in the ECD dataset (after exclusions): {unknown[:5]}")
+        frame = frame[frame["mp_id"].isin(set(mp_ids))].reset_index(drop=True)
+    elif prof.max_materials is not None and len(frame) > prof.max_materials:
         rng = np.random.default_rng(prof.seed)
         keep = np.sort(rng.choice(len(frame), size=prof.max_materials, replace=False))
         frame = frame.iloc[keep].reset_index(drop=True)
@@ -612,6 +632,65 @@ def loeo_summary(records: list[dict[str, Any]]) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows)
     return frame.groupby(["element", "target", "model"], sort=False).mean().reset_index()
+
+
+def run_provider_comparison(
+    targets: Sequence[str],
+    profile: str | EcdProfile = "standard",
+    providers: Sequence[str] = ("promolecular", "gpaw"),
+    *,
+    models: Sequence[str] | None = None,
+    store: ResultsStore | None = None,
+    progress: bool = True,
+    missing: str = "train",
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The same CV (same materials, folds and seeds) with each density provider.
+
+    Materials GPAW cannot compute (an element without a PAW setup) are left out for every
+    provider, so the comparison is paired; ``compare_max_materials`` caps the set to the
+    materials with the fewest electrons per primitive cell (smoke: a few cheap SCFs).
+    Returns one row per (target, model, provider) with R2, its spread, RMSE and runs, and a
+    dict saying which elements were left out and how many materials remain.
+    """
+    from dataclasses import replace
+
+    prof = ecd_profile(profile) if isinstance(profile, str) else profile
+    models = list(models or ECD_MODELS)
+    full = load_ecd_dataset(verbose=False)
+    lacking = gpaw_unsupported(structures(full)) if "gpaw" in providers else []
+    ids = None
+    if prof.compare_max_materials is not None:
+        usable = full[[not set(lacking) & set(e.split()) for e in full["elements"]]]
+        # electrons per primitive cell: what an SCF's cost grows with
+        electrons = [
+            sum(site.specie.Z for site in s.get_primitive_structure()) for s in structures(usable)
+        ]
+        order = np.lexsort((usable["mp_id"].to_numpy(), np.asarray(electrons)))
+        ids = usable["mp_id"].to_numpy()[order[: prof.compare_max_materials]].tolist()
+    rows, sizes = [], {}
+    for provider in providers:
+        inputs = prepare_inputs(
+            replace(prof, provider=provider),
+            need_density=False,
+            exclude_elements=lacking,
+            mp_ids=ids,
+            progress=progress,
+            verbose=False,
+        )
+        sizes[provider] = len(inputs.frame)
+        records = run_cv(models, targets, inputs, store=store, progress=progress, missing=missing)
+        if records:
+            summary = cv_summary(records).reset_index()
+            rows.append(summary.assign(provider=provider))
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    info = {
+        "left_out_elements": lacking,
+        "left_out_materials": int(
+            sum(bool(set(lacking) & set(e.split())) for e in full["elements"])
+        ),
+        "materials": sizes,
+    }  # fmt: skip
+    return table, info
 
 
 def run_all(

@@ -1,0 +1,77 @@
+"""Promolecular against GPAW densities: the paired comparison and what GPAW cannot compute."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from pymatgen.core import Lattice, Structure
+
+from matfusion.ecd import train as ecd_train
+from matfusion.ecd.data import load_ecd_dataset
+from matfusion.ecd.density import DensityError, get_provider, gpaw_available, gpaw_unsupported
+from matfusion.ecd.settings import ecd_profile
+from matfusion.ecd.train import prepare_inputs, run_provider_comparison
+from matfusion.results import ResultsStore
+
+needs_gpaw = pytest.mark.skipif(not gpaw_available(), reason="GPAW (the dft extra) not installed")
+
+
+@needs_gpaw
+def test_gpaw_names_an_element_without_a_setup_before_any_scf() -> None:
+    tc = Structure(Lattice.cubic(3.9), ["Tc"], [[0, 0, 0]])
+    nacl = Structure(Lattice.cubic(5.6), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    assert gpaw_unsupported([tc, nacl]) == ["Tc"]
+    assert gpaw_unsupported([nacl]) == []
+    with pytest.raises(DensityError, match="no PBE PAW setup for Tc"):
+        get_provider("gpaw").compute(tc, 8)
+
+
+def test_prepare_inputs_leaves_out_elements_and_keeps_named_materials(capsys) -> None:
+    full = load_ecd_dataset(verbose=False)
+    with_cl = int(full["elements"].str.split().map(lambda e: "Cl" in e).sum())
+    assert with_cl > 0
+    prof = replace(ecd_profile("smoke"), max_materials=None)
+    inputs = prepare_inputs(prof, need_density=False, exclude_elements=["Cl"], verbose=False)
+    assert len(inputs.frame) == len(full) - with_cl
+    assert not inputs.frame["elements"].str.contains(r"\bCl\b").any()
+    assert f"left out {with_cl} materials" in capsys.readouterr().out
+    assert len(inputs.magpie) == len(inputs.frame)
+
+    ids = full["mp_id"].iloc[[5, 1, 9]].tolist()
+    picked = prepare_inputs(prof, need_density=False, mp_ids=ids, verbose=False)
+    assert sorted(picked.frame["mp_id"]) == sorted(ids)
+    with pytest.raises(KeyError, match="not in the ECD dataset"):
+        prepare_inputs(prof, need_density=False, mp_ids=["mp-nonexistent"], verbose=False)
+
+
+def test_comparison_is_paired_and_leaves_out_what_gpaw_cannot_compute(
+    tmp_path, monkeypatch
+) -> None:
+    """Same materials for both providers, GPAW's gaps removed from both; Magpie-only models
+    read no density, so their rows agree exactly (same stored runs)."""
+    monkeypatch.setattr(ecd_train, "gpaw_unsupported", lambda structures: ["Cl"])
+    prof = replace(ecd_profile("smoke"), compare_max_materials=8, epochs=1, patience=1)
+    store = ResultsStore(tmp_path / "results")
+    table, info = run_provider_comparison(
+        ["bulk"], prof, models=["RF+Magpie", "CNN+Magpie"], store=store, progress=False
+    )
+    full = load_ecd_dataset(verbose=False)
+    assert info["left_out_elements"] == ["Cl"]
+    assert info["left_out_materials"] == int(full["elements"].str.contains(r"\bCl\b").sum())
+    assert info["materials"] == {"promolecular": 8, "gpaw": 8}
+    assert set(table["provider"]) == {"promolecular", "gpaw"}
+    by = table.set_index(["provider", "model"])
+    for model in ("RF+Magpie", "CNN+Magpie"):
+        assert by.loc[("gpaw", model), "R2"] == by.loc[("promolecular", model), "R2"]
+    assert len(store.records("ecd_cv")) == 2 * 2  # 2 models x 2 folds, shared by providers
+
+    # the 8 materials are those with the fewest electrons per primitive cell, Cl left out
+    records = store.records("ecd_cv")
+    used = {i for r in records for i in r["predictions"]["mp_id"]}
+    usable = full[~full["elements"].str.contains(r"\bCl\b")]
+    electrons = {
+        row.mp_id: sum(site.specie.Z for site in s.get_primitive_structure())
+        for row, s in zip(usable.itertuples(), ecd_train.structures(usable), strict=True)
+    }
+    assert max(electrons[i] for i in used) <= sorted(electrons.values())[7]
