@@ -18,6 +18,14 @@ needs_gpaw = pytest.mark.skipif(not gpaw_available(), reason="GPAW (the dft extr
 
 
 @needs_gpaw
+def test_the_profiles_list_every_element_gpaw_has_no_setup_for() -> None:
+    """The comparison leaves these out without asking GPAW, so the list must be right."""
+    lacking = gpaw_unsupported(ecd_train.structures(load_ecd_dataset(verbose=False)))
+    for name in ("smoke", "standard", "paper"):
+        assert sorted(ecd_profile(name).gpaw_exclude_elements) == lacking
+
+
+@needs_gpaw
 def test_gpaw_names_an_element_without_a_setup_before_any_scf() -> None:
     tc = Structure(Lattice.cubic(3.9), ["Tc"], [[0, 0, 0]])
     nacl = Structure(Lattice.cubic(5.6), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
@@ -45,13 +53,16 @@ def test_prepare_inputs_leaves_out_elements_and_keeps_named_materials(capsys) ->
         prepare_inputs(prof, need_density=False, mp_ids=["mp-nonexistent"], verbose=False)
 
 
-def test_comparison_is_paired_and_leaves_out_what_gpaw_cannot_compute(
-    tmp_path, monkeypatch
-) -> None:
+def test_comparison_is_paired_and_leaves_out_what_gpaw_cannot_compute(tmp_path) -> None:
     """Same materials for both providers, GPAW's gaps removed from both; Magpie-only models
     read no density, so their rows agree exactly (same stored runs)."""
-    monkeypatch.setattr(ecd_train, "gpaw_unsupported", lambda structures: ["Cl"])
-    prof = replace(ecd_profile("smoke"), compare_max_materials=8, epochs=1, patience=1)
+    prof = replace(
+        ecd_profile("smoke"),
+        compare_max_materials=8,
+        epochs=1,
+        patience=1,
+        gpaw_exclude_elements=("Cl",),
+    )
     store = ResultsStore(tmp_path / "results")
     table, info = run_provider_comparison(
         ["bulk"], prof, models=["RF+Magpie", "CNN+Magpie"], store=store, progress=False

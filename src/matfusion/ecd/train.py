@@ -35,7 +35,7 @@ from matfusion.ecd.data import (
     loeo_split,
     structures,
 )
-from matfusion.ecd.density import compute_densities, get_provider, gpaw_unsupported
+from matfusion.ecd.density import compute_densities, get_provider
 from matfusion.ecd.models import (
     ECD_MODELS,
     FusionNet,
@@ -646,8 +646,8 @@ def run_provider_comparison(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The same CV (same materials, folds and seeds) with each density provider.
 
-    Materials GPAW cannot compute (an element without a PAW setup) are left out for every
-    provider, so the comparison is paired; ``compare_max_materials`` caps the set to the
+    Materials GPAW cannot compute (``gpaw_exclude_elements``: no PAW setup) are left out for
+    every provider, so the comparison is paired; ``compare_max_materials`` caps the set to the
     materials with the fewest electrons per primitive cell (smoke: a few cheap SCFs).
     Returns one row per (target, model, provider) with R2, its spread, RMSE and runs, and a
     dict saying which elements were left out and how many materials remain.
@@ -657,7 +657,7 @@ def run_provider_comparison(
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
     models = list(models or ECD_MODELS)
     full = load_ecd_dataset(verbose=False)
-    lacking = gpaw_unsupported(structures(full)) if "gpaw" in providers else []
+    lacking = sorted(prof.gpaw_exclude_elements) if "gpaw" in providers else []
     ids = None
     if prof.compare_max_materials is not None:
         usable = full[[not set(lacking) & set(e.split()) for e in full["elements"]]]
