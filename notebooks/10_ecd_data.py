@@ -38,8 +38,9 @@ import numpy as np
 import pandas as pd
 
 from matfusion.ecd.data import element_counts, load_ecd_dataset, loeo_elements, structures
-from matfusion.ecd.density import density_for, get_provider, gpaw_available
+from matfusion.ecd.density import density_difference, density_for, get_provider, gpaw_available
 from matfusion.ecd.settings import ecd_profile
+from matfusion.ecd.train import run_density_comparison
 from matfusion.notebook import profile_banner, setup_plots, show_markdown
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
@@ -158,10 +159,11 @@ plt.show()
 #
 # For a few materials we also compute the self-consistent PBE density with GPAW (plane waves,
 # all-electron PAW reconstruction, settings in `matfusion.ecd.density.GpawProvider`) on the same
-# grid. Both integrate to the total electron count. Most of the difference sits in the atomic
-# cores, which each provider represents differently at this grid spacing (the promolecular
-# density is smoothed over 1.5 voxels, GPAW's is sampled); the column "between atoms" (voxels
-# below 1 e/A^3 in both) is the bonding and charge-transfer part.
+# grid. Both integrate to the total electron count. *Moved* is half the integral of the
+# absolute difference: the electrons one density places elsewhere than the other. Most of it
+# sits in the atomic cores, which each provider represents differently at this grid spacing
+# (the promolecular density is smoothed over 1.5 voxels, GPAW's is sampled); the column
+# "between atoms" (voxels below 1 e/A^3 in both) is the bonding and charge-transfer part.
 
 # %% tags=["hide-input"]
 n_compare = n_gpaw if n_gpaw is not None else (1 if prof.name == "smoke" else 3)
@@ -180,16 +182,15 @@ else:
         structure = structures(row.to_frame().T)[0]
         a = density_for(structure, provider, ecd.grid)
         b = density_for(structure, gpaw, ecd.grid)
-        diff = np.abs(a.rho.astype(float) - b.rho)
-        between = (a.rho < 1.0) & (b.rho < 1.0)  # away from the atomic cores
+        moved = density_difference(a, b)
         records.append(
             {
                 "formula": row["formula"],
                 "electrons promolecular": a.electrons,
                 "electrons GPAW": b.electrons,
                 "expected": a.expected_electrons,
-                "|difference| (electrons)": diff.mean() * a.volume,
-                "|difference| between atoms (electrons)": (diff * between).mean() * a.volume,
+                "moved (electrons)": moved["moved"],
+                "moved between atoms (electrons)": moved["moved_between_atoms"],
                 "GPAW k-points": "x".join(map(str, b.meta.get("kpts") or [])),
                 "GPAW seconds": b.meta.get("seconds"),
             }
@@ -210,3 +211,48 @@ else:
     plt.tight_layout()
     plt.show()
 compare.round(3)
+
+# %% [markdown]
+# ### Every material: how much does bonding move?
+#
+# The same measure for every material of chapter 11's provider comparison (all materials GPAW
+# has setups for; `smoke`: the few with the fewest electrons). Computing the GPAW densities
+# takes about an hour on this machine, so `standard` reads the stored per-material numbers
+# (`results/ecd_density_diff/`, made by `python -m matfusion.ecd compare`). If the
+# promolecular density were a good stand-in for the DFT one, few electrons would move; how
+# many do, and whether it grows with ionicity (the spread of the elements'
+# electronegativities), says how much a density model on promolecular input can be missing.
+
+# %% tags=["hide-input"]
+moved_all = run_density_comparison(
+    ecd, progress=progress, missing="skip" if prof.name == "standard" else "train"
+)
+if moved_all is None:
+    show_markdown(
+        "No stored per-material comparison for this profile: "
+        "`python -m matfusion.ecd compare --profile standard` computes it."
+    )
+else:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    pct = 100 * moved_all["moved_between_atoms_fraction"]
+    axes[0].hist(pct, bins=30, color="#d62728", alpha=0.8)
+    axes[0].set_xlabel("electrons moved between atoms (% of all electrons)")
+    axes[0].set_ylabel("materials")
+    axes[1].scatter(moved_all["electronegativity_spread"], pct, s=8, alpha=0.6)
+    axes[1].set_xlabel("electronegativity spread (Pauling, max - min)")
+    axes[1].set_ylabel("moved between atoms (%)")
+    fig.suptitle(f"GPAW (PBE) minus promolecular, {len(moved_all)} materials, {ecd.grid}^3 grid")
+    plt.tight_layout()
+    plt.show()
+    rho_s = (
+        moved_all[["electronegativity_spread", "moved_between_atoms_fraction"]]
+        .corr(method="spearman")
+        .iloc[0, 1]
+    )
+    show_markdown(
+        f"Median over {len(moved_all)} materials: {pct.median():.2f} % of the electrons sit "
+        f"elsewhere between the atoms in the DFT density than in the promolecular one "
+        f"(10th-90th percentile {pct.quantile(0.1):.2f}-{pct.quantile(0.9):.2f} %); all voxels "
+        f"included, {100 * moved_all['moved_fraction'].median():.2f} %. Spearman correlation "
+        f"with the electronegativity spread: {rho_s:+.2f}."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
@@ -86,3 +87,36 @@ def test_comparison_is_paired_and_leaves_out_what_gpaw_cannot_compute(tmp_path) 
         for row, s in zip(usable.itertuples(), ecd_train.structures(usable), strict=True)
     }
     assert max(electrons[i] for i in used) <= sorted(electrons.values())[7]
+
+
+def test_density_difference_counts_the_electrons_placed_elsewhere() -> None:
+    from matfusion.ecd.density import DensityResult, density_difference
+
+    grid = np.full((4, 4, 4), 0.5)
+    shifted = grid.copy()
+    shifted[0, 0, 0] += 0.4  # 0.4 e/A^3 moved from one voxel to another
+    shifted[1, 1, 1] -= 0.4
+    a, b = DensityResult(grid, volume=64.0), DensityResult(shifted, volume=64.0)
+    out = density_difference(a, b)
+    # one voxel is 1 A^3: 0.4 electrons moved, out of 32
+    assert out["moved"] == pytest.approx(0.4)
+    assert out["moved_fraction"] == pytest.approx(0.4 / 32)
+    assert out["moved_between_atoms"] == pytest.approx(0.4)  # all voxels below 1 e/A^3
+    assert density_difference(a, a)["moved"] == 0.0
+    with pytest.raises(ValueError, match="different grids"):
+        density_difference(a, DensityResult(np.ones((2, 2, 2)), volume=64.0))
+
+
+def test_per_material_density_differences_are_stored_and_read_back(tmp_path) -> None:
+    from matfusion.ecd.train import run_density_comparison
+
+    prof = replace(ecd_profile("smoke"), compare_max_materials=3, grid=8)
+    store = ResultsStore(tmp_path / "results")
+    same = ("promolecular", "promolecular")
+    assert run_density_comparison(prof, same, store=store, progress=False, missing="skip") is None
+    table = run_density_comparison(prof, same, store=store, progress=False)
+    assert len(table) == 3 and (table["moved"] == 0).all()
+    assert (table["electronegativity_spread"] >= 0).all()
+    assert len(store.records("ecd_density_diff")) == 1
+    again = run_density_comparison(prof, same, store=store, progress=False, missing="skip")
+    assert again.equals(table)

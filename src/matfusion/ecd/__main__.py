@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from matfusion.ecd.train import run_all, run_provider_comparison
+from matfusion.ecd.train import run_all, run_density_comparison, run_provider_comparison
 
 parser = argparse.ArgumentParser(prog="python -m matfusion.ecd", description=__doc__)
 parser.add_argument("what", nargs="*", default=["cv", "loeo"], choices=["cv", "loeo", "compare"])
@@ -21,3 +21,5 @@ if "compare" in args.what:
     table, info = run_provider_comparison(["bulk", "shear"], args.profile, progress=not args.quiet)
     print(f"materials per provider: {info['materials']}; left out: {info['left_out_elements']}")
     print(table.round(3).to_string(index=False))
+    moved = run_density_comparison(args.profile, progress=not args.quiet)
+    print(f"density differences stored for {len(moved)} materials")

@@ -56,6 +56,7 @@ __all__ = [
     "ChgcarProvider",
     "DensityError",
     "DensityResult",
+    "density_difference",
     "GpawProvider",
     "PromolecularProvider",
     "compute_densities",
@@ -90,6 +91,30 @@ class DensityResult:
     def electrons(self) -> float:
         """Integrated electron count (grid mean times cell volume)."""
         return float(self.rho.mean(dtype=np.float64) * self.volume)
+
+
+def density_difference(a: DensityResult, b: DensityResult, core_cutoff: float = 1.0) -> dict:
+    """How far two densities of one cell (same grid) differ, in electrons.
+
+    ``moved``: half the integral of ``|a - b|``, the electrons that sit elsewhere in one
+    density than in the other (both hold the same count, so what one lacks the other has).
+    ``moved_between_atoms``: the same over voxels below ``core_cutoff`` e/A^3 in both, away
+    from the atomic cores, where the two providers' different core sampling does not count:
+    the bonding and charge-transfer part. Both also as a fraction of the electron count.
+    """
+    if a.rho.shape != b.rho.shape:
+        raise ValueError(f"densities on different grids: {a.rho.shape} vs {b.rho.shape}")
+    diff = np.abs(a.rho.astype(np.float64) - b.rho.astype(np.float64))
+    between = (a.rho < core_cutoff) & (b.rho < core_cutoff)
+    moved = 0.5 * diff.mean() * a.volume
+    moved_between = 0.5 * (diff * between).mean() * a.volume
+    electrons = a.electrons
+    return {
+        "moved": float(moved),
+        "moved_between_atoms": float(moved_between),
+        "moved_fraction": float(moved / electrons),
+        "moved_between_atoms_fraction": float(moved_between / electrons),
+    }
 
 
 def electron_count(rho: np.ndarray, volume: float) -> float:

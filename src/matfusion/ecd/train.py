@@ -60,6 +60,7 @@ __all__ = [
     "run_cv",
     "run_external",
     "run_loeo",
+    "run_density_comparison",
     "run_provider_comparison",
 ]
 
@@ -634,6 +635,25 @@ def loeo_summary(records: list[dict[str, Any]]) -> pd.DataFrame:
     return frame.groupby(["element", "target", "model"], sort=False).mean().reset_index()
 
 
+def _comparison_set(
+    prof: EcdProfile, providers: Sequence[str]
+) -> tuple[pd.DataFrame, list[str], list[str] | None]:
+    """The full dataset, the elements left out of a provider comparison, and the kept ids
+    (None: every material without those elements)."""
+    full = load_ecd_dataset(verbose=False)
+    lacking = sorted(prof.gpaw_exclude_elements) if "gpaw" in providers else []
+    ids = None
+    if prof.compare_max_materials is not None:
+        usable = full[[not set(lacking) & set(e.split()) for e in full["elements"]]]
+        # electrons per primitive cell: what an SCF's cost grows with
+        electrons = [
+            sum(site.specie.Z for site in s.get_primitive_structure()) for s in structures(usable)
+        ]
+        order = np.lexsort((usable["mp_id"].to_numpy(), np.asarray(electrons)))
+        ids = usable["mp_id"].to_numpy()[order[: prof.compare_max_materials]].tolist()
+    return full, lacking, ids
+
+
 def run_provider_comparison(
     targets: Sequence[str],
     profile: str | EcdProfile = "standard",
@@ -656,17 +676,7 @@ def run_provider_comparison(
 
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
     models = list(models or ECD_MODELS)
-    full = load_ecd_dataset(verbose=False)
-    lacking = sorted(prof.gpaw_exclude_elements) if "gpaw" in providers else []
-    ids = None
-    if prof.compare_max_materials is not None:
-        usable = full[[not set(lacking) & set(e.split()) for e in full["elements"]]]
-        # electrons per primitive cell: what an SCF's cost grows with
-        electrons = [
-            sum(site.specie.Z for site in s.get_primitive_structure()) for s in structures(usable)
-        ]
-        order = np.lexsort((usable["mp_id"].to_numpy(), np.asarray(electrons)))
-        ids = usable["mp_id"].to_numpy()[order[: prof.compare_max_materials]].tolist()
+    full, lacking, ids = _comparison_set(prof, providers)
     rows, sizes = [], {}
     for provider in providers:
         inputs = prepare_inputs(
@@ -691,6 +701,83 @@ def run_provider_comparison(
         "materials": sizes,
     }  # fmt: skip
     return table, info
+
+
+def run_density_comparison(
+    profile: str | EcdProfile = "standard",
+    providers: tuple[str, str] = ("promolecular", "gpaw"),
+    *,
+    store: ResultsStore | None = None,
+    progress: bool = True,
+    missing: str = "train",
+) -> pd.DataFrame | None:
+    """Per material of the provider comparison: how many electrons the two densities place
+    differently (:func:`~matfusion.ecd.density.density_difference`), with the spread of
+    Pauling electronegativities as a measure of ionicity.
+
+    Stored as one record (experiment ``ecd_density_diff``), so the book shows it without
+    recomputing the DFT densities; ``missing="skip"`` returns None when nothing is stored.
+    """
+    from pymatgen.core import Element
+
+    from matfusion.ecd.density import density_difference, density_for
+
+    if missing not in ("train", "skip"):
+        raise ValueError(f"missing must be 'train' or 'skip', not {missing!r}")
+    prof = ecd_profile(profile) if isinstance(profile, str) else profile
+    store = store or ResultsStore()
+    _, lacking, ids = _comparison_set(prof, providers)
+    inputs = prepare_inputs(
+        prof, need_density=False, exclude_elements=lacking, mp_ids=ids, progress=progress,
+        verbose=False,
+    )  # fmt: skip
+    config = {
+        "experiment": "ecd_density_diff",
+        "record_version": RECORD_VERSION,
+        "profile": prof.name,
+        "grid": prof.grid,
+        "providers": {p: get_provider(p).settings() for p in providers},
+        "data_sha256": inputs.data_sha256,
+        "n_materials": len(inputs.frame),
+    }
+    hit = store.get(config)
+    if hit is None and missing == "skip":
+        return None
+    if hit is None:
+        from tqdm.auto import tqdm
+
+        started = time.perf_counter()
+        first, second = (get_provider(p) for p in providers)
+        rows = []
+        frame = inputs.frame
+        for structure, row in tqdm(
+            list(zip(structures(frame), frame.itertuples(), strict=True)),
+            desc="density differences",
+            disable=not progress,
+        ):
+            a, b = (
+                density_for(structure, first, prof.grid),
+                density_for(structure, second, prof.grid),
+            )
+            chi = [Element(e).X for e in row.elements.split()]
+            rows.append(
+                {
+                    "mp_id": row.mp_id,
+                    "formula": row.formula,
+                    "electrons": round(a.electrons, 3),
+                    "electronegativity_spread": round(max(chi) - min(chi), 3),
+                    "bulk_modulus": row.bulk_modulus,
+                    **{k: round(v, 5) for k, v in density_difference(a, b).items()},
+                }
+            )
+        record = {
+            "rows": rows,
+            "wall_time_s": time.perf_counter() - started,
+            "provenance": provenance.collect(),
+        }
+        store.put(config, record)
+        hit = store.get(config)
+    return pd.DataFrame(hit["rows"])
 
 
 def run_all(
