@@ -36,6 +36,7 @@ n_gpaw = None  # materials compared with GPAW (None: 1 in smoke, 3 otherwise)
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 from matfusion.ecd.data import element_counts, load_ecd_dataset, loeo_elements, structures
 from matfusion.ecd.density import density_difference, density_for, get_provider, gpaw_available
@@ -256,3 +257,10 @@ else:
         f"included, {100 * moved_all['moved_fraction'].median():.2f} %. Spearman correlation "
         f"with the electronegativity spread: {rho_s:+.2f}."
     )
+    if "seconds_gpaw" in moved_all:
+        timing = moved_all.groupby("atoms")["seconds_gpaw"].describe()[["count", "50%", "max"]]
+        show_markdown(
+            "Seconds per GPAW density on this CPU (one thread; other jobs shared the machine "
+            "while these were made), by atoms in the primitive cell:"
+        )
+        display(timing.rename(columns={"count": "materials", "50%": "median s", "max": "max s"}))

@@ -768,6 +768,12 @@ def run_density_comparison(
                     "electronegativity_spread": round(max(chi) - min(chi), 3),
                     "bulk_modulus": row.bulk_modulus,
                     **{k: round(v, 5) for k, v in density_difference(a, b).items()},
+                    # compute time of each density, as recorded when it was made (cache meta)
+                    **{
+                        f"seconds_{name}": res.meta.get("seconds")
+                        for name, res in zip(providers, (a, b), strict=True)
+                    },
+                    "atoms": len(structure.get_primitive_structure()),
                 }
             )
         record = {
