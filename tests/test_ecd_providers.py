@@ -77,6 +77,10 @@ def test_comparison_is_paired_and_leaves_out_what_gpaw_cannot_compute(tmp_path) 
     for model in ("RF+Magpie", "CNN+Magpie"):
         assert by.loc[("gpaw", model), "R2"] == by.loc[("promolecular", model), "R2"]
     assert len(store.records("ecd_cv")) == 2 * 2  # 2 models x 2 folds, shared by providers
+    per_fold = info["per_fold"]  # one R2 per provider, model and fold, for paired differences
+    assert len(per_fold) == 2 * 2 * 2
+    paired = per_fold.pivot_table(index=["model", "fold"], columns="provider", values="R2")
+    assert (paired["gpaw"] == paired["promolecular"]).all()  # Magpie models read no density
 
     # the 8 materials are those with the fewest electrons per primitive cell, Cl left out
     records = store.records("ecd_cv")

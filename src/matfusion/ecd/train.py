@@ -670,14 +670,15 @@ def run_provider_comparison(
     every provider, so the comparison is paired; ``compare_max_materials`` caps the set to the
     materials with the fewest electrons per primitive cell (smoke: a few cheap SCFs).
     Returns one row per (target, model, provider) with R2, its spread, RMSE and runs, and a
-    dict saying which elements were left out and how many materials remain.
+    dict saying which elements were left out, how many materials remain, and each run's R2
+    (``per_fold``: target, model, provider, repeat, fold, R2) for paired differences.
     """
     from dataclasses import replace
 
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
     models = list(models or ECD_MODELS)
     full, lacking, ids = _comparison_set(prof, providers)
-    rows, sizes = [], {}
+    rows, sizes, per_fold = [], {}, []
     for provider in providers:
         inputs = prepare_inputs(
             replace(prof, provider=provider),
@@ -692,6 +693,14 @@ def run_provider_comparison(
         if records:
             summary = cv_summary(records).reset_index()
             rows.append(summary.assign(provider=provider))
+        per_fold += [
+            {
+                **{k: r["config"][k] for k in ("target", "model", "repeat", "fold")},
+                "provider": provider,
+                "R2": r["metrics"]["r2"],
+            }
+            for r in records
+        ]
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     info = {
         "left_out_elements": lacking,
@@ -699,6 +708,7 @@ def run_provider_comparison(
             sum(bool(set(lacking) & set(e.split())) for e in full["elements"])
         ),
         "materials": sizes,
+        "per_fold": pd.DataFrame(per_fold),
     }  # fmt: skip
     return table, info
 
