@@ -59,6 +59,13 @@ def test_append_row_replaces_by_id(tmp_path) -> None:
     append_row({"id": "a", "K_eos_GPa": 3.0}, path)
     table = load_dft_moduli(path).set_index("id")
     assert table.loc["a", "K_eos_GPa"] == 3.0 and len(table) == 2
+    # a metal's row has no C_ij: the empty column is kept, and the earlier rows keep theirs
+    append_row({"id": "c", "K_eos_GPa": 4.0, "C11": None, "G_vrh_GPa": 5.0}, path)
+    append_row({"id": "d", "K_eos_GPa": 6.0, "C11": None, "G_vrh_GPa": None}, path)
+    table = load_dft_moduli(path).set_index("id")
+    assert list(table.columns) == ["K_eos_GPa", "C11", "G_vrh_GPa"]
+    assert table.loc["c", "G_vrh_GPa"] == 5.0 and pd.isna(table.loc["d", "G_vrh_GPa"])
+    assert table["K_eos_GPa"].tolist() == [2.0, 3.0, 4.0, 6.0]
     with pytest.raises(FileNotFoundError):
         load_dft_moduli(tmp_path / "none.csv")
     assert isinstance(table, pd.DataFrame)

@@ -249,9 +249,16 @@ def append_row(row: dict[str, Any], path: Path | None = None) -> None:
     path = path or DFT_CSV
     frame = load_dft_moduli(path) if path.is_file() else pd.DataFrame()
     new = pd.DataFrame([{k: (str(v) if isinstance(v, list) else v) for k, v in row.items()}])
-    if not frame.empty:
+    if frame.empty:
+        out = new
+    else:
         frame = frame[frame["id"] != row["id"]]
-    out = pd.concat([frame, new], ignore_index=True) if not frame.empty else new
+        columns = list(dict.fromkeys([*frame.columns, *new.columns]))
+        # all-empty columns (e.g. no C_ij for a metal) are left to the reindex: pandas is
+        # deprecating their part in the concatenated dtypes
+        out = pd.concat([frame, new.dropna(axis=1, how="all")], ignore_index=True).reindex(
+            columns=columns
+        )
     out.to_csv(path, index=False, float_format="%.6g")
 
 
