@@ -126,7 +126,7 @@ elif len(table) and {"L-G-DCNN", "CrabNet"} <= set(curve.columns):
     else:
         how = ("more" if ours_slope < crab_slope else "less") + " steeply with data than"
     verdict = (
-        f"Between {min(sizes):,} and {max(sizes):,} rows L-G-DCNN's test MAE falls {how} "
+        f"Between {common.index.min():,} and {common.index.max():,} rows L-G-DCNN's test MAE falls {how} "
         f"CrabNet's (log-log slopes {ours_slope:.3f} and {crab_slope:.3f}, over "
         "the sizes every model has); the paper's claim is that it falls more steeply."
     )
