@@ -120,7 +120,7 @@ if smoke:
     verdict = "Smoke-sized runs (two epochs): the curves exercise the code only."
 elif len(table) and {"L-G-DCNN", "CrabNet"} <= set(curve.columns):
     ours_slope, crab_slope = curve.loc[SLOPE, "L-G-DCNN"], curve.loc[SLOPE, "CrabNet"]
-    # Slopes within 0.02 of each other are a tie at four sizes and one seed.
+    # Slopes within 0.02 of each other are a tie at a handful of sizes and one seed.
     if abs(ours_slope - crab_slope) < 0.02:
         how = "about as steeply with data as"
     else:

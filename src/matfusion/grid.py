@@ -92,6 +92,24 @@ def grid_cells(
     return cells
 
 
+def _cell_run(
+    cell: Cell, profile: Profile, epochs: int | None, store: ResultsStore | None
+) -> dict[str, Any]:
+    """The arguments ``stored_training`` and ``run_training`` take for ``cell``. A sized cell
+    is answered only by a run of that size: a larger profile's run may stand in for the
+    profile, never for a point of a learning curve."""
+    return {
+        "model": cell.model,
+        "dataset": cell.dataset,
+        "profile": cell.profile(profile),
+        "fold": cell.fold,
+        "seed": cell.seed,
+        "epochs": epochs,
+        "store": store,
+        "reuse_larger": cell.train_rows is None,
+    }
+
+
 def stored_cell(
     cell: Cell,
     *,
@@ -99,19 +117,8 @@ def stored_cell(
     epochs: int | None = None,
     store: ResultsStore | None = None,
 ) -> dict[str, Any] | None:
-    """The stored record that answers ``cell``, or None (the lookup ``run_training`` makes).
-    A sized cell is answered only by a run of that size: a larger profile's run may stand in
-    for the profile, never for a point of a learning curve."""
-    return stored_training(
-        cell.model,
-        cell.dataset,
-        profile=cell.profile(profile),
-        fold=cell.fold,
-        seed=cell.seed,
-        epochs=epochs,
-        store=store,
-        reuse_larger=cell.train_rows is None,
-    )
+    """The stored record that answers ``cell``, or None (the lookup ``run_training`` makes)."""
+    return stored_training(**_cell_run(cell, profile, epochs, store))
 
 
 def cells_to_train(
@@ -130,17 +137,7 @@ def cells_to_train(
 def _train_cell(
     cell: Cell, *, profile: Profile, epochs: int | None, store: ResultsStore | None
 ) -> dict[str, Any]:
-    return run_training(
-        cell.model,
-        cell.dataset,
-        profile=cell.profile(profile),
-        fold=cell.fold,
-        seed=cell.seed,
-        epochs=epochs,
-        store=store,
-        progress=False,
-        reuse_larger=cell.train_rows is None,
-    )
+    return run_training(**_cell_run(cell, profile, epochs, store), progress=False)
 
 
 def collect_records(

@@ -31,6 +31,7 @@ from matfusion.io import atomic_write, sha256_file
 __all__ = [
     "ELASTICITY_SOURCES",
     "LANTHANIDES_ACTINIDES",
+    "contains_any",
     "PAPER_LOEO_ELEMENTS",
     "StructureFilter",
     "apply_filter",
@@ -408,9 +409,15 @@ def loeo_elements(
     )
 
 
+def contains_any(frame: pd.DataFrame, elements: Iterable[str]) -> np.ndarray:
+    """Boolean mask of the materials containing at least one of ``elements``."""
+    wanted = set(elements)
+    return np.array([bool(wanted & set(e.split())) for e in frame["elements"]], dtype=bool)
+
+
 def loeo_split(frame: pd.DataFrame, element: str) -> tuple[np.ndarray, np.ndarray]:
     """Train and test row indices: test = every material containing ``element``."""
-    has = frame["elements"].str.split().apply(lambda els: element in els).to_numpy()
+    has = contains_any(frame, [element])
     if not has.any():
         raise ValueError(f"no material in the table contains {element!r}")
     return np.flatnonzero(~has), np.flatnonzero(has)

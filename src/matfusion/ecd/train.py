@@ -29,6 +29,7 @@ from matfusion import provenance
 from matfusion.config import cache_dir, checkpoints_dir
 from matfusion.ecd.data import (
     StructureFilter,
+    contains_any,
     dataset_sha256,
     load_ecd_dataset,
     loeo_elements,
@@ -133,10 +134,12 @@ def prepare_inputs(
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
     frame = load_ecd_dataset(filt, verbose=verbose, progress=progress)
     if exclude_elements:
-        drop = set(exclude_elements)
-        hit = np.array([bool(drop & set(e.split())) for e in frame["elements"]], dtype=bool)
+        hit = contains_any(frame, exclude_elements)
         if verbose or hit.any():
-            print(f"prepare_inputs: left out {int(hit.sum())} materials with {sorted(drop)}")
+            print(
+                f"prepare_inputs: left out {int(hit.sum())} materials with "
+                f"{sorted(set(exclude_elements))}"
+            )
         frame = frame.loc[~hit].reset_index(drop=True)
     if mp_ids is not None:
         unknown = sorted(set(mp_ids) - set(frame["mp_id"]))
@@ -391,7 +394,7 @@ def _config(
     if target not in TARGETS:
         raise KeyError(f"unknown target {target!r}; choose one of {sorted(TARGETS)}")
     density = None
-    if "density" in ECD_MODELS[name].inputs:
+    if name in DENSITY_MODELS:
         density = {
             "provider": prof.provider,
             "grid": prof.grid,
@@ -431,7 +434,7 @@ def _run_one(
         return {**hit, "cache_hit": True}
     if missing == "skip":
         return None
-    if "density" in ECD_MODELS[config["model"]].inputs:
+    if config["model"] in DENSITY_MODELS:
         ensure_density(inputs, progress=progress)
     started = time.perf_counter()
     pred, info = fit_predict(
@@ -568,7 +571,7 @@ def run_external(
                 continue
             if missing == "skip":
                 continue
-            if "density" in ECD_MODELS[m].inputs:
+            if m in DENSITY_MODELS:
                 ensure_density(combined, progress=progress)
             started = time.perf_counter()
             pred, info = fit_predict(
@@ -644,7 +647,7 @@ def _comparison_set(
     lacking = sorted(prof.gpaw_exclude_elements) if "gpaw" in providers else []
     ids = None
     if prof.compare_max_materials is not None:
-        usable = full[[not set(lacking) & set(e.split()) for e in full["elements"]]]
+        usable = full[~contains_any(full, lacking)]
         # electrons per primitive cell: what an SCF's cost grows with
         electrons = [
             sum(site.specie.Z for site in s.get_primitive_structure()) for s in structures(usable)
@@ -704,9 +707,7 @@ def run_provider_comparison(
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     info = {
         "left_out_elements": lacking,
-        "left_out_materials": int(
-            sum(bool(set(lacking) & set(e.split())) for e in full["elements"])
-        ),
+        "left_out_materials": int(contains_any(full, lacking).sum()),
         "materials": sizes,
         "per_fold": pd.DataFrame(per_fold),
     }  # fmt: skip
