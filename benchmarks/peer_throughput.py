@@ -187,18 +187,9 @@ def equal_batch_throughput(
     return out
 
 
-def _cumulative(history: list[dict[str, Any]]) -> list[tuple[int, float, float]]:
-    """(epoch, seconds since start, best validation MAE of that epoch incl. an SWA average)."""
-    rows, total = [], 0.0
-    for h in history:
-        total += float(h["seconds"])
-        maes = [h["val_mae"], h.get("swa_val_mae")]
-        rows.append((int(h["epoch"]), total, min(m for m in maes if m is not None)))
-    return rows
-
-
 def time_to_accuracy(dataset: str, profile: str = "standard") -> dict[str, Any] | None:
-    """Part 2 for one dataset, from stored records (None when a record is missing)."""
+    """Part 2 for one dataset, from stored records (the rule: ``analysis.convergence``)."""
+    from matfusion.analysis.convergence import time_to_accuracy as reach
     from matfusion.experiments import run_config
     from matfusion.profiles import get_profile
     from matfusion.results import ResultsStore
@@ -211,43 +202,27 @@ def time_to_accuracy(dataset: str, profile: str = "standard") -> dict[str, Any] 
         print(f"{dataset}: no stored {profile} record of {', '.join(missing)}; skipped")
         return {"dataset": dataset, "missing": missing}
     crab, ours = recs["CrabNet"], recs["L-G-DCNN"]
-    crab_curve = _cumulative(crab["history"])
-    # CrabNet's model is the weight average swapped in at the end: its val MAE is a candidate.
-    crab_final = (crab_curve[-1][0], crab["train_wall_time_s"], crab["metrics"]["val_mae"])
-    candidates = [*crab_curve, crab_final]
-    target = min(c[2] for c in candidates)
-    crab_time = min(c[1] for c in candidates if c[2] <= target)
-    ours_curve = _cumulative(ours["history"])
-    reached = [c for c in ours_curve if c[2] <= target]
-    ours_time = reached[0][1] if reached else None
+    found = reach(ours, crab)
     result = {
         "dataset": dataset,
         "profile": profile,
         "n_train": crab["sizes"]["train"],
-        "crabnet_best_val_mae": target,
-        "crabnet_seconds_to_best": crab_time,
-        "crabnet_epochs": len(crab_curve),
+        "crabnet_best_val_mae": found.target_mae,
+        "crabnet_seconds_to_best": found.reference_seconds,
+        "crabnet_epochs": len(crab["history"]),
         "crabnet_train_samples_per_s": crab["train_samples_per_s"],
-        "lgdcnn_best_val_mae": min(c[2] for c in ours_curve),
-        "lgdcnn_seconds_to_crabnet_best": ours_time,
-        "lgdcnn_epoch_reached": reached[0][0] if reached else None,
+        "lgdcnn_best_val_mae": found.best_mae,
+        "lgdcnn_seconds_to_crabnet_best": found.seconds,
+        "lgdcnn_epoch_reached": found.epoch,
         "lgdcnn_train_samples_per_s": ours["train_samples_per_s"],
-        "time_ratio": ours_time / crab_time if ours_time is not None else None,
+        "time_ratio": found.ratio,
         "target_time_ratio": 0.5,
         "threads": {
             "CrabNet": (crab.get("train_settings") or {}).get("num_threads"),
             "L-G-DCNN": (ours.get("train_settings") or {}).get("num_threads"),
         },
     }
-    ratio = result["time_ratio"]
-    print(
-        f"{dataset}: CrabNet best val MAE {target:.4g} after {crab_time:.0f} s; L-G-DCNN "
-        + (
-            f"reaches it after {ours_time:.0f} s (x{ratio:.2f} of CrabNet's time)"
-            if ratio is not None
-            else f"never reaches it (best {result['lgdcnn_best_val_mae']:.4g})"
-        )
-    )
+    print(f"{dataset}: {found.describe()}")
     return result
 
 
