@@ -69,3 +69,46 @@ def test_append_row_replaces_by_id(tmp_path) -> None:
     with pytest.raises(FileNotFoundError):
         load_dft_moduli(tmp_path / "none.csv")
     assert isinstance(table, pd.DataFrame)
+
+
+def _append_many(path, prefix, n) -> None:
+    for i in range(n):
+        append_row({"id": f"{prefix}{i}", "K_eos_GPa": float(i)}, path)
+
+
+def test_append_row_from_two_processes_loses_nothing(tmp_path) -> None:
+    # two --shard processes write the same CSV: the lock keeps every row
+    import multiprocessing
+
+    path = tmp_path / "moduli.csv"
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_append_many, args=(path, p, 25)) for p in "xy"]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    ids = load_dft_moduli(path)["id"]
+    assert len(ids) == 50 and ids.is_unique
+
+
+def test_shards_split_the_jobs_without_overlap(tmp_path, monkeypatch) -> None:
+    import matfusion.ecd.dft as dft
+
+    def fake_moduli(structure, label, settings=None):
+        return {"id": label, "formula": structure.composition.reduced_formula,
+                "K_eos_GPa": 1.0, "G_vrh_GPa": None, "seconds": 0.0}  # fmt: skip
+
+    monkeypatch.setattr(dft, "compute_moduli", fake_moduli)
+    path = tmp_path / "moduli.csv"
+    runs = [
+        dft.run_batch(("NaCl", "Al"), 3, path=path, progress=False, shard=(k, 2)) for k in (0, 1)
+    ]
+    assert len(runs[1]) == 8 and runs[1]["id"].is_unique  # 2 checks + 3 external per shard
+    first = dft.run_batch(
+        ("NaCl", "Al"), 3, path=tmp_path / "one.csv", progress=False, shard=(0, 2)
+    )
+    assert first["id"].tolist() == runs[0]["id"].tolist()[: len(first)]  # shard 0 ran first
+    assert "mp-22862" in set(first["id"]) and "mp-134" not in set(first["id"])
+    with pytest.raises(ValueError, match="shard 2/2"):
+        dft.run_batch((), 1, path=path, shard=(2, 2))

@@ -245,21 +245,30 @@ def load_dft_moduli(path: Path | None = None) -> pd.DataFrame:
 
 
 def append_row(row: dict[str, Any], path: Path | None = None) -> None:
-    """Add (or replace, by id) one row in the stored CSV."""
+    """Add (or replace, by id) one row in the stored CSV.
+
+    The read-modify-write holds an exclusive lock on the CSV, so several processes (one per
+    core, ``--shard``) can add rows to the same file without losing each other's.
+    """
+    import fcntl
+
     path = path or DFT_CSV
-    frame = load_dft_moduli(path) if path.is_file() else pd.DataFrame()
-    new = pd.DataFrame([{k: (str(v) if isinstance(v, list) else v) for k, v in row.items()}])
-    if frame.empty:
-        out = new
-    else:
-        frame = frame[frame["id"] != row["id"]]
-        columns = list(dict.fromkeys([*frame.columns, *new.columns]))
-        # all-empty columns (e.g. no C_ij for a metal) are left to the reindex: pandas is
-        # deprecating their part in the concatenated dtypes
-        out = pd.concat([frame, new.dropna(axis=1, how="all")], ignore_index=True).reindex(
-            columns=columns
-        )
-    out.to_csv(path, index=False, float_format="%.6g")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:  # creates the file if absent; the lock is on its inode
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        frame = load_dft_moduli(path) if path.stat().st_size else pd.DataFrame()
+        new = pd.DataFrame([{k: (str(v) if isinstance(v, list) else v) for k, v in row.items()}])
+        if frame.empty:
+            out = new
+        else:
+            frame = frame[frame["id"] != row["id"]]
+            columns = list(dict.fromkeys([*frame.columns, *new.columns]))
+            # all-empty columns (e.g. no C_ij for a metal) are left to the reindex: pandas is
+            # deprecating their part in the concatenated dtypes
+            out = pd.concat([frame, new.dropna(axis=1, how="all")], ignore_index=True).reindex(
+                columns=columns
+            )
+        out.to_csv(path, index=False, float_format="%.6g")
 
 
 #: Materials Project check materials: rock salt insulators and an fcc metal.
@@ -274,11 +283,17 @@ def run_batch(
     settings: DftSettings | None = None,
     progress: bool = True,
     skip_magnetic: bool = True,
+    shard: tuple[int, int] = (0, 1),
 ) -> pd.DataFrame:
     """Compute the check materials and the ``n_external`` smallest WBM cells not yet stored.
 
     Resumable: each finished structure is appended to the CSV at once; stored ids are skipped.
+    ``shard=(k, n)`` takes every n-th job of the fixed job list, starting at k, so n
+    processes (one per core) share the work without overlap.
     """
+    index, count = shard
+    if not 0 <= index < count:
+        raise ValueError(f"shard {index}/{count}: need 0 <= k < n")
     from tqdm.auto import tqdm
 
     from matfusion.ecd.data import load_ecd_dataset, load_external_set, structures
@@ -286,12 +301,12 @@ def run_batch(
     path = path or DFT_CSV
     done = set(load_dft_moduli(path)["id"]) if path.is_file() else set()
     mp = load_ecd_dataset(verbose=False)
-    jobs = []
+    checks, externals = [], []
     for formula in check:
         rows = mp[mp["formula"] == formula]
         if rows.empty:
             raise ValueError(f"check material {formula} is not in the MP set")
-        jobs.append(rows.iloc[[0]])
+        checks.append(rows.iloc[[0]])
     if n_external:
         ext = load_external_set(verbose=False)
         ext = ext.assign(n_sites=[len(s) for s in structures(ext)]).sort_values(
@@ -299,9 +314,17 @@ def run_batch(
         )
         if skip_magnetic:  # not spin-polarised: these would be flagged and left out anyway
             ext = ext[[not spin_risk(f) for f in ext["formula"]]]
-        jobs += [ext.iloc[[i]] for i in range(len(ext))]
-    todo = [j for j in jobs if j["mp_id"].iloc[0] not in done]
-    todo = todo[: len(check) + n_external]
+        externals = [ext.iloc[[i]] for i in range(len(ext))]
+
+    def mine(jobs: list[pd.DataFrame], offset: int) -> list[pd.DataFrame]:
+        """This shard's jobs not yet stored (positions in one fixed list of all jobs)."""
+        return [
+            job
+            for i, job in enumerate(jobs, start=offset)
+            if i % count == index and job["mp_id"].iloc[0] not in done
+        ]
+
+    todo = mine(checks, 0) + mine(externals, len(checks))[:n_external]
     for job in tqdm(todo, desc="GPAW moduli", disable=not progress):
         ident = job["mp_id"].iloc[0]
         if ident in done:
@@ -323,5 +346,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="GPAW moduli of check and external materials")
     parser.add_argument("--check", default=",".join(CHECK_FORMULAS))
     parser.add_argument("--external", type=int, default=0, help="how many WBM cells to add")
+    parser.add_argument("--shard", default="0/1", help="K/N: this process takes jobs K, K+N, ...")
     args = parser.parse_args()
-    run_batch(tuple(c for c in args.check.split(",") if c), args.external)
+    try:
+        k, n = (int(x) for x in args.shard.split("/"))
+    except ValueError:
+        parser.error(f"--shard {args.shard!r}: expected K/N, e.g. 0/2")
+    run_batch(tuple(c for c in args.check.split(",") if c), args.external, shard=(k, n))
