@@ -46,6 +46,7 @@ show_markdown(
     profile_banner(
         prof,
         {"Rows sampled per dataset for the distributions": rows_per_dataset or "all"},
+        paper_a_runs=False,
     )
 )
 

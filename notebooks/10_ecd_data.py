@@ -56,6 +56,7 @@ show_markdown(
             "Paper B sizes": ecd.description,
             "Density grid": f"{ecd.grid}^3, provider `{ecd.provider}`",
         },
+        paper_a_runs=False,
     )
 )
 

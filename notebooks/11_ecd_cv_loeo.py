@@ -76,6 +76,7 @@ show_markdown(
             if missing == "skip"
             else "stored runs, the rest trained now",
         },
+        paper_a_runs=False,
     )
 )
 inputs = prepare_inputs(ecd, need_density=False, progress=progress, verbose=False)

@@ -52,7 +52,11 @@ setup_plots()
 provider_note = f"`{ecd.provider}` densities on a {ecd.grid}^3 grid" + (
     " (superposed free atoms, not DFT)" if ecd.provider == "promolecular" else ""
 )
-show_markdown(profile_banner(prof, {"Paper B sizes": ecd.description, "Densities": provider_note}))
+show_markdown(
+    profile_banner(
+        prof, {"Paper B sizes": ecd.description, "Densities": provider_note}, paper_a_runs=False
+    )
+)
 dft = load_dft_moduli()
 setting_cols = [c for c in dft.columns if c.startswith("setting_")]
 show_markdown(

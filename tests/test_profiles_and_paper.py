@@ -52,3 +52,15 @@ def test_reported_values() -> None:
     ext.loc[:, "L-G-DCNN"] = 0  # a caller's edit must not leak into the next call
     assert isinstance(reported("extended_benchmarks_mae"), pd.DataFrame)
     assert reported("extended_benchmarks_mae")["L-G-DCNN"].iloc[0] == pytest.approx(8.221)
+
+
+def test_banner_states_paper_a_settings_only_where_paper_a_models_train() -> None:
+    from matfusion.notebook import profile_banner
+
+    prof = get_profile("standard")
+    full = profile_banner(prof, {"Dataset": "OQMD_Bandgap"})
+    assert "epochs 30" in full and "training rows 3000" in full
+    assert "`paper` profile stands in" in full and "Dataset: OQMD_Bandgap." in full
+    ecd = profile_banner(prof, {"Density grid": "32^3"}, paper_a_runs=False)
+    assert "epochs" not in ecd and "stands in" not in ecd
+    assert ecd.startswith("**Run profile: `standard`**") and "Density grid: 32^3." in ecd

@@ -20,22 +20,33 @@ def setup_plots() -> None:
     mpl.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "figure.figsize": (7, 4)})
 
 
-def profile_banner(profile: Profile, extra: dict[str, Any] | None = None) -> str:
-    """A markdown note stating how this page was produced (shown at the top of a chapter)."""
-    lines = [
-        f"**Run profile: `{profile.name}`** ({profile.description}).",
-        f"Recipe `{profile.recipe}`, epochs "
-        f"{profile.epochs if profile.epochs is not None else 'recipe default'}, training rows "
-        f"{profile.max_train_rows or 'all'}, evaluation rows {profile.max_eval_rows or 'all'}, "
-        f"model width {profile.d_model}, seed {profile.seed}.",
-        f"Executed {time.strftime('%Y-%m-%d %H:%M %Z')} on {platform.machine()} "
-        f"({platform.processor() or 'cpu'}), Python {platform.python_version()}.",
-    ]
-    if profile.reuse_profiles:
+def profile_banner(
+    profile: Profile, extra: dict[str, Any] | None = None, *, paper_a_runs: bool = True
+) -> str:
+    """A markdown note stating how this page was produced (shown at the top of a chapter).
+
+    ``paper_a_runs=False`` leaves out the paper-A training settings and the note on reused
+    runs, for chapters that train no paper-A model (data overview, paper B); those pass
+    their own settings in ``extra``.
+    """
+    lines = [f"**Run profile: `{profile.name}`** ({profile.description})."]
+    if paper_a_runs:
         lines.append(
-            "Stored results of the "
+            f"Recipe `{profile.recipe}`, epochs "
+            f"{profile.epochs if profile.epochs is not None else 'recipe default'}, training "
+            f"rows {profile.max_train_rows or 'all'}, evaluation rows "
+            f"{profile.max_eval_rows or 'all'}, model width {profile.d_model}, "
+            f"seed {profile.seed}."
+        )
+    lines.append(
+        f"Executed {time.strftime('%Y-%m-%d %H:%M %Z')} on {platform.machine()} "
+        f"({platform.processor() or 'cpu'}), Python {platform.python_version()}."
+    )
+    if paper_a_runs and profile.reuse_profiles:
+        lines.append(
+            "Where this profile has no stored run of its own, a stored run of the "
             + ", ".join(f"`{p}`" for p in profile.reuse_profiles)
-            + " profile are used where present; the `source` column of each table says so."
+            + " profile stands in; tables of runs say which in their `source` column."
         )
     for key, value in (extra or {}).items():
         lines.append(f"{key}: {value}.")
