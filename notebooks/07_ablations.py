@@ -131,9 +131,9 @@ show_markdown(
 # ## Table 2: our test MAE beside the paper's
 #
 # *ours* and *paper* in the dataset's unit (eV/atom for all four), *diff %* = 100 (ours −
-# paper) / paper. The paper trained on the full splits; under `standard` we train on 3,000
-# rows, so expect every MAE of ours to be higher. The comparison that matters for an ablation
-# is within a row: each variant against the 2-block reference.
+# paper) / paper. The paper trained on the full splits; this profile trains on the subsets
+# stated above, so expect every MAE of ours to be higher. The comparison that matters for an
+# ablation is within a row: each variant against the 2-block reference.
 
 # %%
 mae = (

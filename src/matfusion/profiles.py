@@ -64,8 +64,8 @@ PROFILES: dict[str, Profile] = {
     "standard": Profile(
         name="standard",
         description=(
-            "laptop: subsets of a few thousand rows, fast recipe with early stopping; "
-            "stored paper-profile results are reused where present"
+            "laptop: subsets of a few thousand rows, fast recipe with early stopping; a stored "
+            "paper-profile run stands in where this profile has none"
         ),
         recipe="fast",
         epochs=30,
