@@ -58,3 +58,46 @@ def test_never_reached():
 def test_a_run_without_history_is_an_error():
     with pytest.raises(ValueError, match="no per-epoch history"):
         validation_curve([])
+
+
+def _curve(rows):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=["n", "L-G-DCNN", "CrabNet", "RF-Magpie"]).set_index("n")
+
+
+def test_learning_curve_claims_read_the_three_sentences():
+    from matfusion.analysis.convergence import learning_curve_claims
+
+    # ours beats RF up to 3,000 rows but not at 10,000; CrabNet falls faster
+    curve = _curve(
+        [
+            (100, 0.150, 0.151, 0.169),
+            (300, 0.146, 0.145, 0.163),
+            (1000, 0.134, 0.140, 0.135),
+            (3000, 0.109, 0.110, 0.127),
+            (10000, 0.105, 0.090, 0.102),
+        ]
+    )
+    out = learning_curve_claims(curve)
+    assert out["verdict"].tolist() == ["mixed", "mixed", "not supported"]
+    held = out["holds at"].tolist()
+    assert "2 of 3 sizes" in held[0]
+    assert "4 of 5 sizes" in held[1] and "every size" not in held[1]
+    assert "-0.087 vs -0.114" in held[2]
+    # steeper than CrabNet, best everywhere from 10^3, beats RF from 300 on
+    better = _curve([(100, 0.20, 0.19, 0.18), (300, 0.15, 0.17, 0.16), (1000, 0.10, 0.15, 0.14)])
+    out = learning_curve_claims(better)
+    assert out["verdict"].tolist() == ["supported", "supported", "supported"]
+    assert "from 300" in out.loc[1, "holds at"]
+
+
+def test_learning_curve_claims_without_peers():
+    import numpy as np
+
+    from matfusion.analysis.convergence import learning_curve_claims
+
+    curve = _curve([(100, 0.2, np.nan, np.nan), (300, 0.1, np.nan, np.nan)])
+    out = learning_curve_claims(curve)
+    assert out.loc[0, "verdict"] == "no runs"  # no size of 10^3 or more
+    assert out.loc[1, "verdict"] == "no runs" and out.loc[2, "verdict"] == "no runs"

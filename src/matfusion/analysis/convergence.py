@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -85,3 +86,71 @@ def time_to_accuracy(run: dict[str, Any], reference: dict[str, Any]) -> TimeToAc
         seconds=None if first is None else float(first["seconds"]),
         epoch=None if first is None else int(first["epoch"]),
     )
+
+
+def learning_curve_claims(
+    curve: pd.DataFrame, model: str = "L-G-DCNN", *, tie: float = 0.02
+) -> pd.DataFrame:
+    """Paper A's three sentences on Figure 5a, checked on a learning curve of ours.
+
+    ``curve``: test MAE, one row per training-set size, one column per model (NaN where a
+    model has no run at that size). The paper prints no numbers for Figure 5a, only these
+    sentences: the model has the lowest error at every size from 10^3 up; it beats the Magpie
+    random forest once the training set reaches 10^2-10^3 rows; its MAE falls more steeply
+    than CrabNet's (log-log slope over the sizes both have; within ``tie`` it is a tie).
+    """
+    rows = []
+    large = curve.loc[curve.index >= 1000].dropna(how="all")
+    best = large.idxmin(axis=1)
+    rows.append(
+        {
+            "claim": f"{model} has the lowest test MAE at every size from 10^3 rows",
+            "holds at": f"{int((best == model).sum())} of {len(best)} sizes",
+            "verdict": _verdict(len(best), int((best == model).sum())),
+        }
+    )
+    if "RF-Magpie" in curve:
+        pair = curve[[model, "RF-Magpie"]].dropna()
+        wins = pair[model] < pair["RF-Magpie"]
+        beaten_from = next((int(n) for n in pair.index if wins.loc[n:].all()), None)
+        if not len(wins):
+            verdict = "no runs"
+        elif beaten_from is not None and beaten_from <= 1000:
+            verdict = "supported"
+        else:
+            verdict = "mixed" if wins.any() else "not supported"
+        rows.append(
+            {
+                "claim": f"{model} beats the random forest once training reaches 10^2-10^3 rows",
+                "holds at": f"{int(wins.sum())} of {len(wins)} sizes"
+                + (f"; at every size from {beaten_from:,}" if beaten_from else ""),
+                "verdict": verdict,
+            }
+        )
+    if "CrabNet" in curve:
+        pair = curve[[model, "CrabNet"]].dropna()
+        if len(pair) >= 2:
+            logn = np.log10(pair.index.to_numpy(dtype=float))
+            ours, theirs = (float(np.polyfit(logn, np.log10(pair[m]), 1)[0]) for m in pair)
+            verdict = (
+                "tie"
+                if abs(ours - theirs) < tie
+                else ("supported" if ours < theirs else "not supported")
+            )
+            held = f"slopes {ours:.3f} vs {theirs:.3f} over {len(pair)} sizes"
+        else:
+            verdict, held = "no runs", "fewer than two common sizes"
+        rows.append(
+            {
+                "claim": f"{model}'s MAE falls more steeply with data than CrabNet's",
+                "holds at": held,
+                "verdict": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _verdict(total: int, held: int) -> str:
+    if total == 0:
+        return "no runs"
+    return "supported" if held == total else ("mixed" if held else "not supported")
