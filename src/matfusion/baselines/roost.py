@@ -235,7 +235,28 @@ def fit_predict(
 ) -> PeerResult:
     """Train Roost on ``train`` for ``settings["epochs"]`` epochs, keep the weights of the
     epoch with the lowest ``val`` MAE, and predict all three splits with the robust head's
-    aleatoric std."""
+    aleatoric std.
+
+    Runs with torch's deterministic algorithms: Roost's attention pooling sums over
+    scatter indices, and with two threads on a busy machine the default kernels gave
+    last-bit differences between runs with the same seed (about 1 run in 10 here)."""
+    import torch
+
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        return _fit_predict(train, val, test, settings, progress)
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def _fit_predict(
+    train: pd.DataFrame,
+    val: pd.DataFrame,
+    test: pd.DataFrame,
+    settings: dict[str, Any],
+    progress: bool,
+) -> PeerResult:
     import torch
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
