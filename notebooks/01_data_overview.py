@@ -54,12 +54,12 @@ show_markdown(
 # ## Sizes
 #
 # Row counts are read from the CSV files of each split (for Matbench, fold 0; the five folds
-# partition each task the same way).
+# partition each task the same way). The extended sets come as one fixed train/validation/test
+# split, not as folds, so their `n_folds` is a dash.
 
 # %%
 summary = dataset_summary()
-pd.set_option("display.width", 160)
-summary
+summary.style.format(na_rep="–")
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(8, 7))
@@ -111,7 +111,8 @@ stats = samples.groupby("dataset").agg(
     elements_max=("n_elements", "max"),
 )
 stats["unit"] = [get_dataset(n).unit for n in stats.index]
-stats.round(3)
+# Four significant figures, not a fixed number of decimals: some targets are ~1e-5 (1/K).
+stats.style.format({c: "{:.4g}" for c in stats.select_dtypes("float").columns})
 
 # %% tags=["hide-input"]
 names = list(summary["name"])

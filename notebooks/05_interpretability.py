@@ -22,7 +22,8 @@
 # The models are the runs of the earlier chapters (same profile, same seed), read back from
 # the results store; the analyses are stored as well (experiment `interpret`), so the page is
 # redrawn without checkpoints when the records are committed. Only the shear-modulus models
-# of Figure 9 are new.
+# of Figure 9 are new. The last table lists every run used here, with its training-row count
+# and where it came from.
 
 # %% tags=["parameters"]
 profile = "standard"
@@ -34,6 +35,7 @@ perovskites = ["SrTiO3", "BaTiO3", "KNbO3", "CsPbI3"]
 oxide_partners = ["Si", "Al", "Ti", "Zn"]  # A in A_x O_(1-x); the first is Figure 8
 umap_max_compounds = None  # None: every anchor compound (smoke: 400)
 n_worst = 56
+min_pauling = 3.0  # "strongly electronegative": Pauling electronegativity at least this
 progress = True
 
 # %%
@@ -43,6 +45,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from matfusion import studies
+from matfusion.analysis.interpret import electronegative_elements, group_contrast
 from matfusion.analysis.plots import (
     plot_binary_sweeps,
     plot_correlation_matrix,
@@ -51,7 +54,7 @@ from matfusion.analysis.plots import (
     plot_parity,
     plot_periodic_table,
 )
-from matfusion.data import get_dataset
+from matfusion.data import dataset_summary, get_dataset
 from matfusion.experiments import results_table, run_training
 from matfusion.notebook import profile_banner, setup_plots, show_markdown, with_difference
 from matfusion.paper import reported_floats
@@ -80,11 +83,12 @@ parity_runs = {
     "band gap": train("L-G-DCNN", band_gap_dataset),
     "formation enthalpy": train("L-G-DCNN", enthalpy_dataset),
 }
-rmse = {}
+rmse, n_test = {}, {}
 for label, record in parity_runs.items():
     dataset = get_dataset(record["config"]["dataset"])
     frame = studies.parity(record)
     rmse[label] = float(np.sqrt(np.mean((frame["target"] - frame["prediction"]) ** 2)))
+    n_test[label] = len(frame)
     plot_parity(
         frame["target"],
         frame["prediction"],
@@ -99,7 +103,29 @@ reported_rmse = pd.Series(
         "formation enthalpy": reported_floats("OQMD formation enthalpy parity RMSE L-G-DCNN")[0],
     }
 )
-with_difference(pd.Series(rmse), reported_rmse, ours_label=f"RMSE ours ({prof.name})").round(4)
+rmse_table = with_difference(pd.Series(rmse), reported_rmse, ours_label=f"RMSE ours ({prof.name})")
+rmse_table["n_train"] = pd.Series({k: r["sizes"]["train"] for k, r in parity_runs.items()})
+rmse_table["test compounds"] = pd.Series(n_test)
+full_train = dataset_summary().set_index("name")["n_train"]
+capped = [r["config"]["max_train_rows"] is not None for r in parity_runs.values()]
+show_markdown(
+    "Our L-G-DCNN runs were trained on "
+    + " and ".join(
+        f"{r['sizes']['train']:,} rows ({label}; the {r['config']['dataset']} training split has "
+        f"{full_train[r['config']['dataset']]:,})"
+        for label, r in parity_runs.items()
+    )
+    + "; the paper trains on the full split"
+    + (
+        ", so the differences below set a run on capped training data against the paper's "
+        "full-data model."
+        if any(capped)
+        else "."
+    )
+)
+rmse_table.style.format({c: "{:.4g}" for c in rmse_table.select_dtypes("float").columns}).format(
+    "{:+.0f} %", subset=["difference %"]
+)
 
 # %% [markdown]
 # ## EFMs of four perovskites (Figure 6c)
@@ -167,7 +193,9 @@ for k, partner in enumerate(oxide_partners):
             }
         )
 sweep_table = pd.DataFrame(sweep_rows).set_index(["system", "model"])
-sweep_table.round(3)
+if sweep_table.isna().any().any():
+    show_markdown("A dash: the dataset has no DFT value on that oxide line to compare with.")
+sweep_table.style.format("{:.3f}", na_rep="–").format("{:d}", subset=["DFT points"])
 
 # %% tags=["hide-input"]
 others = {}
@@ -348,14 +376,14 @@ plt.show()
 pairs.head(10).round(3)
 
 # %% tags=["remove-input"]
-from pymatgen.core import Element  # noqa: E402
-
+strong = electronegative_elements(min_pauling)
 top10 = pairs.head(10)["pair"].str.split("-")
-electronegative = [any((Element(e).X or 0) >= 3.0 for e in pair if e != anchor) for pair in top10]
+electronegative = [any(e in strong for e in pair if e != anchor) for pair in top10]
 share = float(np.mean(electronegative)) if len(electronegative) else float("nan")
 show_markdown(
     f"{sum(electronegative)} of the top {len(top10)} pairs involve an element with Pauling "
-    f"electronegativity ≥ 3.0 (N, O, F, Cl, Br...) besides {anchor}. "
+    f"electronegativity ≥ {min_pauling} besides {anchor} (by pymatgen's table: "
+    f"{', '.join(strong)}). "
     "*Most top pairs involve strongly electronegative elements* (the paper): "
     + ("holds" if share > 0.5 else "does **not** hold")
     + " here."
@@ -378,7 +406,6 @@ plot_correlation_matrix(learned, ax=axes[0], title="L-G-DCNN (formation enthalpy
 plot_correlation_matrix(raw, ax=axes[1], title="input embedding (mat2vec)")
 plt.tight_layout()
 plt.show()
-from matfusion.analysis.interpret import group_contrast  # noqa: E402
 
 contrast = pd.DataFrame(
     {"L-G-DCNN": group_contrast(learned), "mat2vec input": group_contrast(raw)}
@@ -389,3 +416,22 @@ show_markdown(
     f"{int(reported_floats('Element EFM periodic correlation elements')[0])})."
 )
 contrast.round(3)
+
+# %% [markdown]
+# ## The runs behind this page
+#
+# Every training run used above, once each: its training-row count (`n_train`), test metrics
+# and `source` (trained now, read back from the results store, or a stored run of a larger
+# profile standing in).
+
+# %% tags=["hide-input"]
+page_runs = {
+    (rec["config"]["model"], rec["config"]["dataset"]): rec
+    for group in (parity_runs, sweep_runs, shear_runs, umap_runs)
+    for rec in group.values()
+}
+runs_table = results_table(list(page_runs.values())).sort_values(["dataset", "model"])
+runs_table = runs_table[
+    ["dataset", "model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]
+].reset_index(drop=True)
+runs_table.style.format({"test_mae": "{:.4g}", "test_r2": "{:.3f}"})

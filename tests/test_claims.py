@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from matfusion.analysis import (
     ABLATION_CLAIMS,
@@ -63,3 +64,46 @@ def test_the_papers_table_2_supports_its_own_ablation_text() -> None:
     verdicts = check_claims(broken, ABLATION_CLAIMS).set_index("claim (paper A)")["verdict here"]
     assert verdicts["self-attention (Model 5) improves OQMD formation enthalpy"] == "not supported"
     assert (verdicts == "supported").sum() == len(ABLATION_CLAIMS) - 1
+
+
+def test_runs_below_min_r2_make_a_claim_not_testable() -> None:
+    claim = OrderingClaim("LSTM beats RNN", "LSTM", ("RNN",))
+    mae = pd.DataFrame({"LSTM": [1.0, 1.0, 1.0], "RNN": [2.0, 2.0, 0.5]}, index=["a", "b", "c"])
+    r2 = pd.DataFrame({"LSTM": [0.05, 0.5, 0.6], "RNN": [0.05, 0.02, 0.7]}, index=mae.index)
+    # Default: unchanged behaviour, no extra column, every dataset counts.
+    default = check_claims(mae, [claim])
+    assert list(default.columns) == [
+        "claim (paper A)",
+        "holds on",
+        "datasets",
+        "verdict here",
+        "where it fails",
+    ]
+    assert (default.iloc[0]["holds on"], default.iloc[0]["datasets"]) == (2, 3)
+    # One weak model on a dataset is enough to set that dataset aside.
+    row = check_claims(mae, [claim], r2=r2, min_r2=0.1).iloc[0]
+    assert (row["holds on"], row["datasets"], row["verdict here"]) == (0, 1, "not supported")
+    assert row["not testable (R² < 0.1)"] == "a, b"
+    # Every dataset weak: neither supported nor not supported.
+    row = check_claims(mae.loc[["a", "b"]], [claim], r2=r2, min_r2=0.1).iloc[0]
+    assert (row["holds on"], row["datasets"]) == (0, 0)
+    assert row["verdict here"] == "not testable here (R² < 0.1)"
+    # All strong: the same verdict as without the R² filter.
+    row = check_claims(mae, [claim], r2=r2, min_r2=0.0).iloc[0]
+    assert row["verdict here"] == "mixed" and row["not testable (R² < 0)"] == "-"
+
+
+def test_min_r2_filter_uses_only_the_claims_models_and_datasets() -> None:
+    best = OrderingClaim("A is best", "A", best_among=("A", "B"), datasets=("x",))
+    mae = pd.DataFrame({"A": [1.0, 1.0], "B": [2.0, 2.0], "C": [9.0, 9.0]}, index=["x", "y"])
+    # C is weak everywhere and y is weak for A, but the claim compares A and B on x only.
+    r2 = pd.DataFrame({"A": [0.5, 0.0], "B": [0.5, 0.5], "C": [0.0, 0.0]}, index=mae.index)
+    row = check_claims(mae, [best], r2=r2, min_r2=0.1).iloc[0]
+    assert (row["holds on"], row["datasets"], row["verdict here"]) == (1, 1, "supported")
+    assert row["not testable (R² < 0.1)"] == "-"
+
+
+def test_r2_and_min_r2_come_together() -> None:
+    mae = pd.DataFrame({"A": [1.0], "B": [2.0]}, index=["x"])
+    with pytest.raises(ValueError, match="both"):
+        check_claims(mae, [OrderingClaim("A beats B", "A", ("B",))], r2=mae)

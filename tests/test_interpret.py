@@ -125,6 +125,15 @@ def test_group_contrast_on_a_hand_made_matrix() -> None:
     assert contrast["different_group"] == pytest.approx(0.15)
 
 
+def test_electronegative_elements_follow_the_threshold() -> None:
+    strong = interpret.electronegative_elements(3.0)
+    assert {"N", "O", "F", "Cl"} <= set(strong)
+    assert "Br" not in strong  # Pauling 2.96: just below the threshold
+    assert "Br" in interpret.electronegative_elements(2.9)
+    assert interpret.electronegative_elements(3.5) == ["F"]
+    assert not {"He", "Ne", "Ar"} & set(interpret.electronegative_elements(0.0))
+
+
 def test_neighbour_spread_rewards_maps_that_keep_values_together() -> None:
     rng = np.random.default_rng(1)
     values = np.repeat([0.0, 5.0], 50)

@@ -103,27 +103,57 @@ ABLATION_CLAIMS: tuple[OrderingClaim, ...] = (
 )
 
 
-def check_claims(mae: pd.DataFrame, claims: Sequence[OrderingClaim]) -> pd.DataFrame:
+def check_claims(
+    mae: pd.DataFrame,
+    claims: Sequence[OrderingClaim],
+    *,
+    r2: pd.DataFrame | None = None,
+    min_r2: float | None = None,
+) -> pd.DataFrame:
     """One row per claim whose models were all run: on how many datasets it holds, and a
     verdict (supported everywhere / mixed / not supported / not checked where no dataset has
-    all of the claim's MAEs). ``mae``: datasets x models."""
+    all of the claim's MAEs). ``mae``: datasets x models.
+
+    With ``r2`` (test R², same layout as ``mae``) and ``min_r2``, a dataset on which any model
+    the claim compares has an R² below ``min_r2`` is set aside: such a run predicts little
+    more than a constant, so an ordering of its MAE is no evidence either way. Set-aside
+    datasets are listed in an extra column and count neither for nor against the claim; a
+    claim with no dataset left is "not testable here (R² < min_r2)". Without them (the
+    default) every dataset with all the claim's MAEs counts.
+    """
+    if (r2 is None) != (min_r2 is None):
+        raise ValueError("give both r2 and min_r2, or neither")
+    untestable_label = f"not testable (R² < {min_r2:g})" if min_r2 is not None else ""
     rows = []
     for claim in claims:
         if not claim.models() <= set(mae.columns):
             continue
-        holds = claim.holds(mae.dropna(subset=list(claim.models())))
+        compared = list(claim.models())
+        rows_with_mae = mae.dropna(subset=compared)
+        weak: list[str] = []
+        if r2 is not None and min_r2 is not None:
+            claim_r2 = r2.reindex(index=rows_with_mae.index, columns=compared)
+            is_weak = (claim_r2 < min_r2).any(axis=1)
+            if claim.datasets:
+                is_weak &= is_weak.index.isin(list(claim.datasets))
+            weak = list(is_weak.index[is_weak])
+            rows_with_mae = rows_with_mae.drop(index=weak)
+        holds = claim.holds(rows_with_mae)
         n, k = len(holds), int(holds.sum())
-        if n == 0:
+        if n == 0 and weak:
+            verdict = f"not testable here (R² < {min_r2:g})"
+        elif n == 0:
             verdict = "not checked (no dataset has all its models)"
         else:
             verdict = "supported" if k == n else ("mixed" if k else "not supported")
-        rows.append(
-            {
-                "claim (paper A)": claim.text,
-                "holds on": k,
-                "datasets": n,
-                "verdict here": verdict,
-                "where it fails": ", ".join(holds.index[~holds]) or "-",
-            }
-        )
+        row = {
+            "claim (paper A)": claim.text,
+            "holds on": k,
+            "datasets": n,
+            "verdict here": verdict,
+            "where it fails": ", ".join(holds.index[~holds]) or "-",
+        }
+        if r2 is not None:
+            row[untestable_label] = ", ".join(weak) or "-"
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -284,3 +284,18 @@ def group_contrast(corr: pd.DataFrame) -> dict[str, float]:
         "different_group": float(values[~same].mean()),
         "n_elements": int(len(groups)),
     }
+
+
+def electronegative_elements(min_pauling: float = 3.0) -> list[str]:
+    """Symbols of the elements whose Pauling electronegativity (pymatgen's table) is at least
+    ``min_pauling``, in order of atomic number. Elements without a value (He, Ne, Ar) are left
+    out. The one rule behind "strongly electronegative" in the Figure 12 check."""
+    import warnings
+
+    from pymatgen.core import Element
+
+    with warnings.catch_warnings():
+        # pymatgen warns for every element without a Pauling value; those are skipped.
+        warnings.simplefilter("ignore", UserWarning)
+        values = {el.symbol: el.X for el in Element}
+    return [s for s, x in values.items() if x is not None and not np.isnan(x) and x >= min_pauling]
