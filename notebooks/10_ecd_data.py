@@ -40,8 +40,9 @@ from IPython.display import display
 
 from matfusion.ecd.data import element_counts, load_ecd_dataset, loeo_elements, structures
 from matfusion.ecd.density import density_difference, density_for, get_provider, gpaw_available
+from matfusion.ecd.reported import loeo_size_mismatches
 from matfusion.ecd.settings import ecd_profile
-from matfusion.ecd.train import run_density_comparison
+from matfusion.ecd.train import comparison_left_out, left_out_sentence, run_density_comparison
 from matfusion.notebook import profile_banner, setup_plots, show_markdown
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
@@ -114,7 +115,18 @@ loeo = loeo_elements(frame, min_count=ecd.loeo_min_count).set_index("element")
 paper_loeo = reported("ecd_loeo").drop_duplicates("element").set_index("element")
 loeo["paper test size"] = paper_loeo["test_size"].reindex(loeo.index)
 loeo["paper train size"] = paper_loeo["train_size"].reindex(loeo.index)
-loeo
+display(loeo)
+odd, paper_total = loeo_size_mismatches()
+if not odd.empty:
+    rows_text = "; ".join(
+        f"{r.element} ({r.train_size:,} + {r.test_size:,} = {r.sum:,}; a train size of "
+        f"{paper_total - r.test_size:,} would fit)"
+        for r in odd.itertuples()
+    )
+    show_markdown(
+        f"*Note on the paper's sizes:* train + test size is {paper_total:,} in every row of the "
+        f"paper's Table 1 except {rows_text}. The paper columns show the sizes as printed."
+    )
 
 # %% [markdown]
 # ## Figure 1: densities of stiff and soft materials
@@ -194,7 +206,7 @@ else:
                 "moved (electrons)": moved["moved"],
                 "moved between atoms (electrons)": moved["moved_between_atoms"],
                 "GPAW k-points": "x".join(map(str, b.meta.get("kpts") or [])),
-                "GPAW seconds": b.meta.get("seconds"),
+                "GPAW seconds": round(b.meta.get("seconds") or float("nan"), 1),
             }
         )
         diag = np.arange(ecd.grid)
@@ -217,8 +229,9 @@ compare.round(3)
 # %% [markdown]
 # ### Every material: how much does bonding move?
 #
-# The same measure for every material of chapter 11's provider comparison (all materials GPAW
-# has setups for; `smoke`: the few with the fewest electrons). Computing the GPAW densities
+# The same measure for every material of the provider comparison in
+# [the CV and LOEO chapter](11_ecd_cv_loeo.ipynb) (all materials GPAW has setups for; `smoke`:
+# the few with the fewest electrons). Computing the GPAW densities
 # takes about an hour on this machine, so `standard` reads the stored per-material numbers
 # (`results/ecd_density_diff/`, made by `python -m matfusion.ecd compare`). If the
 # promolecular density were a good stand-in for the DFT one, few electrons would move; how
@@ -252,6 +265,7 @@ else:
         .iloc[0, 1]
     )
     show_markdown(
+        f"{left_out_sentence(comparison_left_out(ecd))} "
         f"Median over {len(moved_all)} materials: {pct.median():.2f} % of the electrons sit "
         f"elsewhere between the atoms in the DFT density than in the promolecular one "
         f"(10th-90th percentile {pct.quantile(0.1):.2f}-{pct.quantile(0.9):.2f} %); all voxels "
@@ -259,9 +273,11 @@ else:
         f"with the electronegativity spread: {rho_s:+.2f}."
     )
     if "seconds_gpaw" in moved_all:
-        timing = moved_all.groupby("atoms")["seconds_gpaw"].describe()[["count", "50%", "max"]]
+        timing = moved_all.groupby("atoms")["seconds_gpaw"].agg(
+            materials="count", median_s="median", max_s="max"
+        )
         show_markdown(
             "Seconds per GPAW density on this CPU (one thread; other jobs shared the machine "
             "while these were made), by atoms in the primitive cell:"
         )
-        display(timing.rename(columns={"count": "materials", "50%": "median s", "max": "max s"}))
+        display(timing.round(1).rename(columns={"median_s": "median s", "max_s": "max s"}))

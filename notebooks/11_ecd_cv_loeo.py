@@ -45,9 +45,13 @@ from matfusion.ecd.train import (
     DENSITY_MODELS,
     LOEO_MODELS,
     cv_summary,
+    density_note,
     ensure_density,
+    fusion_gain,
+    left_out_sentence,
     loeo_summary,
     prepare_inputs,
+    run_caption,
     run_cv,
     run_loeo,
     run_provider_comparison,
@@ -63,9 +67,7 @@ setup_plots()
 # The standard profile reads the committed runs in results/ (about an hour of training on
 # one thread); the others train what is not stored yet.
 missing = "skip" if prof.name == "standard" else "train"
-provider_note = f"`{ecd.provider}` densities on a {ecd.grid}^3 grid" + (
-    " (superposed free atoms, not DFT)" if ecd.provider == "promolecular" else ""
-)
+provider_note = density_note(ecd.provider, ecd.grid)
 show_markdown(
     profile_banner(
         prof,
@@ -80,7 +82,6 @@ show_markdown(
     )
 )
 inputs = prepare_inputs(ecd, need_density=False, progress=progress, verbose=False)
-show_markdown(f"{len(inputs.frame)} materials, {ecd.folds}-fold CV, {ecd.repeats} repeat(s).")
 
 # %% [markdown]
 # ## Table 2: five-fold cross-validation
@@ -90,7 +91,7 @@ show_markdown(f"{len(inputs.frame)} materials, {ecd.folds}-fold CV, {ecd.repeats
 # %%
 cv_records = run_cv(list(ECD_MODELS), targets, inputs, progress=progress, missing=missing)
 expected_cv = len(ECD_MODELS) * len(targets) * ecd.folds * ecd.repeats
-show_markdown(f"{len(cv_records)} of {expected_cv} CV runs available.")
+show_markdown(run_caption(inputs, "cv") + f" {len(cv_records)} of {expected_cv} CV runs available.")
 ours = cv_summary(cv_records)
 paper_cv = reported("ecd_cv").set_index(["target", "model"])
 table2 = pd.concat(
@@ -145,11 +146,11 @@ for target in targets:
         f"* {target}: best CV R2 is {best} ({r2.max():.3f}); in the paper {paper_best} "
         f"({paper_cv.loc[(target, paper_best), 'R2']:.3f})."
     )
-    if {"Fusion(Magpie+ECD)", "CNN+Magpie", "2D-CNN+ECD"} <= set(r2.index):
-        gain = r2["Fusion(Magpie+ECD)"] - max(r2["CNN+Magpie"], r2["2D-CNN+ECD"])
+    gain, paper_gain = fusion_gain(r2), fusion_gain(paper_cv.loc[target, "R2"])
+    if gain is not None and paper_gain is not None:
         lines.append(
             f"  Fusion vs the better of its two parts: {gain:+.3f} R2 "
-            "(the paper: +0.011 bulk, +0.036 shear)."
+            f"(the paper: {paper_gain:+.3f})."
         )
 show_markdown("\n".join(lines))
 
@@ -167,14 +168,15 @@ show_markdown("\n".join(lines))
 by_provider, provider_info = run_provider_comparison(
     targets, ecd, progress=progress, missing=missing
 )
-left_out = provider_info["left_out_elements"]
+sizes = provider_info["materials"]
 show_markdown(
-    f"Materials: {provider_info['materials']}; left out of both: "
-    + (
-        f"{provider_info['left_out_materials']} with {', '.join(left_out)} (no GPAW setup)."
-        if left_out
-        else "none."
+    (
+        f"Both providers: the same {next(iter(sizes.values()))} materials"
+        if len(set(sizes.values())) == 1
+        else "Materials: " + ", ".join(f"{n} with `{p}` densities" for p, n in sizes.items())
     )
+    + f", {ecd.folds}-fold CV. "
+    + (left_out_sentence(provider_info) or "No material is left out.")
 )
 if by_provider.empty or by_provider["provider"].nunique() < 2:
     show_markdown(
@@ -240,6 +242,8 @@ if not provider_table.empty:
 # %%
 loeo_records = run_loeo(list(LOEO_MODELS), targets, inputs, progress=progress, missing=missing)
 loeo_table = loeo_summary(loeo_records) if loeo_records else pd.DataFrame()
+if not loeo_table.empty:
+    show_markdown(run_caption(inputs, "loeo", elements=loeo_table["element"].unique()))
 if loeo_table.empty:
     show_markdown("No LOEO runs available for this profile.")
     comparison = pd.DataFrame()

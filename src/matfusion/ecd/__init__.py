@@ -3,7 +3,8 @@
 Submodules, one concern each: ``data`` (the Fm-3m elasticity set and LOEO splits),
 ``density`` (charge-density providers on a fixed grid), ``models`` (the five models),
 ``train`` (CV and LOEO runs into the results store), ``settings`` (profile sizes),
-``dft`` (our own GPAW moduli for validation).
+``dft`` (our own GPAW moduli for validation), ``reported`` (the paper's figures as the chapters
+compare with them).
 """
 
 from __future__ import annotations

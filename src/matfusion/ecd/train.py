@@ -52,9 +52,13 @@ from matfusion.train import configure_threads
 __all__ = [
     "TARGETS",
     "EcdInputs",
+    "comparison_left_out",
     "cv_summary",
+    "density_note",
     "fit_predict",
+    "fusion_gain",
     "kfold_indices",
+    "left_out_sentence",
     "loeo_summary",
     "metrics",
     "prepare_inputs",
@@ -63,6 +67,7 @@ __all__ = [
     "run_loeo",
     "run_density_comparison",
     "run_provider_comparison",
+    "run_caption",
 ]
 
 #: Bump when the meaning of a record changes.
@@ -129,16 +134,18 @@ def prepare_inputs(
     """Load the dataset (subsampled per profile), Magpie features and densities.
 
     ``exclude_elements`` drops the materials containing any of them after loading (cheaper
-    than a new ``filt``, which re-reads every source structure), with a printed count;
-    ``mp_ids`` keeps only those materials (instead of the profile's random subsample)."""
+    than a new ``filt``, which re-reads every source structure), with a printed count when
+    ``verbose`` (callers that run quietly state it themselves, e.g. with
+    :func:`left_out_sentence`); ``mp_ids`` keeps only those materials (instead of the
+    profile's random subsample)."""
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
     frame = load_ecd_dataset(filt, verbose=verbose, progress=progress)
     if exclude_elements:
         hit = contains_any(frame, exclude_elements)
-        if verbose or hit.any():
+        if verbose:
             print(
-                f"prepare_inputs: left out {int(hit.sum())} materials with "
-                f"{sorted(set(exclude_elements))}"
+                f"prepare_inputs: left out {int(hit.sum())} materials containing "
+                f"{', '.join(sorted(set(exclude_elements)))}"
             )
         frame = frame.loc[~hit].reset_index(drop=True)
     if mp_ids is not None:
@@ -635,7 +642,50 @@ def loeo_summary(records: list[dict[str, Any]]) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame(rows)
-    return frame.groupby(["element", "target", "model"], sort=False).mean().reset_index()
+    table = frame.groupby(["element", "target", "model"], sort=False).mean().reset_index()
+    # the sizes are the same in every repeat: whole numbers, not means
+    return table.astype({"train_size": int, "test_size": int})
+
+
+def fusion_gain(r2: pd.Series) -> float | None:
+    """R2 of the fusion model minus the better of its two pre-trained parts (CNN+Magpie and
+    2D-CNN+ECD), from one target's R2 by model; None when any of the three is missing."""
+    names = ["Fusion(Magpie+ECD)", *_PRETRAINED_PARTS]
+    if not set(names) <= set(r2.index) or not np.isfinite(r2[names].to_numpy(float)).all():
+        return None
+    return float(r2[names[0]] - max(r2[p] for p in _PRETRAINED_PARTS))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def density_note(provider: str, grid: int) -> str:
+    """``provider`` densities on a grid, saying when they are not DFT."""
+    return f"`{provider}` densities on a {grid}^3 grid" + (
+        " (superposed free atoms, not DFT)" if provider == "promolecular" else ""
+    )
+
+
+def run_caption(inputs: EcdInputs, design: str, *, elements: Sequence[str] = ()) -> str:
+    """One line stating what a table's runs used: the density provider and grid (density
+    models only), the number of materials, and the split (``design``: "cv" or "loeo", with
+    the left-out ``elements``); built from the profile and the data, for the line above a
+    table."""
+    prof = inputs.profile
+    if design == "cv":
+        split = f"{prof.folds}-fold CV, {_plural(prof.repeats, 'repeat')}"
+    elif design == "loeo":
+        split = (
+            f"{_plural(len(elements), 'element')} left out one at a time "
+            f"(test set: every material containing it), {_plural(prof.repeats, 'repeat')}"
+        )
+    else:
+        raise ValueError(f"design must be 'cv' or 'loeo', not {design!r}")
+    return (
+        f"*Runs: {len(inputs.frame)} materials (Materials Project moduli), {split}; the "
+        f"density models read {density_note(prof.provider, prof.grid)}.*"
+    )
 
 
 def _comparison_set(
@@ -644,7 +694,7 @@ def _comparison_set(
     """The full dataset, the elements left out of a provider comparison, and the kept ids
     (None: every material without those elements)."""
     full = load_ecd_dataset(verbose=False)
-    lacking = sorted(prof.gpaw_exclude_elements) if "gpaw" in providers else []
+    lacking = _lacking(prof, providers)
     ids = None
     if prof.compare_max_materials is not None:
         usable = full[~contains_any(full, lacking)]
@@ -655,6 +705,39 @@ def _comparison_set(
         order = np.lexsort((usable["mp_id"].to_numpy(), np.asarray(electrons)))
         ids = usable["mp_id"].to_numpy()[order[: prof.compare_max_materials]].tolist()
     return full, lacking, ids
+
+
+def _lacking(prof: EcdProfile, providers: Sequence[str]) -> list[str]:
+    return sorted(prof.gpaw_exclude_elements) if "gpaw" in providers else []
+
+
+def comparison_left_out(
+    profile: str | EcdProfile = "standard", providers: Sequence[str] = ("promolecular", "gpaw")
+) -> dict[str, Any]:
+    """What the provider comparison leaves out for every provider: ``left_out_elements``
+    (those GPAW has no PAW setup for) and ``left_out_materials`` (how many contain one)."""
+    prof = ecd_profile(profile) if isinstance(profile, str) else profile
+    lacking = _lacking(prof, providers)
+    full = load_ecd_dataset(verbose=False)
+    return {
+        "left_out_elements": lacking,
+        "left_out_materials": int(contains_any(full, lacking).sum()),
+    }
+
+
+def left_out_sentence(info: dict[str, Any]) -> str:
+    """The exclusion of :func:`comparison_left_out` (or the comparison's info) as a sentence;
+    empty when nothing is left out."""
+    elements = list(info["left_out_elements"])
+    if not elements:
+        return ""
+    n = int(info["left_out_materials"])
+    names = ", ".join(elements)
+    return (
+        f"{_plural(n, 'material')} containing {names} "
+        f"{'is' if n == 1 else 'are'} left out (GPAW ships no PBE PAW setup for "
+        f"{'it' if len(elements) == 1 else 'them'})."
+    )
 
 
 def run_provider_comparison(
@@ -680,7 +763,7 @@ def run_provider_comparison(
 
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
     models = list(models or ECD_MODELS)
-    full, lacking, ids = _comparison_set(prof, providers)
+    _, lacking, ids = _comparison_set(prof, providers)
     rows, sizes, per_fold = [], {}, []
     for provider in providers:
         inputs = prepare_inputs(
@@ -706,8 +789,7 @@ def run_provider_comparison(
         ]
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     info = {
-        "left_out_elements": lacking,
-        "left_out_materials": int(contains_any(full, lacking).sum()),
+        **comparison_left_out(prof, providers),
         "materials": sizes,
         "per_fold": pd.DataFrame(per_fold),
     }  # fmt: skip
