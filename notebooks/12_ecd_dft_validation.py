@@ -31,7 +31,7 @@
 # %% tags=["parameters"]
 profile = "standard"
 progress = True
-models = ["RF+Magpie", "CNN+Magpie", "3D-CNN+ECD", "2D-CNN+ECD"]
+models = ["RF+Magpie", "CNN+Magpie", "3D-CNN+ECD", "2D-CNN+ECD", "Fusion(Magpie+ECD)"]
 
 # %%
 import matplotlib.pyplot as plt
@@ -103,7 +103,8 @@ ax.set_ylabel("bulk modulus (GPa)")
 ax.legend(fontsize=8)
 ax.set_title("Check materials: bulk modulus")
 plt.show()
-check_table.round(1)
+show_markdown("A dash: not computed (a metal gets no C_ij, so no shear modulus of ours).")
+check_table.style.format("{:.1f}", subset=check_table.select_dtypes("number").columns, na_rep="–")
 
 # %% [markdown]
 # ## The external set: models trained on MP, judged by our DFT
@@ -208,4 +209,6 @@ show_markdown(
     + (". Smoke-sized models: the numbers exercise the code only." if prof.name == "smoke" else ".")
 )
 summary_table = external_comparison(pd.DataFrame(summary), paper_ext) if summary else pd.DataFrame()
-summary_table.round(3)
+summary_table.style.format("{:.3f}", na_rep="–").format(
+    "{:.0f}", subset=[c for c in summary_table.columns if c[0] == "structures"], na_rep="–"
+)
