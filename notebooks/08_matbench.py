@@ -282,6 +282,29 @@ else:
         f"the lowest mean MAE on {lg_best}; in the paper's Table 1 (against the leaderboard's "
         f"CrabNet and Finder) they are best on {paper_lg_best} of the same tasks."
     )
+    done = means.loc[complete_tasks]
+    pairs = [
+        (a, b)
+        for a, b in [
+            ("L-G-DCNN", "CrabNet"),
+            ("L-G-DCNN", "RF-Magpie"),
+            ("L-G-DCNN-V1", "L-G-DCNN"),
+        ]
+        if a in models and b in models
+    ]
+    if pairs:
+        paper_beats = int(
+            (paper.loc[complete_tasks, "L-G-DCNN"] < paper.loc[complete_tasks, "CrabNet"]).sum()
+        )
+        verdict += (
+            " Pairwise, by mean MAE over the five folds: "
+            + "; ".join(
+                f"{a} beats {b} on {int((done[a] < done[b]).sum())} of {len(done)}"
+                for a, b in pairs
+            )
+            + f". In the paper, L-G-DCNN beats the leaderboard's CrabNet on {paper_beats} of "
+            "the same tasks."
+        )
 show_markdown("**What our runs say.** " + verdict)
 if missing:
     gaps = pd.DataFrame([(c.dataset, c.model, c.fold) for c in missing])
