@@ -198,6 +198,7 @@ def test_constant_predictor_is_the_training_median():
     assert out["constant"] == 0.0
     assert out["test_mae"] == pytest.approx(0.5)
     assert out["test_r2"] < 0
+    assert out["test_share_at_constant"] == 0.75
     assert constant_predictor([1.0, 3.0], [1.0, 3.0], statistic="mean")["test_mae"] == 1.0
     with pytest.raises(ValueError):
         constant_predictor([1.0], [1.0], statistic="mode")

@@ -189,7 +189,8 @@ def constant_predictor(
 ) -> dict[str, float]:
     """Test MAE and R² of predicting one constant, the ``statistic`` ("median" or "mean") of
     the training targets, for every test row: the floor a model must beat to have learned
-    anything (the median minimises the MAE of a constant)."""
+    anything (the median minimises the MAE of a constant). ``test_share_at_constant``: the
+    share of test targets exactly equal to the constant."""
     train = np.asarray(list(train_target), dtype=float)
     test = np.asarray(list(test_target), dtype=float)
     if statistic not in ("median", "mean"):
@@ -204,6 +205,7 @@ def constant_predictor(
         "test_mae": float(np.mean(np.abs(err))),
         "test_r2": 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else float("nan"),
         "test_n": int(len(test)),
+        "test_share_at_constant": float(np.mean(test == constant)),
     }
 
 
@@ -269,7 +271,10 @@ def constant_baseline(
             row["checked_rows"] += 1
     frame = pd.DataFrame([{k: v for k, v in r.items() if k != "_test"} for r in rows.values()])
     if frame.empty:
-        return pd.DataFrame(columns=["constant", "test_mae", "test_r2", "test_n", "checked_rows"])
+        return pd.DataFrame(
+            columns=["constant", "test_mae", "test_r2", "test_n", "test_share_at_constant"]
+            + ["checked_rows"]
+        )
     frame = frame.groupby("n_train").first().sort_index()
     frame.attrs["statistic"] = statistic
     return frame
