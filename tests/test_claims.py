@@ -107,3 +107,39 @@ def test_r2_and_min_r2_come_together() -> None:
     mae = pd.DataFrame({"A": [1.0], "B": [2.0]}, index=["x"])
     with pytest.raises(ValueError, match="both"):
         check_claims(mae, [OrderingClaim("A beats B", "A", ("B",))], r2=mae)
+
+
+def test_a_difference_within_tie_rtol_is_a_tie_not_a_win() -> None:
+    claim = OrderingClaim("A beats B", "A", ("B",))
+    # x: A lower by 0.1 % (tie at 1 %); y: A lower by 5 %; z: B lower by 5 %; w: equal.
+    mae = pd.DataFrame(
+        {"A": [0.1577, 0.95, 1.05, 1.0], "B": [0.1579, 1.0, 1.0, 1.0]}, index=["x", "y", "z", "w"]
+    )
+    # Default: strict "<", so the 0.1 % difference on x counts as a win; no extra column.
+    default = check_claims(mae, [claim]).iloc[0]
+    assert default["holds on"] == 2 and "tied on (within 1%)" not in default.index
+    row = check_claims(mae, [claim], tie_rtol=0.01).iloc[0]
+    assert (row["holds on"], row["datasets"], row["verdict here"]) == (1, 4, "mixed")
+    assert row["tied on (within 1%)"] == "x, w"
+    assert row["where it fails"] == "z"
+    # Only ties: not supported, and said to be ties.
+    row = check_claims(mae.loc[["x", "w"]], [claim], tie_rtol=0.01).iloc[0]
+    assert row["verdict here"] == "not supported (ties only)"
+    assert claim.outcome(mae, tie_rtol=0.01).tolist() == ["tie", "holds", "fails", "tie"]
+    with pytest.raises(ValueError, match="tie_rtol"):
+        claim.outcome(mae, tie_rtol=-0.1)
+
+
+def test_best_among_with_a_tied_rival_does_not_hold() -> None:
+    claim = OrderingClaim("A is best", "A", best_among=("A", "B", "C"))
+    mae = pd.DataFrame({"A": [1.0, 1.0], "B": [1.005, 1.2], "C": [2.0, 2.0]}, index=["t", "w"])
+    assert claim.outcome(mae, tie_rtol=0.01).tolist() == ["tie", "holds"]
+    assert claim.holds(mae).tolist() == [True, True]  # strict ordering: 1.0 < 1.005
+
+
+def test_tie_column_comes_before_the_r2_column() -> None:
+    mae = pd.DataFrame({"A": [1.0], "B": [2.0]}, index=["x"])
+    table = check_claims(
+        mae, [OrderingClaim("A beats B", "A", ("B",))], r2=mae, min_r2=0.1, tie_rtol=0.01
+    )
+    assert list(table.columns[-2:]) == ["tied on (within 1%)", "not testable (R² < 0.1)"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 
@@ -28,15 +29,34 @@ class OrderingClaim:
     def models(self) -> set[str]:
         return {self.winner, *self.losers, *self.best_among}
 
-    def holds(self, mae: pd.DataFrame) -> pd.Series:
-        """Per dataset (row of ``mae``, restricted to ``datasets``), whether the claim holds."""
+    def holds(self, mae: pd.DataFrame, *, tie_rtol: float = 0.0) -> pd.Series:
+        """Per dataset (row of ``mae``, restricted to ``datasets``), whether the claim holds.
+
+        With ``tie_rtol`` > 0 the winner must beat each loser by more than ``tie_rtol``
+        times its own MAE: a smaller difference is a tie, and a tie is not a win.
+        """
+        return self.outcome(mae, tie_rtol=tie_rtol) == "holds"
+
+    def outcome(self, mae: pd.DataFrame, *, tie_rtol: float = 0.0) -> pd.Series:
+        """Per dataset: "holds" (the winner beats every loser by more than ``tie_rtol`` of
+        its MAE), "fails" (some loser is lower by more than that) or "tie" (neither: the
+        winner is within ``tie_rtol`` of its closest rival). With ``tie_rtol`` = 0 only equal
+        MAEs tie, as with a strict ``<``."""
+        if tie_rtol < 0:
+            raise ValueError(f"tie_rtol must be >= 0, got {tie_rtol}")
         if self.datasets:
             mae = mae.loc[mae.index.intersection(list(self.datasets))]
-        if self.best_among:
-            return mae[list(self.best_among)].idxmin(axis=1) == self.winner
-        result = pd.Series(True, index=mae.index)
-        for loser in self.losers:
-            result &= mae[self.winner] < mae[loser]
+        rivals = [m for m in (self.best_among or self.losers) if m != self.winner]
+        winner = mae[self.winner]
+        beats = pd.Series(True, index=mae.index)
+        beaten = pd.Series(False, index=mae.index)
+        for rival in rivals:
+            margin = tie_rtol * np.minimum(winner, mae[rival])
+            beats &= mae[rival] - winner > margin
+            beaten |= winner - mae[rival] > margin
+        result = pd.Series("tie", index=mae.index, dtype=object)
+        result[beats] = "holds"
+        result[beaten] = "fails"
         return result
 
 
@@ -109,6 +129,7 @@ def check_claims(
     *,
     r2: pd.DataFrame | None = None,
     min_r2: float | None = None,
+    tie_rtol: float | None = None,
 ) -> pd.DataFrame:
     """One row per claim whose models were all run: on how many datasets it holds, and a
     verdict (supported everywhere / mixed / not supported / not checked where no dataset has
@@ -120,6 +141,11 @@ def check_claims(
     datasets are listed in an extra column and count neither for nor against the claim; a
     claim with no dataset left is "not testable here (R² < min_r2)". Without them (the
     default) every dataset with all the claim's MAEs counts.
+
+    With ``tie_rtol`` (e.g. 0.01), MAEs within that fraction of the lower one are a tie: a
+    tie counts as not holding, but it is listed in an extra "tied on" column instead of
+    under "where it fails", and a claim that only ties is "not supported (ties only)".
+    Without it (the default) the ordering is a strict ``<`` and no column is added.
     """
     if (r2 is None) != (min_r2 is None):
         raise ValueError("give both r2 and min_r2, or neither")
@@ -138,12 +164,16 @@ def check_claims(
                 is_weak &= is_weak.index.isin(list(claim.datasets))
             weak = list(is_weak.index[is_weak])
             rows_with_mae = rows_with_mae.drop(index=weak)
-        holds = claim.holds(rows_with_mae)
+        outcome = claim.outcome(rows_with_mae, tie_rtol=tie_rtol or 0.0)
+        holds = outcome == "holds"
+        tied = outcome == "tie" if tie_rtol is not None else pd.Series(False, index=holds.index)
         n, k = len(holds), int(holds.sum())
         if n == 0 and weak:
             verdict = f"not testable here (R² < {min_r2:g})"
         elif n == 0:
             verdict = "not checked (no dataset has all its models)"
+        elif k == 0 and bool(tied.all()):
+            verdict = "not supported (ties only)"
         else:
             verdict = "supported" if k == n else ("mixed" if k else "not supported")
         row = {
@@ -151,8 +181,10 @@ def check_claims(
             "holds on": k,
             "datasets": n,
             "verdict here": verdict,
-            "where it fails": ", ".join(holds.index[~holds]) or "-",
+            "where it fails": ", ".join(holds.index[~holds & ~tied]) or "-",
         }
+        if tie_rtol is not None:
+            row[f"tied on (within {100 * tie_rtol:g}%)"] = ", ".join(holds.index[tied]) or "-"
         if r2 is not None:
             row[untestable_label] = ", ".join(weak) or "-"
         rows.append(row)
