@@ -226,6 +226,15 @@ def time_to_accuracy(dataset: str, profile: str = "standard") -> dict[str, Any] 
     return result
 
 
+def _load_note() -> str:
+    """Say whether other jobs shared the CPU: a busy machine makes the ratios noisy."""
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    if load < 0.5 * cores:
+        return f"quiet machine: 1-minute load {load:.2f} on {cores} cores at the start"
+    return f"shared machine: 1-minute load {load:.2f} on {cores} cores at the start"
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -249,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             "machine": platform.machine(),
             "cpu_count": os.cpu_count(),
             "load_average_at_start": list(os.getloadavg()),
-            "note": "shared 2-core machine: other jobs ran at the same time",
+            "note": _load_note(),
         },
     }
     if not args.skip_throughput:
