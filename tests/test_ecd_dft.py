@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from matfusion.ecd.data import vrh_from_tensor
+from matfusion.ecd.density import gpaw_available
 from matfusion.ecd.dft import DftSettings, append_row, born_stable, cubic_vrh, load_dft_moduli
 
 
@@ -112,3 +113,39 @@ def test_shards_split_the_jobs_without_overlap(tmp_path, monkeypatch) -> None:
     assert "mp-22862" in set(first["id"]) and "mp-134" not in set(first["id"])
     with pytest.raises(ValueError, match="shard 2/2"):
         dft.run_batch((), 1, path=path, shard=(2, 2))
+
+
+needs_gpaw = pytest.mark.skipif(not gpaw_available(), reason="GPAW (the dft extra) not installed")
+
+
+@needs_gpaw
+def test_moduli_name_a_missing_setup_before_any_scf() -> None:
+    from pymatgen.core import Lattice, Structure
+
+    from matfusion.ecd.density import DensityError
+    from matfusion.ecd.dft import compute_moduli
+
+    tc = Structure(Lattice.cubic(3.9), ["V", "Tc"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    with pytest.raises(DensityError, match="VTc: GPAW has no PBE PAW setup for Tc"):
+        compute_moduli(tc, label="VTc")
+
+
+@needs_gpaw
+def test_batch_leaves_out_external_cells_gpaw_cannot_compute(tmp_path, monkeypatch, capsys):
+    import matfusion.ecd.dft as dft
+    from matfusion.ecd.data import load_external_set
+
+    def fake_moduli(structure, label, settings=None):
+        return {"id": label, "formula": structure.composition.reduced_formula,
+                "K_eos_GPa": 1.0, "G_vrh_GPa": None, "seconds": 0.0}  # fmt: skip
+
+    monkeypatch.setattr(dft, "compute_moduli", fake_moduli)
+    external = load_external_set(verbose=False)
+    with_tc = external[external["formula"].str.contains("Tc")]
+    assert len(with_tc) >= 1  # the WBM set has a Tc compound: the case this guards
+    out = dft.run_batch((), len(external), path=tmp_path / "m.csv", progress=False)
+    assert "GPAW has no PAW setup for" in capsys.readouterr().out
+    assert not set(with_tc["mp_id"]) & set(out["id"])
+    magnetic = sum(dft.spin_risk(f) for f in external["formula"])
+    # every other non-magnetic cell is computed: nothing else silently dropped
+    assert len(out) == len(external) - magnetic - len(with_tc)

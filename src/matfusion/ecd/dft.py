@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from matfusion.ecd.density import DensityError, gpaw_available
+from matfusion.ecd.density import DensityError, gpaw_available, gpaw_unsupported
 
 __all__ = [
     "DFT_CSV",
@@ -141,6 +141,10 @@ def compute_moduli(
     from pymatgen.io.ase import AseAtomsAdaptor
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
+    missing = gpaw_unsupported([structure])
+    if missing:  # say so before any SCF, not with GPAW's file-not-found deep inside one
+        name = label or structure.composition.reduced_formula
+        raise DensityError(f"{name}: GPAW has no PBE PAW setup for {', '.join(missing)}")
     settings = settings or DftSettings()
     started = time.perf_counter()
     # the standard primitive cell is aligned with the cubic axes, so Cartesian strains are
@@ -287,6 +291,8 @@ def run_batch(
 ) -> pd.DataFrame:
     """Compute the check materials and the ``n_external`` smallest WBM cells not yet stored.
 
+    External cells with an element GPAW has no setup for (Tc) are left out of the job list,
+    with a printed line naming them, so one such cell cannot stop a long batch.
     Resumable: each finished structure is appended to the CSV at once; stored ids are skipped.
     ``shard=(k, n)`` takes every n-th job of the fixed job list, starting at k, so n
     processes (one per core) share the work without overlap.
@@ -314,6 +320,12 @@ def run_batch(
         )
         if skip_magnetic:  # not spin-polarised: these would be flagged and left out anyway
             ext = ext[[not spin_risk(f) for f in ext["formula"]]]
+        unsupported = [gpaw_unsupported([s]) for s in structures(ext)]
+        if any(unsupported):
+            pairs = zip(ext["formula"], unsupported, strict=True)
+            names = [f"{f} ({', '.join(m)})" for f, m in pairs if m]
+            print(f"GPAW has no PAW setup for: {'; '.join(names)}; left out", flush=True)
+            ext = ext[[not m for m in unsupported]]
         externals = [ext.iloc[[i]] for i in range(len(ext))]
 
     def mine(jobs: list[pd.DataFrame], offset: int) -> list[pd.DataFrame]:
