@@ -126,12 +126,12 @@ show_markdown(
     f"cover **{covered}** of them; {len(ext_all) - len(ext_dft)} of those contain a magnetic "
     f"element (not spin-polarised here, left out), {int(ext_dft['metal'].sum())} of the rest "
     f"are metals (bulk modulus only) and {int((ext_dft['stable'] == False).sum())} are "  # noqa: E712
-    "mechanically unstable in this structure (no shear modulus). Of the whole set, "
-    f"{int(magnetic_ext.sum())} contain Cr, Mn, Fe, Co or Ni: left out of the metrics and not "
+    "mechanically unstable in this structure (no shear modulus). Of the whole set: "
+    f"{int(magnetic_ext.sum())} with Cr, Mn, Fe, Co or Ni, left out of the metrics and not "
     "computed further (a spin-polarised run per cell is beyond this budget; those computed "
-    f"before that rule stay in the CSV, flagged), {int(no_setup.sum())} contain an "
-    f"element GPAW has no PAW setup for ({', '.join(ecd.gpaw_exclude_elements)}), and "
-    f"**{len(todo)} are not computed yet** "
+    f"before that rule stay in the CSV, flagged); {int(no_setup.sum())} with an element GPAW "
+    f"has no PAW setup for ({', '.join(ecd.gpaw_exclude_elements)}); **{len(todo)} not "
+    "computed yet** "
     "(`OMP_NUM_THREADS=1 python -m matfusion.ecd.dft --external N` adds them, smallest first)."
 )
 missing = "skip" if prof.name == "standard" else "train"
