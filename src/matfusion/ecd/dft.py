@@ -302,7 +302,7 @@ def run_batch(
         raise ValueError(f"shard {index}/{count}: need 0 <= k < n")
     from tqdm.auto import tqdm
 
-    from matfusion.ecd.data import load_ecd_dataset, load_external_set, structures
+    from matfusion.ecd.data import contains_any, load_ecd_dataset, load_external_set, structures
 
     path = path or DFT_CSV
     done = set(load_dft_moduli(path)["id"]) if path.is_file() else set()
@@ -315,17 +315,19 @@ def run_batch(
         checks.append(rows.iloc[[0]])
     if n_external:
         ext = load_external_set(verbose=False)
-        ext = ext.assign(n_sites=[len(s) for s in structures(ext)]).sort_values(
-            ["n_sites", "mp_id"]
-        )
+        structs = structures(ext)  # parsed once: sizes and setups both come from them
+        missing = set(gpaw_unsupported(structs))
+        ext = ext.assign(n_sites=[len(s) for s in structs]).sort_values(["n_sites", "mp_id"])
         if skip_magnetic:  # not spin-polarised: these would be flagged and left out anyway
             ext = ext[[not spin_risk(f) for f in ext["formula"]]]
-        unsupported = [gpaw_unsupported([s]) for s in structures(ext)]
-        if any(unsupported):
-            pairs = zip(ext["formula"], unsupported, strict=True)
-            names = [f"{f} ({', '.join(m)})" for f, m in pairs if m]
+        lacking = contains_any(ext, missing)
+        if lacking.any():
+            names = [
+                f"{f} ({', '.join(sorted(missing & set(e.split())))})"
+                for f, e in zip(ext["formula"][lacking], ext["elements"][lacking], strict=True)
+            ]
             print(f"GPAW has no PAW setup for: {'; '.join(names)}; left out", flush=True)
-            ext = ext[[not m for m in unsupported]]
+            ext = ext[~lacking]
         externals = [ext.iloc[[i]] for i in range(len(ext))]
 
     def mine(jobs: list[pd.DataFrame], offset: int) -> list[pd.DataFrame]:
