@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 from pymatgen.core import Lattice, Structure
 
@@ -12,7 +13,7 @@ from matfusion.ecd import train as ecd_train
 from matfusion.ecd.data import load_ecd_dataset
 from matfusion.ecd.density import DensityError, get_provider, gpaw_available, gpaw_unsupported
 from matfusion.ecd.settings import ecd_profile
-from matfusion.ecd.train import prepare_inputs, run_provider_comparison
+from matfusion.ecd.train import paired_provider_gain, prepare_inputs, run_provider_comparison
 from matfusion.results import ResultsStore
 
 needs_gpaw = pytest.mark.skipif(not gpaw_available(), reason="GPAW (the dft extra) not installed")
@@ -93,6 +94,67 @@ def test_comparison_is_paired_and_leaves_out_what_gpaw_cannot_compute(tmp_path) 
         for row, s in zip(usable.itertuples(), ecd_train.structures(usable), strict=True)
     }
     assert max(electrons[i] for i in used) <= sorted(electrons.values())[7]
+
+
+def test_loeo_comparison_leaves_out_the_same_elements_for_every_provider(tmp_path) -> None:
+    """design="loeo": the elements are chosen once from the shared materials, each run's
+    test set is every material with its element, and a Magpie model's run is shared."""
+    prof = replace(
+        ecd_profile("smoke"), compare_max_materials=20, loeo_max_elements=2, loeo_min_count=99
+    )
+    store = ResultsStore(tmp_path / "results")
+    table, info = run_provider_comparison(
+        ["bulk"], prof, design="loeo", models=["RF+Magpie"], store=store, progress=False
+    )
+    elements = info["elements"]
+    assert len(elements) == 2
+    assert info["materials"] == {"promolecular": 20, "gpaw": 20}
+    records = store.records("ecd_loeo")
+    assert sorted(r["config"]["element"] for r in records) == sorted(elements)  # shared runs
+    frame = load_ecd_dataset(verbose=False).set_index("mp_id")
+    for rec in records:
+        test_ids, element = rec["predictions"]["mp_id"], rec["config"]["element"]
+        has = frame.loc[test_ids, "elements"].str.split().map(lambda e, x=element: x in e)
+        assert has.all()
+        assert rec["sizes"]["train"] + rec["sizes"]["test"] == 20
+    assert set(table["provider"]) == {"promolecular", "gpaw"}
+    assert set(table["element"]) == set(elements)
+    per_run = info["per_fold"]
+    assert set(per_run.columns) >= {"element", "provider", "R2", "RMSE"}
+    gain = paired_provider_gain(per_run, "element")
+    assert gain.loc[("bulk", "RF+Magpie"), "RMSE change, gpaw - promolecular"] == 0.0
+    assert gain.loc[("bulk", "RF+Magpie"), "runs"] == 2
+    with pytest.raises(ValueError, match="design must be"):
+        run_provider_comparison(["bulk"], prof, design="holdout", store=store, progress=False)
+
+
+def test_paired_provider_gain_pairs_runs_and_counts_where_the_second_is_better() -> None:
+    rows = []
+    # 2D-CNN: GPAW better on Cl (RMSE 10 -> 8) and F (20 -> 18), worse on K (5 -> 7)
+    for element, promo, gpaw, r2p, r2g in (
+        ("Cl", 10.0, 8.0, 0.5, 0.6),
+        ("F", 20.0, 18.0, -9.0, -8.0),
+        ("K", 5.0, 7.0, 0.8, 0.7),
+    ):
+        for provider, rmse, r2 in (("promolecular", promo, r2p), ("gpaw", gpaw, r2g)):
+            rows.append(
+                {"target": "bulk", "model": "2D-CNN+ECD", "repeat": 0, "element": element,
+                 "provider": provider, "R2": r2, "RMSE": rmse}
+            )  # fmt: skip
+    # a run only one provider has is not paired and so not counted
+    rows.append(
+        {"target": "bulk", "model": "2D-CNN+ECD", "repeat": 0, "element": "Na",
+         "provider": "gpaw", "R2": 0.1, "RMSE": 1.0}
+    )  # fmt: skip
+    gain = paired_provider_gain(pd.DataFrame(rows), "element").loc[("bulk", "2D-CNN+ECD")]
+    assert gain["runs"] == 3
+    assert gain["runs gpaw better"] == 2
+    assert gain["RMSE change, gpaw - promolecular"] == pytest.approx((-2 - 2 + 2) / 3)
+    assert gain["RMSE mean, promolecular"] == pytest.approx(35 / 3)
+    assert gain["R2 median, promolecular"] == pytest.approx(0.5)  # not the mean (-2.57)
+    assert gain["R2 median, gpaw"] == pytest.approx(0.6)
+    only_one = pd.DataFrame(rows[:1])
+    assert paired_provider_gain(only_one, "element").empty
 
 
 def test_density_difference_counts_the_electrons_placed_elsewhere() -> None:

@@ -1,5 +1,7 @@
-"""``python -m matfusion.ecd [--profile standard] [cv] [loeo] [compare]``: run (or resume) the
-sweeps; ``compare`` is the CV once per density provider (promolecular and GPAW)."""
+"""``python -m matfusion.ecd [--profile standard] [cv] [loeo] [compare] [compare-loeo]``: run
+(or resume) the sweeps; ``compare`` is the CV once per density provider (promolecular and
+GPAW), ``compare-loeo`` the leave-one-element-out runs once per provider (``--providers``
+picks which, e.g. one per process)."""
 
 from __future__ import annotations
 
@@ -8,18 +10,33 @@ import argparse
 from matfusion.ecd.train import run_all, run_density_comparison, run_provider_comparison
 
 parser = argparse.ArgumentParser(prog="python -m matfusion.ecd", description=__doc__)
-parser.add_argument("what", nargs="*", default=["cv", "loeo"], choices=["cv", "loeo", "compare"])
+parser.add_argument(
+    "what", nargs="*", default=["cv", "loeo"], choices=["cv", "loeo", "compare", "compare-loeo"]
+)
 parser.add_argument("--profile", default="standard")
+parser.add_argument(
+    "--providers",
+    default="promolecular,gpaw",
+    help="density providers of compare and compare-loeo, comma-separated",
+)
 parser.add_argument("--quiet", action="store_true")
 args = parser.parse_args()
-sweeps = [w for w in args.what if w != "compare"]
+providers = tuple(p for p in args.providers.split(",") if p)
+sweeps = [w for w in args.what if w in ("cv", "loeo")]
 if sweeps:
     results = run_all(args.profile, sweeps, progress=not args.quiet)
     for name, records in results.items():
         print(f"{name}: {len(records)} records ({sum(not r['cache_hit'] for r in records)} new)")
-if "compare" in args.what:
-    table, info = run_provider_comparison(["bulk", "shear"], args.profile, progress=not args.quiet)
-    print(f"materials per provider: {info['materials']}; left out: {info['left_out_elements']}")
+for what, design in (("compare", "cv"), ("compare-loeo", "loeo")):
+    if what not in args.what:
+        continue
+    table, info = run_provider_comparison(
+        ["bulk", "shear"], args.profile, providers, design=design, progress=not args.quiet
+    )
+    print(
+        f"{what}: materials per provider: {info['materials']}; left out: {info['left_out_elements']}"
+    )
     print(table.round(3).to_string(index=False))
-    moved = run_density_comparison(args.profile, progress=not args.quiet)
-    print(f"density differences stored for {len(moved)} materials")
+    if design == "cv" and len(providers) == 2:
+        moved = run_density_comparison(args.profile, providers, progress=not args.quiet)
+        print(f"density differences stored for {len(moved)} materials")

@@ -61,6 +61,7 @@ __all__ = [
     "left_out_sentence",
     "loeo_summary",
     "metrics",
+    "paired_provider_gain",
     "prepare_inputs",
     "run_cv",
     "run_external",
@@ -745,26 +746,35 @@ def run_provider_comparison(
     profile: str | EcdProfile = "standard",
     providers: Sequence[str] = ("promolecular", "gpaw"),
     *,
+    design: str = "cv",
     models: Sequence[str] | None = None,
     store: ResultsStore | None = None,
     progress: bool = True,
     missing: str = "train",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The same CV (same materials, folds and seeds) with each density provider.
+    """The same CV (same materials, folds and seeds) with each density provider; with
+    ``design="loeo"`` the same leave-one-element-out runs instead (models ``LOEO_MODELS``,
+    elements chosen once from the shared material set, so every provider leaves out the
+    same ones).
 
     Materials GPAW cannot compute (``gpaw_exclude_elements``: no PAW setup) are left out for
     every provider, so the comparison is paired; ``compare_max_materials`` caps the set to the
     materials with the fewest electrons per primitive cell (smoke: a few cheap SCFs).
-    Returns one row per (target, model, provider) with R2, its spread, RMSE and runs, and a
+    Returns one row per (target, model, provider) with R2, its spread, RMSE and runs (for
+    LOEO: one row per element x target x model x provider, as :func:`loeo_summary`), and a
     dict saying which elements were left out, how many materials remain, and each run's R2
-    (``per_fold``: target, model, provider, repeat, fold, R2) for paired differences.
+    and RMSE (``per_fold``: target, model, provider, repeat, fold or element, R2, RMSE) for
+    paired differences; for LOEO also ``elements``, the left-out elements.
     """
     from dataclasses import replace
 
+    if design not in ("cv", "loeo"):
+        raise ValueError(f"design must be 'cv' or 'loeo', not {design!r}")
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
-    models = list(models or ECD_MODELS)
+    models = list(models or (ECD_MODELS if design == "cv" else LOEO_MODELS))
     _, lacking, ids = _comparison_set(prof, providers)
-    rows, sizes, per_fold = [], {}, []
+    split_key = "fold" if design == "cv" else "element"
+    rows, sizes, per_fold, elements = [], {}, [], None
     for provider in providers:
         inputs = prepare_inputs(
             replace(prof, provider=provider),
@@ -775,15 +785,28 @@ def run_provider_comparison(
             verbose=False,
         )
         sizes[provider] = len(inputs.frame)
-        records = run_cv(models, targets, inputs, store=store, progress=progress, missing=missing)
-        if records:
-            summary = cv_summary(records).reset_index()
+        if design == "cv":
+            records = run_cv(
+                models, targets, inputs, store=store, progress=progress, missing=missing
+            )
+            summary = cv_summary(records).reset_index() if records else None
+        else:
+            if elements is None:  # the same material set for every provider: choose once
+                chosen = loeo_elements(inputs.frame, min_count=prof.loeo_min_count)
+                elements = chosen["element"].tolist()[: prof.loeo_max_elements]
+            records = run_loeo(
+                models, targets, inputs, elements, store=store, progress=progress,
+                missing=missing,
+            )  # fmt: skip
+            summary = loeo_summary(records) if records else None
+        if summary is not None:
             rows.append(summary.assign(provider=provider))
         per_fold += [
             {
-                **{k: r["config"][k] for k in ("target", "model", "repeat", "fold")},
+                **{k: r["config"][k] for k in ("target", "model", "repeat", split_key)},
                 "provider": provider,
                 "R2": r["metrics"]["r2"],
+                "RMSE": r["metrics"]["rmse"],
             }
             for r in records
         ]
@@ -792,6 +815,7 @@ def run_provider_comparison(
         **comparison_left_out(prof, providers),
         "materials": sizes,
         "per_fold": pd.DataFrame(per_fold),
+        **({"elements": elements} if design == "loeo" else {}),
     }  # fmt: skip
     return table, info
 
@@ -908,3 +932,39 @@ def win_counts(table: pd.DataFrame, metric: str = "R2") -> pd.Series:
         else table.loc[table.groupby(["element", "target"])[metric].idxmin()]
     )
     return best["model"].value_counts().reindex(models, fill_value=0)
+
+
+def paired_provider_gain(
+    per_run: pd.DataFrame,
+    split_key: str,
+    providers: tuple[str, str] = ("promolecular", "gpaw"),
+) -> pd.DataFrame:
+    """Per target and model: each provider's median R2 and mean RMSE over the paired runs
+    (``per_fold`` of :func:`run_provider_comparison`; ``split_key`` "fold" or "element"),
+    the mean RMSE change (second minus first provider, GPa) and in how many runs the second
+    provider is better. Runs share their test set, so a lower RMSE is a higher R2: the count
+    holds for both. Medians of R2 because one LOEO test set far from the training data can
+    give an R2 of -10 and swamp a mean. Only runs present for both providers are paired."""
+    first, second = providers
+    index = ["target", "model", "repeat", split_key]
+    if per_run.empty or not {first, second} <= set(per_run["provider"]):
+        return pd.DataFrame()
+    wide = per_run.set_index([*index, "provider"])[["R2", "RMSE"]].unstack("provider")
+    # paired: both providers ran (a one-material test set has an RMSE but no R2)
+    wide = wide[wide[("RMSE", first)].notna() & wide[("RMSE", second)].notna()]
+    wide.columns = [f"{metric} {provider}" for metric, provider in wide.columns]
+    wide["delta"] = wide[f"RMSE {second}"] - wide[f"RMSE {first}"]
+    grouped = wide.groupby(["target", "model"], sort=False)
+    table = pd.DataFrame(
+        {
+            f"R2 median, {first}": grouped[f"R2 {first}"].median(),
+            f"R2 median, {second}": grouped[f"R2 {second}"].median(),
+            f"RMSE mean, {first}": grouped[f"RMSE {first}"].mean(),
+            f"RMSE mean, {second}": grouped[f"RMSE {second}"].mean(),
+            f"RMSE change, {second} - {first}": grouped["delta"].mean(),
+            f"runs {second} better": grouped["delta"].apply(lambda d: int((d < 0).sum())),
+            "runs": grouped["delta"].size(),
+        }
+    )
+    order = [(t, m) for t in TARGETS for m in ECD_MODELS if (t, m) in table.index]
+    return table.reindex(order)
