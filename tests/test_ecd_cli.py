@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -78,3 +81,14 @@ def test_density_rejects_a_tiny_grid(nacl_files, tmp_path, capsys) -> None:
         == 2
     )
     assert "at least 2" in capsys.readouterr().err
+
+
+def test_sweep_cli_names_an_unknown_model_before_any_run(tmp_path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "matfusion.ecd", "compare-loeo", "--profile", "smoke",
+         "--models", "RF+Magpie,2D-CNN"],
+        capture_output=True, text=True, env={**os.environ, "MATFUSION_RESULTS": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--models: unknown ['2D-CNN']" in done.stderr
+    assert not any(tmp_path.iterdir())  # nothing trained or stored

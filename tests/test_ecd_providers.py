@@ -126,6 +126,8 @@ def test_loeo_comparison_leaves_out_the_same_elements_for_every_provider(tmp_pat
     assert gain.loc[("bulk", "RF+Magpie"), "runs"] == 2
     with pytest.raises(ValueError, match="design must be"):
         run_provider_comparison(["bulk"], prof, design="holdout", store=store, progress=False)
+    with pytest.raises(KeyError, match="unknown ECD model"):
+        run_provider_comparison(["bulk"], prof, models=["2D-CNN"], store=store, progress=False)
 
 
 def test_paired_provider_gain_pairs_runs_and_counts_where_the_second_is_better() -> None:

@@ -1,12 +1,13 @@
 """``python -m matfusion.ecd [--profile standard] [cv] [loeo] [compare] [compare-loeo]``: run
 (or resume) the sweeps; ``compare`` is the CV once per density provider (promolecular and
 GPAW), ``compare-loeo`` the leave-one-element-out runs once per provider (``--providers``
-picks which, e.g. one per process)."""
+and ``--models`` pick which, e.g. one provider per process)."""
 
 from __future__ import annotations
 
 import argparse
 
+from matfusion.ecd.models import ECD_MODELS
 from matfusion.ecd.train import run_all, run_density_comparison, run_provider_comparison
 
 parser = argparse.ArgumentParser(prog="python -m matfusion.ecd", description=__doc__)
@@ -19,9 +20,18 @@ parser.add_argument(
     default="promolecular,gpaw",
     help="density providers of compare and compare-loeo, comma-separated",
 )
+parser.add_argument(
+    "--models",
+    default=None,
+    help="models of compare and compare-loeo, comma-separated (default: all of that design)",
+)
 parser.add_argument("--quiet", action="store_true")
 args = parser.parse_args()
 providers = tuple(p for p in args.providers.split(",") if p)
+models = [m for m in args.models.split(",") if m] if args.models else None
+unknown = sorted(set(models or ()) - set(ECD_MODELS))
+if unknown:
+    parser.error(f"--models: unknown {unknown}; known: {', '.join(ECD_MODELS)}")
 sweeps = [w for w in args.what if w in ("cv", "loeo")]
 if sweeps:
     results = run_all(args.profile, sweeps, progress=not args.quiet)
@@ -31,7 +41,12 @@ for what, design in (("compare", "cv"), ("compare-loeo", "loeo")):
     if what not in args.what:
         continue
     table, info = run_provider_comparison(
-        ["bulk", "shear"], args.profile, providers, design=design, progress=not args.quiet
+        ["bulk", "shear"],
+        args.profile,
+        providers,
+        design=design,
+        models=models,
+        progress=not args.quiet,
     )
     print(
         f"{what}: materials per provider: {info['materials']}; left out: {info['left_out_elements']}"

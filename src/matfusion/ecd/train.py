@@ -772,6 +772,9 @@ def run_provider_comparison(
         raise ValueError(f"design must be 'cv' or 'loeo', not {design!r}")
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
     models = list(models or (ECD_MODELS if design == "cv" else LOEO_MODELS))
+    unknown = [m for m in models if m not in ECD_MODELS]
+    if unknown:
+        raise KeyError(f"unknown ECD model(s) {unknown}; known: {list(ECD_MODELS)}")
     _, lacking, ids = _comparison_set(prof, providers)
     split_key = "fold" if design == "cv" else "element"
     rows, sizes, per_fold, elements = [], {}, [], None
