@@ -124,6 +124,16 @@ def test_loeo_comparison_leaves_out_the_same_elements_for_every_provider(tmp_pat
     gain = paired_provider_gain(per_run, "element")
     assert gain.loc[("bulk", "RF+Magpie"), "RMSE change, gpaw - promolecular"] == 0.0
     assert gain.loc[("bulk", "RF+Magpie"), "runs"] == 2
+    # one provider's half alone (one process each) runs on the whole comparison's materials
+    half_store = ResultsStore(tmp_path / "half")
+    _, half = run_provider_comparison(
+        ["bulk"], prof, design="loeo", models=["RF+Magpie"], only=["promolecular"],
+        store=half_store, progress=False,
+    )  # fmt: skip
+    assert half["materials"] == {"promolecular": 20} and half["elements"] == elements
+    assert {r["key"] for r in half_store.records("ecd_loeo")} == {r["key"] for r in records}
+    with pytest.raises(ValueError, match="outside"):
+        run_provider_comparison(["bulk"], prof, only=["chgcar"], store=store, progress=False)
     with pytest.raises(ValueError, match="design must be"):
         run_provider_comparison(["bulk"], prof, design="holdout", store=store, progress=False)
     with pytest.raises(KeyError, match="unknown ECD model"):

@@ -1,7 +1,7 @@
 """``python -m matfusion.ecd [--profile standard] [cv] [loeo] [compare] [compare-loeo]``: run
 (or resume) the sweeps; ``compare`` is the CV once per density provider (promolecular and
-GPAW), ``compare-loeo`` the leave-one-element-out runs once per provider (``--providers``
-and ``--models`` pick which, e.g. one provider per process)."""
+GPAW), ``compare-loeo`` the leave-one-element-out runs once per provider (``--only`` and
+``--models`` pick what one process runs, e.g. one provider each)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ parser.add_argument(
 )
 parser.add_argument("--profile", default="standard")
 parser.add_argument(
-    "--providers",
-    default="promolecular,gpaw",
-    help="density providers of compare and compare-loeo, comma-separated",
+    "--only",
+    default=None,
+    choices=["promolecular", "gpaw"],
+    help="run one provider's half of compare/compare-loeo (same materials as the whole)",
 )
 parser.add_argument(
     "--models",
@@ -27,7 +28,6 @@ parser.add_argument(
 )
 parser.add_argument("--quiet", action="store_true")
 args = parser.parse_args()
-providers = tuple(p for p in args.providers.split(",") if p)
 models = [m for m in args.models.split(",") if m] if args.models else None
 unknown = sorted(set(models or ()) - set(ECD_MODELS))
 if unknown:
@@ -43,15 +43,15 @@ for what, design in (("compare", "cv"), ("compare-loeo", "loeo")):
     table, info = run_provider_comparison(
         ["bulk", "shear"],
         args.profile,
-        providers,
         design=design,
         models=models,
+        only=[args.only] if args.only else None,
         progress=not args.quiet,
     )
     print(
         f"{what}: materials per provider: {info['materials']}; left out: {info['left_out_elements']}"
     )
     print(table.round(3).to_string(index=False))
-    if design == "cv" and len(providers) == 2:
-        moved = run_density_comparison(args.profile, providers, progress=not args.quiet)
+    if design == "cv" and args.only is None:
+        moved = run_density_comparison(args.profile, progress=not args.quiet)
         print(f"density differences stored for {len(moved)} materials")

@@ -748,6 +748,7 @@ def run_provider_comparison(
     *,
     design: str = "cv",
     models: Sequence[str] | None = None,
+    only: Sequence[str] | None = None,
     store: ResultsStore | None = None,
     progress: bool = True,
     missing: str = "train",
@@ -755,7 +756,8 @@ def run_provider_comparison(
     """The same CV (same materials, folds and seeds) with each density provider; with
     ``design="loeo"`` the same leave-one-element-out runs instead (models ``LOEO_MODELS``,
     elements chosen once from the shared material set, so every provider leaves out the
-    same ones).
+    same ones). ``only`` runs just those providers' half of the comparison, on the material
+    set the whole comparison uses (one provider per process).
 
     Materials GPAW cannot compute (``gpaw_exclude_elements``: no PAW setup) are left out for
     every provider, so the comparison is paired; ``compare_max_materials`` caps the set to the
@@ -778,7 +780,11 @@ def run_provider_comparison(
     _, lacking, ids = _comparison_set(prof, providers)
     split_key = "fold" if design == "cv" else "element"
     rows, sizes, per_fold, elements = [], {}, [], None
+    if only is not None and not set(only) <= set(providers):
+        raise ValueError(f"only={list(only)} names providers outside {list(providers)}")
     for provider in providers:
+        if only is not None and provider not in only:
+            continue
         inputs = prepare_inputs(
             replace(prof, provider=provider),
             need_density=False,
