@@ -532,8 +532,7 @@ def run_loeo(
     store = store or ResultsStore()
     prof = inputs.profile
     if elements is None:
-        table = loeo_elements(inputs.frame, min_count=prof.loeo_min_count)
-        elements = table["element"].tolist()[: prof.loeo_max_elements]
+        elements = _profile_loeo_elements(inputs.frame, prof)
     jobs = [
         (m, t, e, r) for r in range(prof.repeats) for e in elements for t in targets for m in models
     ]
@@ -545,6 +544,12 @@ def run_loeo(
         if rec is not None:
             out.append(rec)
     return out
+
+
+def _profile_loeo_elements(frame: pd.DataFrame, prof: EcdProfile) -> list[str]:
+    """The elements a profile leaves out one at a time from ``frame``."""
+    table = loeo_elements(frame, min_count=prof.loeo_min_count)
+    return table["element"].tolist()[: prof.loeo_max_elements]
 
 
 def run_external(
@@ -772,6 +777,8 @@ def run_provider_comparison(
 
     if design not in ("cv", "loeo"):
         raise ValueError(f"design must be 'cv' or 'loeo', not {design!r}")
+    if only is not None and not set(only) <= set(providers):
+        raise ValueError(f"only={list(only)} names providers outside {list(providers)}")
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
     models = list(models or (ECD_MODELS if design == "cv" else LOEO_MODELS))
     unknown = [m for m in models if m not in ECD_MODELS]
@@ -780,8 +787,6 @@ def run_provider_comparison(
     _, lacking, ids = _comparison_set(prof, providers)
     split_key = "fold" if design == "cv" else "element"
     rows, sizes, per_fold, elements = [], {}, [], None
-    if only is not None and not set(only) <= set(providers):
-        raise ValueError(f"only={list(only)} names providers outside {list(providers)}")
     for provider in providers:
         if only is not None and provider not in only:
             continue
@@ -801,8 +806,7 @@ def run_provider_comparison(
             summary = cv_summary(records).reset_index() if records else None
         else:
             if elements is None:  # the same material set for every provider: choose once
-                chosen = loeo_elements(inputs.frame, min_count=prof.loeo_min_count)
-                elements = chosen["element"].tolist()[: prof.loeo_max_elements]
+                elements = _profile_loeo_elements(inputs.frame, prof)
             records = run_loeo(
                 models, targets, inputs, elements, store=store, progress=progress,
                 missing=missing,
