@@ -96,7 +96,7 @@ def test_append_row_from_two_processes_loses_nothing(tmp_path) -> None:
 def test_shards_split_the_jobs_without_overlap(tmp_path, monkeypatch) -> None:
     import matfusion.ecd.dft as dft
 
-    def fake_moduli(structure, label, settings=None):
+    def fake_moduli(structure, label, settings=None, progress=False):
         return {"id": label, "formula": structure.composition.reduced_formula,
                 "K_eos_GPa": 1.0, "G_vrh_GPa": None, "seconds": 0.0}  # fmt: skip
 
@@ -135,7 +135,7 @@ def test_batch_leaves_out_external_cells_gpaw_cannot_compute(tmp_path, monkeypat
     import matfusion.ecd.dft as dft
     from matfusion.ecd.data import load_external_set
 
-    def fake_moduli(structure, label, settings=None):
+    def fake_moduli(structure, label, settings=None, progress=False):
         return {"id": label, "formula": structure.composition.reduced_formula,
                 "K_eos_GPa": 1.0, "G_vrh_GPa": None, "seconds": 0.0}  # fmt: skip
 
@@ -149,3 +149,30 @@ def test_batch_leaves_out_external_cells_gpaw_cannot_compute(tmp_path, monkeypat
     magnetic = sum(dft.spin_risk(f) for f in external["formula"])
     # every other non-magnetic cell is computed: nothing else silently dropped
     assert len(out) == len(external) - magnetic - len(with_tc)
+
+
+@needs_gpaw
+def test_rock_salt_elastic_constants_at_cheap_settings_match_the_stored_run(capsys) -> None:
+    """The whole C_ij route (E-V fit, residual check, +/- strains, signs, VRH) on NaCl.
+
+    Cheap settings (350 eV, fewer k-points and volumes: ~30 s) must land within 5% of the
+    stored 500 eV run, which itself matches the MP moduli (chapter 12).
+    """
+    from pymatgen.core import Lattice, Structure
+
+    from matfusion.ecd.dft import compute_moduli
+
+    nacl = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(5.69), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]
+    )
+    cheap = DftSettings(ecut_eV=350.0, kpt_density_insulator=2.0, eos_points=5)
+    row = compute_moduli(nacl, label="NaCl", settings=cheap, progress=True)
+    stored = load_dft_moduli().set_index("formula").loc["NaCl"]
+    assert not row["metal"] and row["stable"] and row["pbe_gap_eV"] > 3
+    for key in ("C11", "C12", "C44", "K_eos_GPa", "G_vrh_GPa"):
+        assert row[key] == pytest.approx(stored[key], rel=0.05), key
+    assert row["K_vrh_GPa"] == pytest.approx(row["K_eos_GPa"], rel=0.1)
+    assert row["residual_GPa"] <= cheap["cij_max_residual_GPa"]
+    assert row["setting_ecut_eV"] == 350.0 and row["setting_eos_points"] == 5
+    # the bar counts every SCF: probe, 5 volumes, residual check, 4 strained cells
+    assert "11/11" in capsys.readouterr().err

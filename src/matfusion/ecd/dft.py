@@ -131,8 +131,13 @@ def compute_moduli(
     label: str = "",
     settings: DftSettings | None = None,
     elastic: bool = True,
+    progress: bool = False,
 ) -> dict[str, Any]:
-    """K from an E-V fit and, for insulators, C11/C12/C44 -> VRH K and G (GPa)."""
+    """K from an E-V fit and, for insulators, C11/C12/C44 -> VRH K and G (GPa).
+
+    One crystal is 8 (metal) to 13 or more (insulator) SCF runs, minutes to an hour or more
+    on one core: ``progress`` shows a bar over those runs, naming the stage.
+    """
     if not gpaw_available():
         raise DensityError("DFT moduli need GPAW: pip install 'matfusion[dft]'")
     from ase.dft.bandgap import bandgap
@@ -140,13 +145,22 @@ def compute_moduli(
     from ase.units import GPa
     from pymatgen.io.ase import AseAtomsAdaptor
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+    from tqdm.auto import tqdm
 
+    who = label or structure.composition.reduced_formula
     missing = gpaw_unsupported([structure])
     if missing:  # say so before any SCF, not with GPAW's file-not-found deep inside one
-        name = label or structure.composition.reduced_formula
-        raise DensityError(f"{name}: GPAW has no PBE PAW setup for {', '.join(missing)}")
+        raise DensityError(f"{who}: GPAW has no PBE PAW setup for {', '.join(missing)}")
     settings = settings or DftSettings()
     started = time.perf_counter()
+    n = settings["eos_points"]
+    # total known after the probe (metal: no C_ij); a raised C_ij cutoff adds one run
+    steps = tqdm(total=1 + n, desc=f"{who}: probe", unit="SCF", leave=False, disable=not progress)
+
+    def step(stage: str) -> None:
+        steps.update()
+        steps.set_description_str(f"{who}: {stage}")
+
     # the standard primitive cell is aligned with the cubic axes, so Cartesian strains are
     # strains along the cube edges
     prim = SpacegroupAnalyzer(structure, symprec=0.1).get_primitive_standard_structure()
@@ -159,8 +173,11 @@ def compute_moduli(
         gap = float(bandgap(probe.calc, output=None)[0])
     metal = gap < 0.05
     kd = settings["kpt_density_metal" if metal else "kpt_density_insulator"]
+    if elastic and not metal:
+        steps.total += 5  # residual-stress check and four strained cells
+        steps.refresh()
+    step(f"E-V 1/{n}")
 
-    n = settings["eos_points"]
     scales = np.linspace(1 - settings["eos_volume_range"], 1 + settings["eos_volume_range"], n)
     volumes, energies = [], []
     for s in scales:
@@ -169,8 +186,20 @@ def compute_moduli(
         atoms.calc = _calculator(settings, kd)
         energies.append(atoms.get_potential_energy())
         volumes.append(atoms.get_volume())
+        if len(volumes) < n:
+            step(f"E-V {len(volumes) + 1}/{n}")
+        else:
+            step("residual stress" if elastic and not metal else "fit")
     eos = EquationOfState(volumes, energies, eos="birchmurnaghan")
-    v0, _e0, b0 = eos.fit()
+    try:
+        v0, _e0, b0 = eos.fit()
+    except RuntimeError as err:  # scipy's curve_fit: noisy energies (too few k-points for a metal)
+        steps.close()
+        shown = ", ".join(f"{e:.4f}" for e in energies)
+        raise DensityError(
+            f"{who}: Birch-Murnaghan fit failed ({err}); energies {shown} eV at volumes "
+            f"{volumes[0]:.2f}-{volumes[-1]:.2f} A^3: raise the k-point density"
+        ) from err
     row: dict[str, Any] = {
         "id": label,
         "formula": prim.composition.reduced_formula,
@@ -199,8 +228,11 @@ def compute_moduli(
             worst = float(np.abs(residual[:3]).max())
             next_ecut = cij["ecut_eV"] + cij["cij_ecut_step_eV"]
             if worst <= cij["cij_max_residual_GPa"] or next_ecut > cij["cij_ecut_max_eV"]:
+                step("strains")
                 break
             cij = DftSettings(**{**cij, "ecut_eV": next_ecut})
+            steps.total += 1
+            step(f"residual stress at {next_ecut:.0f} eV")
         row["ecut_cij_eV"] = cij["ecut_eV"]
         e = settings["strain"]
         stresses = {}
@@ -214,6 +246,7 @@ def compute_moduli(
                 atoms.set_cell(eq.cell @ deform.T, scale_atoms=True)
                 atoms.calc = _calculator(cij, kd)
                 stresses[(name, sign)] = atoms.get_stress(voigt=True) / GPa
+                step("strains")
         # ASE stress is +dE/(V d strain): tension positive, so sigma = C eps
         d_xx = (stresses[("xx", 1)] - stresses[("xx", -1)]) / (2 * e)
         d_yz = (stresses[("yz", 1)] - stresses[("yz", -1)]) / (2 * 2 * e)
@@ -232,6 +265,7 @@ def compute_moduli(
                 "residual_GPa": worst,
             }
         )
+    steps.close()
     row["seconds"] = time.perf_counter() - started
     row.update({f"setting_{k}": v for k, v in settings.items()})
     return row
@@ -343,7 +377,7 @@ def run_batch(
         ident = job["mp_id"].iloc[0]
         if ident in done:
             continue
-        row = compute_moduli(structures(job)[0], label=ident, settings=settings)
+        row = compute_moduli(structures(job)[0], label=ident, settings=settings, progress=progress)
         append_row(row, path)
         print(
             f"{ident} {row['formula']}: K_eos {row['K_eos_GPa']:.1f} GPa, "
