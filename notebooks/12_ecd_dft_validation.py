@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from matfusion.ecd.data import contains_any, load_ecd_dataset, load_external_set
-from matfusion.ecd.dft import MAGNETIC_ELEMENTS, load_dft_moduli
+from matfusion.ecd.dft import INITIAL_MOMENT_MUB, MAGNETIC_ELEMENTS, load_dft_moduli
 from matfusion.ecd.reported import external_comparison, external_validation
 from matfusion.ecd.settings import ecd_profile
 from matfusion.ecd.train import density_note, metrics, prepare_inputs, run_external
@@ -112,27 +112,32 @@ check_table.style.format("{:.1f}", subset=check_table.select_dtypes("number").co
 # %%
 external_all = load_external_set(verbose=False)
 ext_all = dft[dft["id"].str.startswith("wbm")].set_index("id")
-# not spin-polarised: compounds of Cr, Mn, Fe, Co, Ni are left out of the metrics
-ext_dft = ext_all[~ext_all["spin_risk"].astype(bool)]
+# compounds of Cr, Mn, Fe, Co, Ni count only when computed spin-polarised
+ext_dft = ext_all[ext_all["usable"].astype(bool)]
 external = external_all  # predict all of them: the stored runs do not depend on DFT progress
 covered = int(external_all["mp_id"].isin(ext_all.index).sum())
 # what is left of the 61: cells GPAW cannot run here (no PAW setup) or that we skip
-# (magnetic, not spin-polarised), and cells simply not computed yet
+# (magnetic elements, counted only once computed spin-polarised), and cells not computed yet
 magnetic_ext = contains_any(external_all, MAGNETIC_ELEMENTS)
 no_setup = contains_any(external_all, ecd.gpaw_exclude_elements)
+spin_done = ext_all.index[ext_all["spin_polarized"].astype(bool)]
 todo = external_all[~external_all["mp_id"].isin(ext_all.index) & ~magnetic_ext & ~no_setup]
+magnetic_todo = external_all[magnetic_ext & ~no_setup & ~external_all["mp_id"].isin(spin_done)]
 show_markdown(
     f"{len(external_all)} WBM Fm-3m structures without lanthanides/actinides; our GPAW moduli "
-    f"cover **{covered}** of them; {len(ext_all) - len(ext_dft)} of those contain a magnetic "
-    f"element (not spin-polarised here, left out), {int(ext_dft['metal'].sum())} of the rest "
-    f"are metals (bulk modulus only) and {int((ext_dft['stable'] == False).sum())} are "  # noqa: E712
-    "mechanically unstable in this structure (no shear modulus). Of the whole set: "
-    f"{int(magnetic_ext.sum())} with Cr, Mn, Fe, Co or Ni, left out of the metrics and not "
-    "computed further (a spin-polarised run per cell is beyond this budget; those computed "
-    f"before that rule stay in the CSV, flagged); {int(no_setup.sum())} with an element GPAW "
-    f"has no PAW setup for ({', '.join(ecd.gpaw_exclude_elements)}); **{len(todo)} not "
-    "computed yet** "
-    "(`OMP_NUM_THREADS=1 python -m matfusion.ecd.dft --external N` adds them, smallest first)."
+    f"cover **{covered}** of them and **{len(ext_dft)}** count in the metrics: "
+    f"{len(ext_all) - len(ext_dft)} stored rows contain a magnetic element but were computed "
+    f"without spin polarisation (flagged, left out). Of those counted, "
+    f"{int(ext_dft['metal'].sum())} are metals (bulk modulus only), "
+    f"{int((ext_dft['stable'] == False).sum())} are "  # noqa: E712
+    "mechanically unstable in this structure (no shear modulus) and "
+    f"{len(spin_done)} contain Cr, Mn, Fe, Co or Ni and were computed spin-polarised from a "
+    f"ferromagnetic start ({INITIAL_MOMENT_MUB:g} muB per such atom). Of the whole set: "
+    f"{int(no_setup.sum())} with an element GPAW has no PAW setup for "
+    f"({', '.join(ecd.gpaw_exclude_elements)}); **{len(todo)} without a magnetic element and "
+    f"{len(magnetic_todo)} with one not computed yet** "
+    "(`OMP_NUM_THREADS=1 python -m matfusion.ecd.dft --check '' --external N [--magnetic]` "
+    "adds N of them, smallest first; `--shard K/2` splits the list over two cores)."
 )
 missing = "skip" if prof.name == "standard" else "train"
 records = []

@@ -176,3 +176,61 @@ def test_rock_salt_elastic_constants_at_cheap_settings_match_the_stored_run(caps
     assert row["setting_ecut_eV"] == 350.0 and row["setting_eos_points"] == 5
     # the bar counts every SCF: probe, 5 volumes, residual check, 4 strained cells
     assert "11/11" in capsys.readouterr().err
+
+
+def test_magnetic_rows_count_only_when_spin_polarised() -> None:
+    from matfusion.ecd.dft import INITIAL_MOMENT_MUB, annotate, initial_magmoms
+
+    assert initial_magmoms(["Fe", "Cu", "Au", "Fe"]) == [
+        INITIAL_MOMENT_MUB,
+        0,
+        0,
+        INITIAL_MOMENT_MUB,
+    ]
+    old = pd.DataFrame(
+        {
+            "formula": ["Fe2CuAu", "NaCl"],
+            "C11": [None, 46.0],
+            "C12": [None, 12.0],
+            "C44": [None, 12.0],
+            "G_vrh_GPa": [None, 14.0],
+        }  # fmt: skip
+    )
+    flagged = annotate(old)  # rows stored before spin polarisation existed
+    assert flagged["spin_polarized"].tolist() == [False, False]
+    assert flagged["usable"].tolist() == [False, True]
+    redone = annotate(old.assign(spin_polarized=[True, None]))
+    assert redone["usable"].tolist() == [True, True]
+
+
+def test_magnetic_batch_takes_only_magnetic_cells_and_redoes_non_spin_rows(
+    tmp_path, monkeypatch
+) -> None:
+    import matfusion.ecd.dft as dft
+    from matfusion.ecd.data import load_external_set
+
+    calls = []
+
+    def fake_moduli(structure, label, settings=None, progress=False):
+        formula = structure.composition.reduced_formula
+        calls.append(formula)
+        return {"id": label, "formula": formula, "K_eos_GPa": 1.0, "C11": None, "C12": None,
+                "C44": None, "G_vrh_GPa": None, "seconds": 0.0,
+                "spin_polarized": dft.spin_risk(formula)}  # fmt: skip
+
+    monkeypatch.setattr(dft, "compute_moduli", fake_moduli)
+    path = tmp_path / "m.csv"
+    external = load_external_set(verbose=False)
+    fe = external[external["formula"] == "Fe2CuAu"]["mp_id"].iloc[0]
+    # stored before: Fe2CuAu without spin polarisation, NaCl-like non-magnetic row
+    append_row({"id": fe, "formula": "Fe2CuAu", "K_eos_GPa": 187.6, "C11": None, "C12": None,
+                "C44": None, "G_vrh_GPa": None, "spin_polarized": False}, path)  # fmt: skip
+    out = dft.run_batch((), len(external), path=path, progress=False, magnetic=True)
+    assert calls and all(dft.spin_risk(f) for f in calls)  # no non-magnetic cell computed
+    assert "Fe2CuAu" in calls  # the non-spin row is redone ...
+    assert out.set_index("id").loc[fe, "usable"]  # ... and now counts
+    n_magnetic = sum(dft.spin_risk(f) for f in external["formula"])
+    assert len(calls) == n_magnetic and out["usable"].all()
+    calls.clear()
+    dft.run_batch((), len(external), path=path, progress=False, magnetic=True)
+    assert calls == []  # resumable: nothing left to do

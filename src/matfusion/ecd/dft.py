@@ -12,8 +12,11 @@ The external structures (WBM Fm-3m entries) have no published moduli, so we comp
   where a site has lower symmetry (fluorite's 8c), which the row flags.
 * a lattice that fails the cubic Born criteria (e.g. C44 < 0) gets no shear modulus
   (``stable`` False): several WBM structures are hypothetical;
-* runs are not spin-polarised: compounds of Cr, Mn, Fe, Co or Ni are flagged (``spin_risk``)
-  and kept out of the validation metrics;
+* compounds of Cr, Mn, Fe, Co or Ni (``spin_risk``) are often magnetic: the default batch
+  leaves them out, ``--magnetic`` computes them spin-polarised from a ferromagnetic start
+  (``INITIAL_MOMENT_MUB`` per such atom; ``spin_polarized`` and the final ``magmom_muB``
+  recorded). Rows of theirs computed without spin polarisation stay flagged and are kept out
+  of the validation metrics (``usable`` False);
 * metals (zero PBE gap) are unreliable at these k-point densities for shear: we compute
   ``K_eos`` with denser k-points and leave the C_ij empty (flagged).
 
@@ -46,6 +49,9 @@ DFT_CSV = Path(__file__).with_name("dft_moduli.csv")
 #: Elements whose compounds are often magnetic; our runs are not spin-polarised, so their
 #: moduli are flagged (``spin_risk``) and left out of the validation metrics.
 MAGNETIC_ELEMENTS = frozenset({"Cr", "Mn", "Fe", "Co", "Ni"})
+#: Ferromagnetic starting moment on each atom of MAGNETIC_ELEMENTS in a spin-polarised run
+#: (muB); the SCF relaxes it, to zero where the compound is not magnetic.
+INITIAL_MOMENT_MUB = 3.0
 
 
 class DftSettings(dict):
@@ -87,10 +93,21 @@ def spin_risk(formula: str) -> bool:
     return any(el.symbol in MAGNETIC_ELEMENTS for el in Composition(formula).elements)
 
 
+def initial_magmoms(symbols: list[str]) -> list[float]:
+    """Ferromagnetic start: INITIAL_MOMENT_MUB on each magnetic-element atom, 0 elsewhere."""
+    return [INITIAL_MOMENT_MUB if s in MAGNETIC_ELEMENTS else 0.0 for s in symbols]
+
+
 def annotate(table: pd.DataFrame) -> pd.DataFrame:
-    """Derived flags for rows stored before they existed: ``stable``, ``spin_risk``."""
+    """Derived flags, also for rows stored before they existed: ``stable``, ``spin_risk``,
+    ``spin_polarized`` (False where not recorded) and ``usable`` (no magnetic element, or
+    computed spin-polarised): the rows the validation metrics use."""
     table = table.copy()
     table["spin_risk"] = [spin_risk(f) for f in table["formula"]]
+    if "spin_polarized" not in table.columns:
+        table["spin_polarized"] = False
+    table["spin_polarized"] = table["spin_polarized"].eq(True)  # NaN (not recorded): False
+    table["usable"] = ~table["spin_risk"] | table["spin_polarized"]
     has = table["C11"].notna()
     table["stable"] = [
         born_stable(a, b, c) if h else None
@@ -131,12 +148,15 @@ def compute_moduli(
     label: str = "",
     settings: DftSettings | None = None,
     elastic: bool = True,
+    spin_polarized: bool | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
     """K from an E-V fit and, for insulators, C11/C12/C44 -> VRH K and G (GPa).
 
-    One crystal is 8 (metal) to 13 or more (insulator) SCF runs, minutes to an hour or more
-    on one core: ``progress`` shows a bar over those runs, naming the stage.
+    ``spin_polarized`` (default: whether the compound has a magnetic element) starts every
+    SCF from ferromagnetic moments (:func:`initial_magmoms`). One crystal is 8 (metal) to 13
+    or more (insulator) SCF runs, minutes to an hour or more on one core: ``progress`` shows
+    a bar over those runs, naming the stage.
     """
     if not gpaw_available():
         raise DensityError("DFT moduli need GPAW: pip install 'matfusion[dft]'")
@@ -165,6 +185,12 @@ def compute_moduli(
     # strains along the cube edges
     prim = SpacegroupAnalyzer(structure, symprec=0.1).get_primitive_standard_structure()
     atoms0 = AseAtomsAdaptor.get_atoms(prim)
+    if spin_polarized is None:
+        spin_polarized = spin_risk(prim.composition.reduced_formula)
+    # GPAW runs spin-polarised when any initial moment is non-zero; copies keep the moments
+    atoms0.set_initial_magnetic_moments(
+        initial_magmoms(atoms0.get_chemical_symbols()) if spin_polarized else None
+    )
     # a first SCF at the given volume decides metal or insulator (k-points follow)
     probe = atoms0.copy()
     probe.calc = _calculator(settings, settings["kpt_density_insulator"])
@@ -179,13 +205,14 @@ def compute_moduli(
     step(f"E-V 1/{n}")
 
     scales = np.linspace(1 - settings["eos_volume_range"], 1 + settings["eos_volume_range"], n)
-    volumes, energies = [], []
+    volumes, energies, moments = [], [], []
     for s in scales:
         atoms = atoms0.copy()
         atoms.set_cell(atoms0.cell * s ** (1 / 3), scale_atoms=True)
         atoms.calc = _calculator(settings, kd)
         energies.append(atoms.get_potential_energy())
         volumes.append(atoms.get_volume())
+        moments.append(float(atoms.calc.get_magnetic_moment()) if spin_polarized else 0.0)
         if len(volumes) < n:
             step(f"E-V {len(volumes) + 1}/{n}")
         else:
@@ -211,6 +238,9 @@ def compute_moduli(
         "V_input_A3": float(atoms0.get_volume()),
         "K_eos_GPa": float(b0 / GPa),
         "kpts": "x".join(str(int(k)) for k in atoms.calc.wfs.kd.N_c),
+        "spin_polarized": bool(spin_polarized),
+        # total moment of the cell at the input volume (the middle of the E-V points)
+        "magmom_muB": moments[n // 2],
     }
     row.update({k: None for k in ("C11", "C12", "C44", "K_vrh_GPa", "G_vrh_GPa", "residual_GPa")})
     row["ecut_cij_eV"] = None
@@ -320,10 +350,13 @@ def run_batch(
     path: Path | None = None,
     settings: DftSettings | None = None,
     progress: bool = True,
-    skip_magnetic: bool = True,
+    magnetic: bool = False,
     shard: tuple[int, int] = (0, 1),
 ) -> pd.DataFrame:
     """Compute the check materials and the ``n_external`` smallest WBM cells not yet stored.
+
+    ``magnetic`` False takes the external cells without a magnetic element; True takes only
+    those with one, spin-polarised, and redoes any of theirs stored without spin polarisation.
 
     External cells with an element GPAW has no setup for (Tc) are left out of the job list,
     with a printed line naming them, so one such cell cannot stop a long batch.
@@ -339,7 +372,10 @@ def run_batch(
     from matfusion.ecd.data import contains_any, load_ecd_dataset, load_external_set, structures
 
     path = path or DFT_CSV
-    done = set(load_dft_moduli(path)["id"]) if path.is_file() else set()
+    stored = load_dft_moduli(path) if path.is_file() else pd.DataFrame(columns=["id", "usable"])
+    done = set(stored["id"])
+    if magnetic and "usable" in stored.columns:  # a magnetic compound's non-spin row is not done
+        done = set(stored["id"][stored["usable"].astype(bool)])
     mp = load_ecd_dataset(verbose=False)
     checks, externals = [], []
     for formula in check:
@@ -352,8 +388,7 @@ def run_batch(
         structs = structures(ext)  # parsed once: sizes and setups both come from them
         missing = set(gpaw_unsupported(structs))
         ext = ext.assign(n_sites=[len(s) for s in structs]).sort_values(["n_sites", "mp_id"])
-        if skip_magnetic:  # not spin-polarised: these would be flagged and left out anyway
-            ext = ext[[not spin_risk(f) for f in ext["formula"]]]
+        ext = ext[[spin_risk(f) == magnetic for f in ext["formula"]]]
         lacking = contains_any(ext, missing)
         if lacking.any():
             names = [
@@ -395,9 +430,15 @@ if __name__ == "__main__":
     parser.add_argument("--check", default=",".join(CHECK_FORMULAS))
     parser.add_argument("--external", type=int, default=0, help="how many WBM cells to add")
     parser.add_argument("--shard", default="0/1", help="K/N: this process takes jobs K, K+N, ...")
+    parser.add_argument(
+        "--magnetic",
+        action="store_true",
+        help="external cells with Cr, Mn, Fe, Co or Ni instead, spin-polarised",
+    )
     args = parser.parse_args()
     try:
         k, n = (int(x) for x in args.shard.split("/"))
     except ValueError:
         parser.error(f"--shard {args.shard!r}: expected K/N, e.g. 0/2")
-    run_batch(tuple(c for c in args.check.split(",") if c), args.external, shard=(k, n))
+    checks = tuple(c for c in args.check.split(",") if c)
+    run_batch(checks, args.external, shard=(k, n), magnetic=args.magnetic)
