@@ -234,3 +234,4 @@ def test_magnetic_batch_takes_only_magnetic_cells_and_redoes_non_spin_rows(
     calls.clear()
     dft.run_batch((), len(external), path=path, progress=False, magnetic=True)
     assert calls == []  # resumable: nothing left to do
+    assert "usable" not in pd.read_csv(path).columns  # derived on load, not stored

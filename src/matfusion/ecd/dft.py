@@ -336,6 +336,8 @@ def append_row(row: dict[str, Any], path: Path | None = None) -> None:
             out = pd.concat([frame, new.dropna(axis=1, how="all")], ignore_index=True).reindex(
                 columns=columns
             )
+        # ``usable`` is derived on load (annotate); storing it could contradict the row later
+        out = out.drop(columns=["usable"], errors="ignore")
         out.to_csv(path, index=False, float_format="%.6g")
 
 
