@@ -235,3 +235,83 @@ def test_magnetic_batch_takes_only_magnetic_cells_and_redoes_non_spin_rows(
     dft.run_batch((), len(external), path=path, progress=False, magnetic=True)
     assert calls == []  # resumable: nothing left to do
     assert "usable" not in pd.read_csv(path).columns  # derived on load, not stored
+
+
+class _BirchMurnaghanCalculator:
+    """Stand-in for GPAW: energies on a Birch-Murnaghan curve (E0 = -5 eV, K0 = 100 GPa,
+    K' = 4) with its minimum at ``v_min``, so the E-V logic is tested in milliseconds."""
+
+    def __init__(self, v_min: float) -> None:
+        from types import SimpleNamespace
+
+        self.v_min = v_min
+        self.wfs = SimpleNamespace(kd=SimpleNamespace(N_c=[4, 4, 4]))
+
+    def get_potential_energy(self, atoms) -> float:
+        from ase.eos import birchmurnaghan
+        from ase.units import GPa
+
+        return float(birchmurnaghan(atoms.get_volume(), -5.0, 100 * GPa, 4.0, self.v_min))
+
+    def get_property(self, name, atoms, allow_calculation=True):
+        return self.get_potential_energy(atoms)
+
+    def get_magnetic_moment(self, atoms=None) -> float:
+        return 0.0
+
+
+@pytest.mark.parametrize("v_ratio, extra", [(1.0, 0), (1.10, 3), (0.88, 4)])
+def test_eos_window_follows_a_minimum_outside_it(monkeypatch, v_ratio, extra) -> None:
+    from pymatgen.core import Lattice, Structure
+
+    import matfusion.ecd.dft as dft
+
+    al = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.04), ["Al"], [[0, 0, 0]])
+    v_in = al.get_primitive_structure().volume
+    monkeypatch.setattr(dft, "gpaw_available", lambda: True)
+    monkeypatch.setattr(dft, "gpaw_unsupported", lambda structures: [])
+    monkeypatch.setattr("ase.dft.bandgap.bandgap", lambda calc, output=None: (0.0, None, None))
+    monkeypatch.setattr(
+        dft, "_calculator", lambda settings, kd, txt=None: _BirchMurnaghanCalculator(v_ratio * v_in)
+    )
+    row = dft.compute_moduli(al, label="Al")
+    assert row["eos_extra_points"] == extra  # +/-6% in 2% steps: 1.10 needs 1.08, 1.10, 1.12
+    assert row["K_eos_GPa"] == pytest.approx(100.0, rel=1e-3)
+    assert row["V0_A3"] == pytest.approx(v_ratio * v_in, rel=1e-4)
+    assert row["metal"] and row["C11"] is None
+
+
+def test_eos_minimum_far_outside_the_window_is_one_clear_error(monkeypatch) -> None:
+    from pymatgen.core import Lattice, Structure
+
+    import matfusion.ecd.dft as dft
+    from matfusion.ecd.density import DensityError
+
+    al = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.04), ["Al"], [[0, 0, 0]])
+    v_in = al.get_primitive_structure().volume
+    monkeypatch.setattr(dft, "gpaw_available", lambda: True)
+    monkeypatch.setattr(dft, "gpaw_unsupported", lambda structures: [])
+    monkeypatch.setattr("ase.dft.bandgap.bandgap", lambda calc, output=None: (0.0, None, None))
+    monkeypatch.setattr(
+        dft, "_calculator", lambda settings, kd, txt=None: _BirchMurnaghanCalculator(1.5 * v_in)
+    )
+    with pytest.raises(DensityError, match="Al: the E-V minimum lies outside volumes x0.94-x1.18"):
+        dft.compute_moduli(al, label="Al")
+
+
+def test_batch_goes_on_past_a_failed_cell(tmp_path, monkeypatch, capsys) -> None:
+    import matfusion.ecd.dft as dft
+    from matfusion.ecd.density import DensityError
+
+    def fake_moduli(structure, label, settings=None, progress=False):
+        if structure.composition.reduced_formula == "NaCl":
+            raise DensityError(f"{label}: Birch-Murnaghan fit failed")
+        return {"id": label, "formula": structure.composition.reduced_formula,
+                "K_eos_GPa": 1.0, "G_vrh_GPa": None, "seconds": 0.0}  # fmt: skip
+
+    monkeypatch.setattr(dft, "compute_moduli", fake_moduli)
+    out = dft.run_batch(("NaCl", "MgO", "Al"), 0, path=tmp_path / "m.csv", progress=False)
+    assert out["formula"].tolist() == ["MgO", "Al"]  # the batch went on
+    printed = capsys.readouterr().out
+    assert "FAILED mp-22862: Birch-Murnaghan fit failed" in printed
+    assert "1 cell(s) failed, nothing stored for them: mp-22862" in printed

@@ -52,6 +52,8 @@ MAGNETIC_ELEMENTS = frozenset({"Cr", "Mn", "Fe", "Co", "Ni"})
 #: Ferromagnetic starting moment on each atom of MAGNETIC_ELEMENTS in a spin-polarised run
 #: (muB); the SCF relaxes it, to zero where the compound is not magnetic.
 INITIAL_MOMENT_MUB = 3.0
+#: How many E-V points may be added beyond the window when its lowest energy is at an end.
+MAX_EXTRA_EOS_POINTS = 6
 
 
 class DftSettings(dict):
@@ -202,30 +204,56 @@ def compute_moduli(
     if elastic and not metal:
         steps.total += 5  # residual-stress check and four strained cells
         steps.refresh()
-    step(f"E-V 1/{n}")
+    step("E-V 1")
 
     scales = np.linspace(1 - settings["eos_volume_range"], 1 + settings["eos_volume_range"], n)
-    volumes, energies, moments = [], [], []
-    for s in scales:
+    spacing = scales[1] - scales[0]
+    points: dict[float, tuple[float, float, float]] = {}  # scale -> volume, energy, moment
+    kpts: list[str] = []
+
+    def energy_at(scale: float) -> None:
         atoms = atoms0.copy()
-        atoms.set_cell(atoms0.cell * s ** (1 / 3), scale_atoms=True)
+        atoms.set_cell(atoms0.cell * scale ** (1 / 3), scale_atoms=True)
         atoms.calc = _calculator(settings, kd)
-        energies.append(atoms.get_potential_energy())
-        volumes.append(atoms.get_volume())
-        moments.append(float(atoms.calc.get_magnetic_moment()) if spin_polarized else 0.0)
-        if len(volumes) < n:
-            step(f"E-V {len(volumes) + 1}/{n}")
-        else:
-            step("residual stress" if elastic and not metal else "fit")
+        energy = atoms.get_potential_energy()
+        moment = float(atoms.calc.get_magnetic_moment()) if spin_polarized else 0.0
+        points[float(scale)] = (atoms.get_volume(), energy, moment)
+        kpts.append("x".join(str(int(k)) for k in atoms.calc.wfs.kd.N_c))
+        step(f"E-V {len(points) + 1}")  # the next stage; set after the scan when it is not
+
+    for scale in scales:
+        energy_at(scale)
+    # The lowest energy at an end of the window: the equilibrium lies outside it (a magnetic
+    # state's larger volume, a poorly relaxed input). Step outwards until it is inside.
+    extra = 0
+    while True:
+        ordered = sorted(points)
+        lowest = int(np.argmin([points[k][1] for k in ordered]))
+        if 0 < lowest < len(ordered) - 1:
+            break
+        if extra == MAX_EXTRA_EOS_POINTS:
+            steps.close()
+            raise DensityError(
+                f"{who}: the E-V minimum lies outside volumes x{ordered[0]:.2f}-x"
+                f"{ordered[-1]:.2f} of the input cell even after {extra} extra points"
+            )
+        steps.total += 1
+        energy_at(ordered[0] - spacing if lowest == 0 else ordered[-1] + spacing)
+        extra += 1
+    # fit the eos_points points around the minimum
+    start = min(max(lowest - n // 2, 0), len(ordered) - n)
+    window = [points[k] for k in ordered[start : start + n]]
+    volumes, energies, moments = (list(column) for column in zip(*window, strict=True))
+    steps.set_description_str(f"{who}: {'residual stress' if elastic and not metal else 'fit'}")
     eos = EquationOfState(volumes, energies, eos="birchmurnaghan")
     try:
         v0, _e0, b0 = eos.fit()
-    except RuntimeError as err:  # scipy's curve_fit: noisy energies (too few k-points for a metal)
+    except RuntimeError as err:  # scipy's curve_fit: e.g. noisy energies of a metal
         steps.close()
         shown = ", ".join(f"{e:.4f}" for e in energies)
         raise DensityError(
             f"{who}: Birch-Murnaghan fit failed ({err}); energies {shown} eV at volumes "
-            f"{volumes[0]:.2f}-{volumes[-1]:.2f} A^3: raise the k-point density"
+            f"{volumes[0]:.2f}-{volumes[-1]:.2f} A^3 (noisy energies: raise the k-point density)"
         ) from err
     row: dict[str, Any] = {
         "id": label,
@@ -237,10 +265,11 @@ def compute_moduli(
         "V0_A3": float(v0),
         "V_input_A3": float(atoms0.get_volume()),
         "K_eos_GPa": float(b0 / GPa),
-        "kpts": "x".join(str(int(k)) for k in atoms.calc.wfs.kd.N_c),
+        "kpts": kpts[-1],
         "spin_polarized": bool(spin_polarized),
-        # total moment of the cell at the input volume (the middle of the E-V points)
-        "magmom_muB": moments[n // 2],
+        # total moment of the cell at the E-V point nearest the fitted volume
+        "magmom_muB": moments[int(np.argmin(np.abs(np.array(volumes) - v0)))],
+        "eos_extra_points": extra,
     }
     row.update({k: None for k in ("C11", "C12", "C44", "K_vrh_GPa", "G_vrh_GPa", "residual_GPa")})
     row["ecut_cij_eV"] = None
@@ -410,11 +439,19 @@ def run_batch(
         ]
 
     todo = mine(checks, 0) + mine(externals, len(checks))[:n_external]
+    failed = []
     for job in tqdm(todo, desc="GPAW moduli", disable=not progress):
         ident = job["mp_id"].iloc[0]
         if ident in done:
             continue
-        row = compute_moduli(structures(job)[0], label=ident, settings=settings, progress=progress)
+        try:
+            row = compute_moduli(
+                structures(job)[0], label=ident, settings=settings, progress=progress
+            )
+        except DensityError as err:  # one cell's failure (a fit, a window) must not end the batch
+            failed.append(ident)
+            print(f"FAILED {err}", flush=True)
+            continue
         append_row(row, path)
         print(
             f"{ident} {row['formula']}: K_eos {row['K_eos_GPa']:.1f} GPa, "
@@ -422,6 +459,8 @@ def run_batch(
             f"({row['seconds']:.0f} s)",
             flush=True,
         )
+    if failed:
+        print(f"{len(failed)} cell(s) failed, nothing stored for them: {', '.join(failed)}")
     return load_dft_moduli(path)
 
 
