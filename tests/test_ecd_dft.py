@@ -259,6 +259,9 @@ class _BirchMurnaghanCalculator:
     def get_magnetic_moment(self, atoms=None) -> float:
         return 0.0
 
+    def get_stress(self, atoms):  # at the minimum: no residual stress
+        return np.zeros(6)
+
 
 @pytest.mark.parametrize("v_ratio, extra", [(1.0, 0), (1.10, 3), (0.88, 4)])
 def test_eos_window_follows_a_minimum_outside_it(monkeypatch, v_ratio, extra) -> None:
@@ -312,6 +315,10 @@ def test_batch_goes_on_past_a_failed_cell(tmp_path, monkeypatch, capsys) -> None
     monkeypatch.setattr(dft, "compute_moduli", fake_moduli)
     out = dft.run_batch(("NaCl", "MgO", "Al"), 0, path=tmp_path / "m.csv", progress=False)
     assert out["formula"].tolist() == ["MgO", "Al"]  # the batch went on
+    again = dft.run_batch(
+        ("MgO", "Al"), 0, path=tmp_path / "m.csv", progress=False, redo=("mp-134",)
+    )
+    assert again["formula"].tolist() == ["MgO", "Al"] and len(again) == 2  # Al replaced
     printed = capsys.readouterr().out
     assert "FAILED mp-22862: Birch-Murnaghan fit failed" in printed
     assert "1 cell(s) failed, nothing stored for them: mp-22862" in printed

@@ -6,8 +6,10 @@ The external structures (WBM Fm-3m entries) have no published moduli, so we comp
   cell, fitted with the Birch-Murnaghan equation of state (``ase.eos``);
 * for insulators, cubic ``C11``, ``C12`` (stresses under +/- 1% normal strain) and ``C44``
   (+/- 1% shear) at the fitted equilibrium volume, giving Voigt-Reuss-Hill ``K`` and ``G``.
-  The cutoff is checked by the residual stress at that volume: above 2 GPa it is raised in
-  300 eV steps (to at most 1100 eV) before the strains are applied (``ecut_cij_eV``).
+  The cutoff is checked by the residual stress at the fitted volume, for metals too: above
+  2 GPa it is raised in 300 eV steps (to at most 1100 eV) and the E-V scan is repeated, then
+  the strains are applied at that cutoff (``ecut_eos_eV``, ``ecut_cij_eV``; rows stored
+  before the check covered the E-V scan have no ``ecut_eos_eV``: their E-V used 500 eV).
   Ions are clamped: exact for atoms on m-3m sites (rock salt, fcc), an upper bound for C44
   where a site has lower symmetry (fluorite's 8c), which the row flags.
 * a lattice that fails the cubic Born criteria (e.g. C44 < 0) gets no shear modulus
@@ -201,60 +203,83 @@ def compute_moduli(
         gap = float(bandgap(probe.calc, output=None)[0])
     metal = gap < 0.05
     kd = settings["kpt_density_metal" if metal else "kpt_density_insulator"]
-    if elastic and not metal:
-        steps.total += 5  # residual-stress check and four strained cells
-        steps.refresh()
+    steps.total += 1 + (4 if elastic and not metal else 0)  # residual stress, strained cells
+    steps.refresh()
     step("E-V 1")
 
     scales = np.linspace(1 - settings["eos_volume_range"], 1 + settings["eos_volume_range"], n)
     spacing = scales[1] - scales[0]
-    points: dict[float, tuple[float, float, float]] = {}  # scale -> volume, energy, moment
-    kpts: list[str] = []
 
-    def energy_at(scale: float) -> None:
-        atoms = atoms0.copy()
-        atoms.set_cell(atoms0.cell * scale ** (1 / 3), scale_atoms=True)
-        atoms.calc = _calculator(settings, kd)
-        energy = atoms.get_potential_energy()
-        moment = float(atoms.calc.get_magnetic_moment()) if spin_polarized else 0.0
-        points[float(scale)] = (atoms.get_volume(), energy, moment)
-        kpts.append("x".join(str(int(k)) for k in atoms.calc.wfs.kd.N_c))
-        step(f"E-V {len(points) + 1}")  # the next stage; set after the scan when it is not
+    def scan(current: DftSettings) -> dict[str, Any]:
+        """E-V points at one cutoff, the window moved until it holds the minimum, and the fit."""
+        points: dict[float, tuple[float, float, float]] = {}  # scale -> volume, energy, moment
+        kpts: list[str] = []
 
-    for scale in scales:
-        energy_at(scale)
-    # The lowest energy at an end of the window: the equilibrium lies outside it (a magnetic
-    # state's larger volume, a poorly relaxed input). Step outwards until it is inside.
-    extra = 0
-    while True:
-        ordered = sorted(points)
-        lowest = int(np.argmin([points[k][1] for k in ordered]))
-        if 0 < lowest < len(ordered) - 1:
-            break
-        if extra == MAX_EXTRA_EOS_POINTS:
+        def energy_at(scale: float) -> None:
+            atoms = atoms0.copy()
+            atoms.set_cell(atoms0.cell * scale ** (1 / 3), scale_atoms=True)
+            atoms.calc = _calculator(current, kd)
+            energy = atoms.get_potential_energy()
+            moment = float(atoms.calc.get_magnetic_moment()) if spin_polarized else 0.0
+            points[float(scale)] = (atoms.get_volume(), energy, moment)
+            kpts.append("x".join(str(int(k)) for k in atoms.calc.wfs.kd.N_c))
+            step(f"E-V {len(points) + 1}")  # the next stage; set after the scan when it is not
+
+        for scale in scales:
+            energy_at(scale)
+        # The lowest energy at an end of the window: the equilibrium lies outside it (a
+        # magnetic state's larger volume, a poorly relaxed input). Step outwards until inside.
+        extra = 0
+        while True:
+            ordered = sorted(points)
+            lowest = int(np.argmin([points[k][1] for k in ordered]))
+            if 0 < lowest < len(ordered) - 1:
+                break
+            if extra == MAX_EXTRA_EOS_POINTS:
+                steps.close()
+                raise DensityError(
+                    f"{who}: the E-V minimum lies outside volumes x{ordered[0]:.2f}-x"
+                    f"{ordered[-1]:.2f} of the input cell even after {extra} extra points"
+                )
+            steps.total += 1
+            energy_at(ordered[0] - spacing if lowest == 0 else ordered[-1] + spacing)
+            extra += 1
+        # fit the eos_points points around the minimum
+        first = min(max(lowest - n // 2, 0), len(ordered) - n)
+        window = [points[k] for k in ordered[first : first + n]]
+        volumes, energies, moments = (list(column) for column in zip(*window, strict=True))
+        steps.set_description_str(f"{who}: residual stress")
+        try:
+            v0, _e0, b0 = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
+        except RuntimeError as err:  # scipy's curve_fit: e.g. noisy energies of a metal
             steps.close()
+            shown = ", ".join(f"{e:.4f}" for e in energies)
             raise DensityError(
-                f"{who}: the E-V minimum lies outside volumes x{ordered[0]:.2f}-x"
-                f"{ordered[-1]:.2f} of the input cell even after {extra} extra points"
-            )
-        steps.total += 1
-        energy_at(ordered[0] - spacing if lowest == 0 else ordered[-1] + spacing)
-        extra += 1
-    # fit the eos_points points around the minimum
-    start = min(max(lowest - n // 2, 0), len(ordered) - n)
-    window = [points[k] for k in ordered[start : start + n]]
-    volumes, energies, moments = (list(column) for column in zip(*window, strict=True))
-    steps.set_description_str(f"{who}: {'residual stress' if elastic and not metal else 'fit'}")
-    eos = EquationOfState(volumes, energies, eos="birchmurnaghan")
-    try:
-        v0, _e0, b0 = eos.fit()
-    except RuntimeError as err:  # scipy's curve_fit: e.g. noisy energies of a metal
-        steps.close()
-        shown = ", ".join(f"{e:.4f}" for e in energies)
-        raise DensityError(
-            f"{who}: Birch-Murnaghan fit failed ({err}); energies {shown} eV at volumes "
-            f"{volumes[0]:.2f}-{volumes[-1]:.2f} A^3 (noisy energies: raise the k-point density)"
-        ) from err
+                f"{who}: Birch-Murnaghan fit failed ({err}); energies {shown} eV at volumes "
+                f"{volumes[0]:.2f}-{volumes[-1]:.2f} A^3 (noisy energies: raise the k-points)"
+            ) from err
+        nearest = int(np.argmin(np.abs(np.array(volumes) - v0)))
+        return {"v0": float(v0), "b0": float(b0), "magmom": moments[nearest], "extra": extra,
+                "kpts": kpts[-1]}  # fmt: skip
+
+    # The stress at the E-V minimum should vanish; a large residual means the plane-wave basis
+    # is too small (Pulay stress), for the E-V curve as for the C_ij: raise the cutoff and
+    # scan again (MgO and the fluorides need 800 eV where most cells are fine at 500).
+    current = DftSettings(**settings)
+    while True:
+        fit = scan(current)
+        eq = atoms0.copy()
+        eq.set_cell(atoms0.cell * (fit["v0"] / atoms0.get_volume()) ** (1 / 3), scale_atoms=True)
+        eq.calc = _calculator(current, kd)
+        worst = float(np.abs((eq.get_stress(voigt=True) / GPa)[:3]).max())
+        next_ecut = current["ecut_eV"] + current["cij_ecut_step_eV"]
+        if worst <= current["cij_max_residual_GPa"] or next_ecut > current["cij_ecut_max_eV"]:
+            step("strains" if elastic and not metal else "done")
+            break
+        current = DftSettings(**{**current, "ecut_eV": next_ecut})
+        steps.total += n + 1
+        step(f"E-V at {next_ecut:.0f} eV")
+    v0 = fit["v0"]
     row: dict[str, Any] = {
         "id": label,
         "formula": prim.composition.reduced_formula,
@@ -262,36 +287,24 @@ def compute_moduli(
         "n_atoms": len(prim),
         "pbe_gap_eV": gap,
         "metal": metal,
-        "V0_A3": float(v0),
+        "V0_A3": v0,
         "V_input_A3": float(atoms0.get_volume()),
-        "K_eos_GPa": float(b0 / GPa),
-        "kpts": kpts[-1],
+        "K_eos_GPa": fit["b0"] / GPa,
+        "kpts": fit["kpts"],
         "spin_polarized": bool(spin_polarized),
         # total moment of the cell at the E-V point nearest the fitted volume
-        "magmom_muB": moments[int(np.argmin(np.abs(np.array(volumes) - v0)))],
-        "eos_extra_points": extra,
+        "magmom_muB": fit["magmom"],
+        "eos_extra_points": fit["extra"],
+        # the cutoff of the stored E-V fit, checked by the residual stress at its minimum
+        "ecut_eos_eV": current["ecut_eV"],
+        "residual_GPa": worst,
     }
-    row.update({k: None for k in ("C11", "C12", "C44", "K_vrh_GPa", "G_vrh_GPa", "residual_GPa")})
+    row.update({k: None for k in ("C11", "C12", "C44", "K_vrh_GPa", "G_vrh_GPa")})
     row["ecut_cij_eV"] = None
     row["stable"] = None
     row["c44_upper_bound"] = _low_symmetry_sites(prim)
     if elastic and not metal:
-        eq = atoms0.copy()
-        eq.set_cell(atoms0.cell * (v0 / atoms0.get_volume()) ** (1 / 3), scale_atoms=True)
-        # The stress at the E-V minimum should vanish; a large residual means the plane-wave
-        # basis is too small for stresses (Pulay stress): raise the cutoff for the C_ij.
-        cij = DftSettings(**settings)
-        while True:
-            eq.calc = _calculator(cij, kd)
-            residual = eq.get_stress(voigt=True) / GPa
-            worst = float(np.abs(residual[:3]).max())
-            next_ecut = cij["ecut_eV"] + cij["cij_ecut_step_eV"]
-            if worst <= cij["cij_max_residual_GPa"] or next_ecut > cij["cij_ecut_max_eV"]:
-                step("strains")
-                break
-            cij = DftSettings(**{**cij, "ecut_eV": next_ecut})
-            steps.total += 1
-            step(f"residual stress at {next_ecut:.0f} eV")
+        cij = current
         row["ecut_cij_eV"] = cij["ecut_eV"]
         e = settings["strain"]
         stresses = {}
@@ -321,7 +334,6 @@ def compute_moduli(
                 "C44": c44,
                 "K_vrh_GPa": k,
                 "G_vrh_GPa": g,
-                "residual_GPa": worst,
             }
         )
     steps.close()
@@ -383,6 +395,7 @@ def run_batch(
     progress: bool = True,
     magnetic: bool = False,
     shard: tuple[int, int] = (0, 1),
+    redo: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Compute the check materials and the ``n_external`` smallest WBM cells not yet stored.
 
@@ -393,7 +406,8 @@ def run_batch(
     with a printed line naming them, so one such cell cannot stop a long batch.
     Resumable: each finished structure is appended to the CSV at once; stored ids are skipped.
     ``shard=(k, n)`` takes every n-th job of the fixed job list, starting at k, so n
-    processes (one per core) share the work without overlap.
+    processes (one per core) share the work without overlap. ``redo`` ids are computed again
+    (their stored rows replaced) when they are in this batch's job list.
     """
     index, count = shard
     if not 0 <= index < count:
@@ -407,6 +421,7 @@ def run_batch(
     done = set(stored["id"])
     if magnetic and "usable" in stored.columns:  # a magnetic compound's non-spin row is not done
         done = set(stored["id"][stored["usable"].astype(bool)])
+    done -= set(redo)
     mp = load_ecd_dataset(verbose=False)
     checks, externals = [], []
     for formula in check:
@@ -476,10 +491,12 @@ if __name__ == "__main__":
         action="store_true",
         help="external cells with Cr, Mn, Fe, Co or Ni instead, spin-polarised",
     )
+    parser.add_argument("--redo", default="", help="ids to compute again (comma-separated)")
     args = parser.parse_args()
     try:
         k, n = (int(x) for x in args.shard.split("/"))
     except ValueError:
         parser.error(f"--shard {args.shard!r}: expected K/N, e.g. 0/2")
     checks = tuple(c for c in args.check.split(",") if c)
-    run_batch(checks, args.external, shard=(k, n), magnetic=args.magnetic)
+    redo = tuple(i for i in args.redo.split(",") if i)
+    run_batch(checks, args.external, shard=(k, n), magnetic=args.magnetic, redo=redo)
