@@ -273,8 +273,9 @@ class _BirchMurnaghanCalculator:
         return np.zeros(6)
 
 
-@pytest.mark.parametrize("v_ratio, extra", [(1.0, 0), (1.10, 3), (0.88, 4)])
-def test_eos_window_follows_a_minimum_outside_it(monkeypatch, v_ratio, extra) -> None:
+def _aluminium_on_a_fake_curve(monkeypatch, v_ratio: float):
+    """fcc Al with GPAW replaced by a Birch-Murnaghan curve whose minimum is at v_ratio x the
+    input volume (a metal: no C_ij), and that input volume."""
     from pymatgen.core import Lattice, Structure
 
     import matfusion.ecd.dft as dft
@@ -287,29 +288,64 @@ def test_eos_window_follows_a_minimum_outside_it(monkeypatch, v_ratio, extra) ->
     monkeypatch.setattr(
         dft, "_calculator", lambda settings, kd, txt=None: _BirchMurnaghanCalculator(v_ratio * v_in)
     )
-    row = dft.compute_moduli(al, label="Al")
+    return al, v_in
+
+
+@pytest.mark.parametrize("v_ratio, extra", [(1.0, 0), (1.10, 3), (0.88, 4)])
+def test_eos_window_follows_a_minimum_outside_it(monkeypatch, v_ratio, extra) -> None:
+    from matfusion.ecd.dft import compute_moduli
+
+    al, v_in = _aluminium_on_a_fake_curve(monkeypatch, v_ratio)
+    row = compute_moduli(al, label="Al")
     assert row["eos_extra_points"] == extra  # +/-6% in 2% steps: 1.10 needs 1.08, 1.10, 1.12
     assert row["K_eos_GPa"] == pytest.approx(100.0, rel=1e-3)
     assert row["V0_A3"] == pytest.approx(v_ratio * v_in, rel=1e-4)
     assert row["metal"] and row["C11"] is None
+    assert row["residual_GPa"] == 0.0 and row["ecut_eos_eV"] == 500.0  # no cutoff raised
 
 
 def test_eos_minimum_far_outside_the_window_is_one_clear_error(monkeypatch) -> None:
-    from pymatgen.core import Lattice, Structure
-
-    import matfusion.ecd.dft as dft
     from matfusion.ecd.density import DensityError
+    from matfusion.ecd.dft import compute_moduli
 
-    al = Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.04), ["Al"], [[0, 0, 0]])
-    v_in = al.get_primitive_structure().volume
-    monkeypatch.setattr(dft, "gpaw_available", lambda: True)
-    monkeypatch.setattr(dft, "gpaw_unsupported", lambda structures: [])
-    monkeypatch.setattr("ase.dft.bandgap.bandgap", lambda calc, output=None: (0.0, None, None))
-    monkeypatch.setattr(
-        dft, "_calculator", lambda settings, kd, txt=None: _BirchMurnaghanCalculator(1.5 * v_in)
-    )
+    al, _ = _aluminium_on_a_fake_curve(monkeypatch, 1.5)
     with pytest.raises(DensityError, match="Al: the E-V minimum lies outside volumes x0.94-x1.18"):
-        dft.compute_moduli(al, label="Al")
+        compute_moduli(al, label="Al")
+
+
+class _PulayCalculator(_BirchMurnaghanCalculator):
+    """Below 800 eV: a 5 GPa residual stress and a curve 10% too stiff (an unconverged basis)."""
+
+    def __init__(self, v_min: float, ecut: float) -> None:
+        super().__init__(v_min)
+        self.converged = ecut >= 800
+
+    def get_potential_energy(self, atoms) -> float:
+        from ase.eos import birchmurnaghan
+        from ase.units import GPa
+
+        k0 = 100 if self.converged else 110
+        return float(birchmurnaghan(atoms.get_volume(), -5.0, k0 * GPa, 4.0, self.v_min))
+
+    def get_stress(self, atoms):
+        from ase.units import GPa
+
+        return np.array([0, 0, 0, 0, 0, 0] if self.converged else [5, 5, 5, 0, 0, 0]) * GPa
+
+
+def test_a_large_residual_stress_raises_the_cutoff_and_repeats_the_eos(monkeypatch) -> None:
+    import matfusion.ecd.dft as dft
+
+    al, v_in = _aluminium_on_a_fake_curve(monkeypatch, 1.0)
+    monkeypatch.setattr(
+        dft,
+        "_calculator",
+        lambda settings, kd, txt=None: _PulayCalculator(v_in, settings["ecut_eV"]),
+    )
+    row = dft.compute_moduli(al, label="Al")
+    assert row["ecut_eos_eV"] == 800.0  # 500 -> 800 eV in one 300 eV step
+    assert row["K_eos_GPa"] == pytest.approx(100.0, rel=1e-3)  # the 800 eV curve, not 500's
+    assert row["residual_GPa"] == 0.0
 
 
 def test_batch_goes_on_past_a_failed_cell(tmp_path, monkeypatch, capsys) -> None:
