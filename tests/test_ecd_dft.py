@@ -48,15 +48,13 @@ def test_stored_csv_is_consistent() -> None:
     # within 10%. Rows stored before the cutoff check covered the E-V scan fitted it at
     # setting_ecut_eV; where their C_ij needed more, the two are not comparable (NaTl2RuF6:
     # 74 GPa at 500 eV, 65 at 800 eV, C_ij 65 at 800 eV).
-    ecut_eos = insulators.get("ecut_eos_eV", pd.Series(np.nan, index=insulators.index))
-    ecut_eos = ecut_eos.fillna(insulators["setting_ecut_eV"])
+    ecut_eos = insulators["ecut_eos_eV"].fillna(insulators["setting_ecut_eV"])
     same = insulators[ecut_eos == insulators["ecut_cij_eV"]]
     assert len(same) >= 4
     ratio = same["K_vrh_GPa"] / same["K_eos_GPa"]
     assert ((ratio > 0.9) & (ratio < 1.1)).all()
-    if "ecut_eos_eV" in table.columns:  # under the current rule the C_ij reuse the E-V cutoff
-        new = with_cij[with_cij["ecut_eos_eV"].notna()]
-        assert (new["ecut_eos_eV"] == new["ecut_cij_eV"]).all()
+    new = with_cij[with_cij["ecut_eos_eV"].notna()]  # under the current rule the C_ij
+    assert (new["ecut_eos_eV"] == new["ecut_cij_eV"]).all()  # reuse the E-V cutoff
     # Born stability of the cubic crystals we report shear for
     assert (insulators["C11"] > insulators["C12"]).all() and (insulators["C44"] > 0).all()
     assert (insulators["residual_GPa"] <= 2.0).all()  # cutoff checked by the residual stress
@@ -208,6 +206,7 @@ def test_magnetic_rows_count_only_when_spin_polarised() -> None:
     )
     flagged = annotate(old)  # rows stored before spin polarisation existed
     assert flagged["spin_polarized"].tolist() == [False, False]
+    assert flagged["ecut_eos_eV"].isna().all()  # nor the E-V cutoff check
     assert flagged["usable"].tolist() == [False, True]
     redone = annotate(old.assign(spin_polarized=[True, None]))
     assert redone["usable"].tolist() == [True, True]
@@ -251,17 +250,19 @@ class _BirchMurnaghanCalculator:
     """Stand-in for GPAW: energies on a Birch-Murnaghan curve (E0 = -5 eV, K0 = 100 GPa,
     K' = 4) with its minimum at ``v_min``, so the E-V logic is tested in milliseconds."""
 
-    def __init__(self, v_min: float) -> None:
+    def __init__(self, v_min: float, k0_gpa: float = 100.0) -> None:
         from types import SimpleNamespace
 
         self.v_min = v_min
+        self.k0_gpa = k0_gpa
         self.wfs = SimpleNamespace(kd=SimpleNamespace(N_c=[4, 4, 4]))
 
     def get_potential_energy(self, atoms) -> float:
         from ase.eos import birchmurnaghan
         from ase.units import GPa
 
-        return float(birchmurnaghan(atoms.get_volume(), -5.0, 100 * GPa, 4.0, self.v_min))
+        k0 = self.k0_gpa * GPa
+        return float(birchmurnaghan(atoms.get_volume(), -5.0, k0, 4.0, self.v_min))
 
     def get_property(self, name, atoms, allow_calculation=True):
         return self.get_potential_energy(atoms)
@@ -317,15 +318,8 @@ class _PulayCalculator(_BirchMurnaghanCalculator):
     """Below 800 eV: a 5 GPa residual stress and a curve 10% too stiff (an unconverged basis)."""
 
     def __init__(self, v_min: float, ecut: float) -> None:
-        super().__init__(v_min)
         self.converged = ecut >= 800
-
-    def get_potential_energy(self, atoms) -> float:
-        from ase.eos import birchmurnaghan
-        from ase.units import GPa
-
-        k0 = 100 if self.converged else 110
-        return float(birchmurnaghan(atoms.get_volume(), -5.0, k0 * GPa, 4.0, self.v_min))
+        super().__init__(v_min, k0_gpa=100.0 if self.converged else 110.0)
 
     def get_stress(self, atoms):
         from ase.units import GPa

@@ -48,8 +48,8 @@ __all__ = [
 ]
 
 DFT_CSV = Path(__file__).with_name("dft_moduli.csv")
-#: Elements whose compounds are often magnetic; our runs are not spin-polarised, so their
-#: moduli are flagged (``spin_risk``) and left out of the validation metrics.
+#: Elements whose compounds are often magnetic (``spin_risk``): computed spin-polarised
+#: (``--magnetic``); a row of theirs without spin polarisation is left out of the metrics.
 MAGNETIC_ELEMENTS = frozenset({"Cr", "Mn", "Fe", "Co", "Ni"})
 #: Ferromagnetic starting moment on each atom of MAGNETIC_ELEMENTS in a spin-polarised run
 #: (muB); the SCF relaxes it, to zero where the compound is not magnetic.
@@ -104,10 +104,13 @@ def initial_magmoms(symbols: list[str]) -> list[float]:
 
 def annotate(table: pd.DataFrame) -> pd.DataFrame:
     """Derived flags, also for rows stored before they existed: ``stable``, ``spin_risk``,
-    ``spin_polarized`` (False where not recorded) and ``usable`` (no magnetic element, or
-    computed spin-polarised): the rows the validation metrics use."""
+    ``spin_polarized`` (False where not recorded), ``usable`` (no magnetic element, or
+    computed spin-polarised: the rows the validation metrics use) and ``ecut_eos_eV`` (NaN
+    where the E-V fit predates its cutoff check)."""
     table = table.copy()
     table["spin_risk"] = [spin_risk(f) for f in table["formula"]]
+    if "ecut_eos_eV" not in table.columns:
+        table["ecut_eos_eV"] = float("nan")
     if "spin_polarized" not in table.columns:
         table["spin_polarized"] = False
     table["spin_polarized"] = table["spin_polarized"].eq(True)  # NaN (not recorded): False
@@ -178,7 +181,7 @@ def compute_moduli(
     settings = settings or DftSettings()
     started = time.perf_counter()
     n = settings["eos_points"]
-    # total known after the probe (metal: no C_ij); a raised C_ij cutoff adds one run
+    # total known after the probe (metal: no C_ij); a raised cutoff adds a scan and a check
     steps = tqdm(total=1 + n, desc=f"{who}: probe", unit="SCF", leave=False, disable=not progress)
 
     def step(stage: str) -> None:
@@ -304,8 +307,7 @@ def compute_moduli(
     row["stable"] = None
     row["c44_upper_bound"] = _low_symmetry_sites(prim)
     if elastic and not metal:
-        cij = current
-        row["ecut_cij_eV"] = cij["ecut_eV"]
+        row["ecut_cij_eV"] = current["ecut_eV"]
         e = settings["strain"]
         stresses = {}
         for name, strain in (("xx", np.diag([e, 0, 0])), ("yz", None)):
@@ -316,7 +318,7 @@ def compute_moduli(
                 atoms = eq.copy()
                 deform = np.eye(3) + sign * strain
                 atoms.set_cell(eq.cell @ deform.T, scale_atoms=True)
-                atoms.calc = _calculator(cij, kd)
+                atoms.calc = _calculator(current, kd)
                 stresses[(name, sign)] = atoms.get_stress(voigt=True) / GPa
                 step("strains")
         # ASE stress is +dE/(V d strain): tension positive, so sigma = C eps
