@@ -86,7 +86,7 @@ def _append_many(path, prefix, n) -> None:
 
 
 def test_append_row_from_two_processes_loses_nothing(tmp_path) -> None:
-    # two --shard processes write the same CSV: the lock keeps every row
+    # two batch processes write the same CSV: the lock keeps every row
     import multiprocessing
 
     path = tmp_path / "moduli.csv"
@@ -101,26 +101,80 @@ def test_append_row_from_two_processes_loses_nothing(tmp_path) -> None:
     assert len(ids) == 50 and ids.is_unique
 
 
-def test_shards_split_the_jobs_without_overlap(tmp_path, monkeypatch) -> None:
+def _fake_moduli_logging_calls(log):
+    """A compute_moduli stand-in that notes each call (pid, id) in ``log`` and takes a while."""
+
+    def fake(structure, label, settings=None, progress=False):
+        import os
+        import time
+
+        with open(log, "a") as handle:
+            handle.write(f"{os.getpid()} {label}\n")
+        time.sleep(0.3)
+        return {"id": label, "formula": structure.composition.reduced_formula,
+                "K_eos_GPa": 1.0, "G_vrh_GPa": None, "seconds": 0.3}  # fmt: skip
+
+    return fake
+
+
+def _run_batch_quietly(path, n_external) -> None:
     import matfusion.ecd.dft as dft
 
-    def fake_moduli(structure, label, settings=None, progress=False):
-        return {"id": label, "formula": structure.composition.reduced_formula,
-                "K_eos_GPa": 1.0, "G_vrh_GPa": None, "seconds": 0.0}  # fmt: skip
+    dft.run_batch(("NaCl", "Al"), n_external, path=path, progress=False)
 
-    monkeypatch.setattr(dft, "compute_moduli", fake_moduli)
+
+def test_two_processes_share_a_batch_each_cell_once(tmp_path, monkeypatch) -> None:
+    # the same command started once per core: every cell computed once, both cores used
+    import multiprocessing
+
+    import matfusion.ecd.dft as dft
+
+    log = tmp_path / "calls.txt"
+    monkeypatch.setattr(dft, "compute_moduli", _fake_moduli_logging_calls(log))
     path = tmp_path / "moduli.csv"
-    runs = [
-        dft.run_batch(("NaCl", "Al"), 3, path=path, progress=False, shard=(k, 2)) for k in (0, 1)
-    ]
-    assert len(runs[1]) == 8 and runs[1]["id"].is_unique  # 2 checks + 3 external per shard
-    first = dft.run_batch(
-        ("NaCl", "Al"), 3, path=tmp_path / "one.csv", progress=False, shard=(0, 2)
-    )
-    assert first["id"].tolist() == runs[0]["id"].tolist()[: len(first)]  # shard 0 ran first
-    assert "mp-22862" in set(first["id"]) and "mp-134" not in set(first["id"])
-    with pytest.raises(ValueError, match="shard 2/2"):
-        dft.run_batch((), 1, path=path, shard=(2, 2))
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_run_batch_quietly, args=(path, 4)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    calls = [line.split() for line in log.read_text().splitlines()]
+    ids = [ident for _pid, ident in calls]
+    assert len(ids) == 6 and len(set(ids)) == 6  # 2 checks + 4 external cells, none twice
+    assert len({pid for pid, _ident in calls}) == 2  # both processes computed some
+    assert set(load_dft_moduli(path)["id"]) == set(ids)
+    # a later run finds the checks stored and computes nothing
+    dft.run_batch(("NaCl", "Al"), 0, path=path, progress=False)
+    assert len(log.read_text().splitlines()) == 6
+
+
+def test_a_claimed_cell_is_skipped_and_the_claim_ends_with_its_holder(tmp_path, capsys):
+    import matfusion.ecd.dft as dft
+
+    path = tmp_path / "moduli.csv"
+    with dft.claim_job(path, "mp-22862") as first:
+        assert first
+        with dft.claim_job(path, "mp-22862") as second:  # another open file: another holder
+            assert not second
+        with dft.claim_job(path, "mp-134") as other:
+            assert other
+        calls = []
+
+        def fake(structure, label, settings=None, progress=False):
+            calls.append(label)
+            return {"id": label, "formula": "x", "K_eos_GPa": 1.0, "G_vrh_GPa": None,
+                    "seconds": 0.0}  # fmt: skip
+
+        original, dft.compute_moduli = dft.compute_moduli, fake
+        try:
+            dft.run_batch(("NaCl", "Al"), 0, path=path, progress=False)
+        finally:
+            dft.compute_moduli = original
+        assert calls == ["mp-134"]  # NaCl is held above
+        assert "mp-22862: being computed by another process" in capsys.readouterr().out
+    with dft.claim_job(path, "mp-22862") as again:
+        assert again  # released when its holder left
 
 
 needs_gpaw = pytest.mark.skipif(not gpaw_available(), reason="GPAW (the dft extra) not installed")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -384,6 +385,40 @@ def append_row(row: dict[str, Any], path: Path | None = None) -> None:
         out.to_csv(path, index=False, float_format="%.6g")
 
 
+def _stored_ids(path: Path, magnetic: bool) -> set[str]:
+    """Ids with a stored row that counts as done (for ``magnetic``: computed spin-polarised)."""
+    if not path.is_file() or not path.stat().st_size:
+        return set()
+    stored = load_dft_moduli(path)
+    if magnetic and "usable" in stored.columns:  # a magnetic compound's non-spin row is not done
+        return set(stored["id"][stored["usable"].astype(bool)])
+    return set(stored["id"])
+
+
+@contextlib.contextmanager
+def claim_job(path: Path, ident: str) -> Iterator[bool]:
+    """Claim one cell of a batch writing ``path``: yields True if this process holds it.
+
+    The claim is an exclusive ``flock`` on a per-cell file beside the CSV
+    (``.<csv name>.claims/<id>.lock``), held while the cell is computed; the system drops
+    it when the process ends, however it ends, so a killed batch leaves no stale claim.
+    """
+    import fcntl
+
+    folder = path.with_name(f".{path.name}.claims")
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{ident}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 #: Materials Project check materials: rock salt insulators and an fcc metal.
 CHECK_FORMULAS = ("NaCl", "MgO", "Al")
 
@@ -396,7 +431,6 @@ def run_batch(
     settings: DftSettings | None = None,
     progress: bool = True,
     magnetic: bool = False,
-    shard: tuple[int, int] = (0, 1),
     redo: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Compute the check materials and the ``n_external`` smallest WBM cells not yet stored.
@@ -407,23 +441,18 @@ def run_batch(
     External cells with an element GPAW has no setup for (Tc) are left out of the job list,
     with a printed line naming them, so one such cell cannot stop a long batch.
     Resumable: each finished structure is appended to the CSV at once; stored ids are skipped.
-    ``shard=(k, n)`` takes every n-th job of the fixed job list, starting at k, so n
-    processes (one per core) share the work without overlap. ``redo`` ids are computed again
-    (their stored rows replaced) when they are in this batch's job list.
+    Several processes (one per core) may run the same batch: each claims a cell before
+    computing it (:func:`claim_job`) and takes the next unclaimed one, so the cores stay busy
+    until the list is done (a fixed split left one core idle while the other still had the
+    large cells) and no cell is computed twice. ``redo`` ids are computed again (their stored
+    rows replaced) when they are in this batch's job list.
     """
-    index, count = shard
-    if not 0 <= index < count:
-        raise ValueError(f"shard {index}/{count}: need 0 <= k < n")
     from tqdm.auto import tqdm
 
     from matfusion.ecd.data import contains_any, load_ecd_dataset, load_external_set, structures
 
     path = path or DFT_CSV
-    stored = load_dft_moduli(path) if path.is_file() else pd.DataFrame(columns=["id", "usable"])
-    done = set(stored["id"])
-    if magnetic and "usable" in stored.columns:  # a magnetic compound's non-spin row is not done
-        done = set(stored["id"][stored["usable"].astype(bool)])
-    done -= set(redo)
+    done = _stored_ids(path, magnetic) - set(redo)
     mp = load_ecd_dataset(verbose=False)
     checks, externals = [], []
     for formula in check:
@@ -447,29 +476,28 @@ def run_batch(
             ext = ext[~lacking]
         externals = [ext.iloc[[i]] for i in range(len(ext))]
 
-    def mine(jobs: list[pd.DataFrame], offset: int) -> list[pd.DataFrame]:
-        """This shard's jobs not yet stored (positions in one fixed list of all jobs)."""
-        return [
-            job
-            for i, job in enumerate(jobs, start=offset)
-            if i % count == index and job["mp_id"].iloc[0] not in done
-        ]
+    def pending(jobs: list[pd.DataFrame]) -> list[pd.DataFrame]:
+        return [job for job in jobs if job["mp_id"].iloc[0] not in done]
 
-    todo = mine(checks, 0) + mine(externals, len(checks))[:n_external]
+    todo = pending(checks) + pending(externals)[:n_external]
     failed = []
     for job in tqdm(todo, desc="GPAW moduli", disable=not progress):
         ident = job["mp_id"].iloc[0]
-        if ident in done:
-            continue
-        try:
-            row = compute_moduli(
-                structures(job)[0], label=ident, settings=settings, progress=progress
-            )
-        except DensityError as err:  # one cell's failure (a fit, a window) must not end the batch
-            failed.append(ident)
-            print(f"FAILED {err}", flush=True)
-            continue
-        append_row(row, path)
+        with claim_job(path, ident) as mine:
+            if not mine:
+                print(f"{ident}: being computed by another process; next cell", flush=True)
+                continue
+            if ident not in redo and ident in _stored_ids(path, magnetic):
+                continue  # another process finished it after this one listed its jobs
+            try:
+                row = compute_moduli(
+                    structures(job)[0], label=ident, settings=settings, progress=progress
+                )
+            except DensityError as err:  # one cell's failure (a fit, a window) must not end it
+                failed.append(ident)
+                print(f"FAILED {err}", flush=True)
+                continue
+            append_row(row, path)
         print(
             f"{ident} {row['formula']}: K_eos {row['K_eos_GPa']:.1f} GPa, "
             f"G_vrh {row['G_vrh_GPa'] if row['G_vrh_GPa'] is not None else '-'} "
@@ -484,10 +512,14 @@ def run_batch(
 if __name__ == "__main__":
     import argparse
 
-    parser = argparse.ArgumentParser(description="GPAW moduli of check and external materials")
+    parser = argparse.ArgumentParser(
+        description="GPAW moduli of check and external materials",
+        epilog="Run the same command once per core: each process claims the next free cell.",
+    )
     parser.add_argument("--check", default=",".join(CHECK_FORMULAS))
-    parser.add_argument("--external", type=int, default=0, help="how many WBM cells to add")
-    parser.add_argument("--shard", default="0/1", help="K/N: this process takes jobs K, K+N, ...")
+    parser.add_argument(
+        "--external", type=int, default=0, help="how many WBM cells to add (all processes together)"
+    )
     parser.add_argument(
         "--magnetic",
         action="store_true",
@@ -495,10 +527,6 @@ if __name__ == "__main__":
     )
     parser.add_argument("--redo", default="", help="ids to compute again (comma-separated)")
     args = parser.parse_args()
-    try:
-        k, n = (int(x) for x in args.shard.split("/"))
-    except ValueError:
-        parser.error(f"--shard {args.shard!r}: expected K/N, e.g. 0/2")
     checks = tuple(c for c in args.check.split(",") if c)
     redo = tuple(i for i in args.redo.split(",") if i)
-    run_batch(checks, args.external, shard=(k, n), magnetic=args.magnetic, redo=redo)
+    run_batch(checks, args.external, magnetic=args.magnetic, redo=redo)
