@@ -143,7 +143,7 @@ show_markdown(
     f"({', '.join(ecd.gpaw_exclude_elements)}); **{len(todo)} without a magnetic element and "
     f"{len(magnetic_todo)} with one not computed yet** "
     "(`OMP_NUM_THREADS=1 python -m matfusion.ecd.dft --check '' --external N [--magnetic]` "
-    "adds N of them, smallest first; `--shard K/2` splits the list over two cores)."
+    "adds N of them, smallest first; started once per core, the processes share the list)."
 )
 missing = "skip" if prof.name == "standard" else "train"
 records = []

@@ -360,7 +360,7 @@ def append_row(row: dict[str, Any], path: Path | None = None) -> None:
     """Add (or replace, by id) one row in the stored CSV.
 
     The read-modify-write holds an exclusive lock on the CSV, so several processes (one per
-    core, ``--shard``) can add rows to the same file without losing each other's.
+    core, :func:`claim_job`) can add rows to the same file without losing each other's.
     """
     import fcntl
 
