@@ -42,7 +42,15 @@ from matfusion.ecd.data import contains_any, load_ecd_dataset, load_external_set
 from matfusion.ecd.dft import INITIAL_MOMENT_MUB, MAGNETIC_ELEMENTS, load_dft_moduli
 from matfusion.ecd.reported import external_comparison, external_validation
 from matfusion.ecd.settings import ecd_profile
-from matfusion.ecd.train import density_note, metrics, prepare_inputs, run_external
+from matfusion.ecd.train import (
+    EXTERNAL_DFT_COLUMNS,
+    density_note,
+    external_per_structure,
+    external_predictions,
+    metrics,
+    prepare_inputs,
+    run_external,
+)
 from matfusion.notebook import profile_banner, setup_plots, show_markdown
 from matfusion.profiles import get_profile
 
@@ -152,20 +160,8 @@ if len(external):
     records = run_external(
         models, ["bulk", "shear"], inputs, external, progress=progress, missing=missing
     )
-rows = []
-for rec in records:
-    p = rec["predictions"]
-    for ident, pred in zip(p["id"], p["pred"], strict=True):
-        rows.append(
-            {
-                "id": ident,
-                "model": rec["config"]["model"],
-                "target": rec["config"]["target"],
-                "pred": pred,
-            }
-        )
-preds = pd.DataFrame(rows)
-truth = {"bulk": ext_dft["K_eos_GPa"], "shear": ext_dft["G_vrh_GPa"]}
+preds = external_predictions(records)
+truth = {target: ext_dft[column] for target, column in EXTERNAL_DFT_COLUMNS.items()}
 # a row of panels per target our DFT has values for (metals get the bulk modulus only)
 shown = [t for t, values in truth.items() if values.notna().sum() >= 2]
 if "shear" not in shown and len(ext_dft):
@@ -233,4 +229,39 @@ show_markdown(
 summary_table = external_comparison(pd.DataFrame(summary), paper_ext) if summary else pd.DataFrame()
 summary_table.style.format("{:.3f}", na_rep="–").format(
     "{:.0f}", subset=[c for c in summary_table.columns if c[0] == "structures"], na_rep="–"
+)
+
+# %% [markdown]
+# ## The external structures one by one
+#
+# Every stored GPAW row of the external set with the bulk modulus each model predicts for it
+# (all trained on the MP set only), the largest miss of the fusion model (the paper's model for
+# this figure) first. Magnetic rows show their spin-polarised moment; a row with `usable`
+# False (a magnetic compound computed without spin polarisation) stays out of the metrics
+# above.
+
+# %% tags=["hide-input"]
+if preds.empty:
+    show_markdown("No stored predictions for this profile: nothing to list.")
+    per_structure = pd.DataFrame()
+else:
+    per_structure = external_per_structure(ext_all.reset_index(), preds, "bulk")
+    error_col = "Fusion(Magpie+ECD) - DFT"
+    if error_col in per_structure.columns and len(per_structure):
+        miss = per_structure[error_col].abs()
+        spin = per_structure["spin_polarized"].astype(bool)
+        counted = per_structure["usable"].astype(bool)
+        text = (
+            f"Fusion's median miss: {miss[counted].median():.1f} GPa over the "
+            f"{int(counted.sum())} structures the metrics count"
+        )
+        if spin.any():
+            text += (
+                f"; {miss[spin].median():.1f} GPa on the {int(spin.sum())} spin-polarised "
+                f"magnetic ones, {miss[counted & ~spin].median():.1f} GPa on the others"
+            )
+        largest = per_structure["formula"].head(3)
+        show_markdown(f"{text}. Largest misses: {', '.join(largest)}.")
+per_structure.style.format(
+    "{:.1f}", subset=per_structure.select_dtypes("float").columns, na_rep="–"
 )

@@ -20,6 +20,8 @@ from matfusion.ecd.settings import ecd_profile
 from matfusion.ecd.train import (
     EcdInputs,
     comparison_left_out,
+    external_per_structure,
+    external_predictions,
     fusion_gain,
     left_out_sentence,
     loeo_summary,
@@ -115,3 +117,48 @@ def test_left_out_sentence_from_the_comparison_set() -> None:
     assert left_out_sentence({"left_out_elements": [], "left_out_materials": 0}) == ""
     one = left_out_sentence({"left_out_elements": ["Tc", "Xe"], "left_out_materials": 1})
     assert one.startswith("1 material containing Tc, Xe is left out") and "them" in one
+
+
+def _external_record(model: str, target: str, preds: list[float]) -> dict:
+    ids = ["wbm-a", "wbm-b", "wbm-c"]
+    return {
+        "config": {"model": model, "target": target},
+        "predictions": {"id": ids, "formula": ["A", "B", "C"], "pred": preds},
+    }
+
+
+def test_external_per_structure_lists_dft_beside_each_model_largest_miss_first() -> None:
+    records = [
+        _external_record("RF+Magpie", "bulk", [10.0, 50.0, 90.0]),
+        _external_record("Fusion(Magpie+ECD)", "bulk", [12.0, 80.0, 95.0]),
+        _external_record("Fusion(Magpie+ECD)", "shear", [1.0, 2.0, 3.0]),
+    ]
+    preds = external_predictions(records)
+    assert len(preds) == 9 and set(preds["target"]) == {"bulk", "shear"}
+    dft = pd.DataFrame(
+        {
+            "id": ["wbm-a", "wbm-b", "wbm-c"],
+            "formula": ["A", "B", "C"],
+            "metal": [True, False, True],
+            "spin_polarized": [False, True, False],
+            "usable": [True, True, True],
+            "K_eos_GPa": [11.0, 60.0, 100.0],
+            "G_vrh_GPa": [None, 5.0, None],  # metals: no shear of ours
+        }
+    )
+    table = external_per_structure(dft, preds, "bulk")
+    # B misses by 20 GPa, C by 5, A by 1
+    assert table.index.tolist() == ["wbm-b", "wbm-c", "wbm-a"]
+    assert table["Fusion(Magpie+ECD) - DFT"].tolist() == [20.0, -5.0, 1.0]
+    assert table.loc["wbm-c", "RF+Magpie"] == 90.0 and table.loc["wbm-c", "DFT (GPa)"] == 100.0
+    assert list(table.columns[-3:]) == [
+        "RF+Magpie",
+        "Fusion(Magpie+ECD)",
+        "Fusion(Magpie+ECD) - DFT",
+    ]
+    shear = external_per_structure(dft, preds, "shear")
+    assert shear.index.tolist() == ["wbm-b"]  # only the insulator has a DFT shear modulus
+    assert shear.loc["wbm-b", "Fusion(Magpie+ECD) - DFT"] == pytest.approx(-3.0)
+    with pytest.raises(ValueError, match="unknown target 'young'"):
+        external_per_structure(dft, preds, "young")
+    assert external_predictions([]).empty

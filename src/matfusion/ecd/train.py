@@ -55,6 +55,8 @@ __all__ = [
     "comparison_left_out",
     "cv_summary",
     "density_note",
+    "external_per_structure",
+    "external_predictions",
     "fit_predict",
     "fusion_gain",
     "kfold_indices",
@@ -651,6 +653,62 @@ def loeo_summary(records: list[dict[str, Any]]) -> pd.DataFrame:
     table = frame.groupby(["element", "target", "model"], sort=False).mean().reset_index()
     # the sizes are the same in every repeat: whole numbers, not means
     return table.astype({"train_size": int, "test_size": int})
+
+
+#: Our DFT column behind each target of the external validation (``dft_moduli.csv``): the
+#: E-V bulk modulus (every structure has one) and the VRH shear modulus (insulators only).
+EXTERNAL_DFT_COLUMNS = {"bulk": "K_eos_GPa", "shear": "G_vrh_GPa"}
+
+
+def external_predictions(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The predictions of :func:`run_external` records as one long table: id, formula,
+    model, target, pred (GPa)."""
+    frames = [
+        pd.DataFrame(rec["predictions"]).assign(
+            model=rec["config"]["model"], target=rec["config"]["target"]
+        )
+        for rec in records
+    ]
+    columns = ["id", "formula", "model", "target", "pred"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def external_per_structure(
+    dft: pd.DataFrame,
+    predictions: pd.DataFrame,
+    target: str = "bulk",
+    *,
+    reference: str = "Fusion(Magpie+ECD)",
+) -> pd.DataFrame:
+    """One row per external structure with a stored DFT value: our DFT modulus beside every
+    model's prediction and the ``reference`` model's error, largest miss first (so a reader
+    sees which structures are hard: magnetic, unstable, unusual chemistry).
+
+    ``dft`` is :func:`matfusion.ecd.dft.load_dft_moduli` rows of the external set (id
+    column), ``predictions`` :func:`external_predictions`. Rows the metrics leave out
+    (``usable`` False) stay in the table, flagged."""
+    if target not in EXTERNAL_DFT_COLUMNS:
+        raise ValueError(f"unknown target {target!r}; expected one of {list(EXTERNAL_DFT_COLUMNS)}")
+    values = dft.set_index("id")
+    truth = values[EXTERNAL_DFT_COLUMNS[target]].dropna()
+    wide = (
+        predictions[predictions["target"] == target]
+        .pivot(index="id", columns="model", values="pred")
+        .reindex(truth.index)
+    )
+    models = [m for m in ECD_MODELS if m in wide.columns]
+    flags = ["formula", "n_atoms", "metal", "spin_polarized", "magmom_muB", "usable"]
+    table = values.loc[truth.index, [c for c in flags if c in values.columns]].copy()
+    table["DFT (GPa)"] = truth
+    for model in models:
+        table[model] = wide[model]
+    if reference in models:
+        table[f"{reference} - DFT"] = table[reference] - truth
+        order = table[f"{reference} - DFT"].abs().sort_values(ascending=False, na_position="last")
+        table = table.loc[order.index]
+    return table
 
 
 def fusion_gain(r2: pd.Series) -> float | None:
