@@ -346,7 +346,7 @@ def _aluminium_on_a_fake_curve(monkeypatch, v_ratio: float):
     return al, v_in
 
 
-@pytest.mark.parametrize("v_ratio, extra", [(1.0, 0), (1.10, 3), (0.88, 4)])
+@pytest.mark.parametrize("v_ratio, extra", [(1.0, 0), (1.10, 3), (0.88, 4), (1.19, 8)])
 def test_eos_window_follows_a_minimum_outside_it(monkeypatch, v_ratio, extra) -> None:
     from matfusion.ecd.dft import compute_moduli
 
@@ -364,7 +364,7 @@ def test_eos_minimum_far_outside_the_window_is_one_clear_error(monkeypatch) -> N
     from matfusion.ecd.dft import compute_moduli
 
     al, _ = _aluminium_on_a_fake_curve(monkeypatch, 1.5)
-    with pytest.raises(DensityError, match="Al: the E-V minimum lies outside volumes x0.94-x1.18"):
+    with pytest.raises(DensityError, match="Al: the E-V minimum lies outside volumes x0.94-x1.30"):
         compute_moduli(al, label="Al")
 
 
@@ -416,3 +416,36 @@ def test_batch_goes_on_past_a_failed_cell(tmp_path, monkeypatch, capsys) -> None
     printed = capsys.readouterr().out
     assert "FAILED mp-22862: Birch-Murnaghan fit failed" in printed
     assert "1 cell(s) failed, nothing stored for them: mp-22862" in printed
+
+
+def test_a_failed_cell_is_skipped_by_later_batches_until_redone(tmp_path, monkeypatch, capsys):
+    # a cell that failed (a spin-polarised E-V window that never closes) costs its hour once:
+    # the next batch, or a second process, skips it; --redo retries it
+    import matfusion.ecd.dft as dft
+    from matfusion.ecd.density import DensityError
+
+    calls = []
+    broken = {"NaCl"}
+
+    def fake_moduli(structure, label, settings=None, progress=False):
+        formula = structure.composition.reduced_formula
+        calls.append(formula)
+        if formula in broken:
+            raise DensityError(f"{label}: the E-V minimum lies outside volumes x0.94-x1.18")
+        return {"id": label, "formula": formula, "K_eos_GPa": 1.0, "G_vrh_GPa": None,
+                "seconds": 0.0}  # fmt: skip
+
+    monkeypatch.setattr(dft, "compute_moduli", fake_moduli)
+    path = tmp_path / "m.csv"
+    dft.run_batch(("NaCl", "Al"), 0, path=path, progress=False)
+    assert dft.failure_note(path, "mp-22862").read_text().startswith("mp-22862: the E-V minimum")
+    capsys.readouterr()
+    out = dft.run_batch(("NaCl", "MgO"), 0, path=path, progress=False)
+    assert calls == ["NaCl", "Al", "MgO"]  # NaCl not tried again
+    printed = capsys.readouterr().out
+    assert "mp-22862: failed before, left out (--redo mp-22862 retries)" in printed
+    assert "mp-22862" not in set(out["id"])
+    broken.clear()  # fixed: a redo computes it, stores it and drops the note
+    out = dft.run_batch(("NaCl",), 0, path=path, progress=False, redo=("mp-22862",))
+    assert calls[-1] == "NaCl" and "mp-22862" in set(out["id"])
+    assert not dft.failure_note(path, "mp-22862").exists()

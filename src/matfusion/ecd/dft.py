@@ -55,8 +55,10 @@ MAGNETIC_ELEMENTS = frozenset({"Cr", "Mn", "Fe", "Co", "Ni"})
 #: Ferromagnetic starting moment on each atom of MAGNETIC_ELEMENTS in a spin-polarised run
 #: (muB); the SCF relaxes it, to zero where the compound is not magnetic.
 INITIAL_MOMENT_MUB = 3.0
-#: How many E-V points may be added beyond the window when its lowest energy is at an end.
-MAX_EXTRA_EOS_POINTS = 6
+#: How many E-V points may be added beyond the window when its lowest energy is at an end:
+#: up to x1.30 (x0.70) of the input volume. A ferromagnetic start can expand a cell that much
+#: (spin-polarised rock-salt MnP: minimum near x1.19; 6 points, to x1.18, fell just short).
+MAX_EXTRA_EOS_POINTS = 12
 
 
 class DftSettings(dict):
@@ -385,14 +387,31 @@ def append_row(row: dict[str, Any], path: Path | None = None) -> None:
         out.to_csv(path, index=False, float_format="%.6g")
 
 
-def _stored_ids(path: Path, magnetic: bool) -> set[str]:
-    """Ids with a stored row that counts as done (for ``magnetic``: computed spin-polarised)."""
+def _stored_rows(path: Path, magnetic: bool) -> dict[str, float]:
+    """Stored rows that count as done (for ``magnetic``: computed spin-polarised), as id ->
+    seconds: the seconds tell a row another process has just rewritten (``redo``) from the
+    row that was there before."""
     if not path.is_file() or not path.stat().st_size:
-        return set()
+        return {}
     stored = load_dft_moduli(path)
     if magnetic and "usable" in stored.columns:  # a magnetic compound's non-spin row is not done
-        return set(stored["id"][stored["usable"].astype(bool)])
-    return set(stored["id"])
+        stored = stored[stored["usable"].astype(bool)]
+    seconds = stored["seconds"] if "seconds" in stored.columns else [float("nan")] * len(stored)
+    return dict(zip(stored["id"], seconds, strict=True))
+
+
+def _batch_folder(path: Path) -> Path:
+    """Where the batches writing ``path`` keep their claims and failure notes."""
+    folder = path.with_name(f".{path.name}.claims")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def failure_note(path: Path, ident: str) -> Path:
+    """The note a batch leaves when a cell fails (its error), so that later batches, in this
+    process or another, skip it instead of spending the same hour again; ``redo`` retries it
+    and a success removes the note."""
+    return _batch_folder(path) / f"{ident}.failed"
 
 
 @contextlib.contextmanager
@@ -405,9 +424,7 @@ def claim_job(path: Path, ident: str) -> Iterator[bool]:
     """
     import fcntl
 
-    folder = path.with_name(f".{path.name}.claims")
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{ident}.lock", "a") as handle:
+    with open(_batch_folder(path) / f"{ident}.lock", "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -444,15 +461,17 @@ def run_batch(
     Several processes (one per core) may run the same batch: each claims a cell before
     computing it (:func:`claim_job`) and takes the next unclaimed one, so the cores stay busy
     until the list is done (a fixed split left one core idle while the other still had the
-    large cells) and no cell is computed twice. ``redo`` ids are computed again (their stored
-    rows replaced) when they are in this batch's job list.
+    large cells) and no cell is computed twice. A cell that fails leaves a note
+    (:func:`failure_note`) and later batches skip it. ``redo`` ids are computed again (their
+    stored rows replaced, failed cells retried) when they are in this batch's job list.
     """
     from tqdm.auto import tqdm
 
     from matfusion.ecd.data import contains_any, load_ecd_dataset, load_external_set, structures
 
     path = path or DFT_CSV
-    done = _stored_ids(path, magnetic) - set(redo)
+    listed = _stored_rows(path, magnetic)
+    done = set(listed) - set(redo)
     mp = load_ecd_dataset(verbose=False)
     checks, externals = [], []
     for formula in check:
@@ -477,7 +496,18 @@ def run_batch(
         externals = [ext.iloc[[i]] for i in range(len(ext))]
 
     def pending(jobs: list[pd.DataFrame]) -> list[pd.DataFrame]:
-        return [job for job in jobs if job["mp_id"].iloc[0] not in done]
+        out = []
+        for job in jobs:
+            ident = job["mp_id"].iloc[0]
+            note = failure_note(path, ident)
+            if ident in done:
+                continue
+            if note.is_file() and ident not in redo:
+                print(f"{ident}: failed before, left out (--redo {ident} retries): "
+                      f"{note.read_text().strip()}", flush=True)  # fmt: skip
+                continue
+            out.append(job)
+        return out
 
     todo = pending(checks) + pending(externals)[:n_external]
     failed = []
@@ -487,17 +517,20 @@ def run_batch(
             if not mine:
                 print(f"{ident}: being computed by another process; next cell", flush=True)
                 continue
-            if ident not in redo and ident in _stored_ids(path, magnetic):
-                continue  # another process finished it after this one listed its jobs
+            now = _stored_rows(path, magnetic)
+            if ident in now and (ident not in redo or now[ident] != listed.get(ident)):
+                continue  # another process stored it after this one listed its jobs
             try:
                 row = compute_moduli(
                     structures(job)[0], label=ident, settings=settings, progress=progress
                 )
             except DensityError as err:  # one cell's failure (a fit, a window) must not end it
                 failed.append(ident)
+                failure_note(path, ident).write_text(f"{err}\n")
                 print(f"FAILED {err}", flush=True)
                 continue
             append_row(row, path)
+            failure_note(path, ident).unlink(missing_ok=True)
         print(
             f"{ident} {row['formula']}: K_eos {row['K_eos_GPa']:.1f} GPa, "
             f"G_vrh {row['G_vrh_GPa'] if row['G_vrh_GPa'] is not None else '-'} "
@@ -505,7 +538,10 @@ def run_batch(
             flush=True,
         )
     if failed:
-        print(f"{len(failed)} cell(s) failed, nothing stored for them: {', '.join(failed)}")
+        print(
+            f"{len(failed)} cell(s) failed, nothing stored for them: {', '.join(failed)}; "
+            "later batches skip them unless named in --redo"
+        )
     return load_dft_moduli(path)
 
 
