@@ -238,7 +238,7 @@ summary_table.style.format("{:.3f}", na_rep="–").format(
 # (all trained on the MP set only), the largest miss of the fusion model (the paper's model for
 # this figure) first. Magnetic rows show their spin-polarised moment; a row with `usable`
 # False (a magnetic compound computed without spin polarisation) stays out of the metrics
-# above.
+# above; `ecut_eos_eV` empty: an E-V fit from before the cutoff check (500 eV, unchecked).
 
 # %% tags=["hide-input"]
 if preds.empty:

@@ -699,7 +699,7 @@ def external_per_structure(
         .reindex(truth.index)
     )
     models = [m for m in ECD_MODELS if m in wide.columns]
-    flags = ["formula", "n_atoms", "metal", "spin_polarized", "magmom_muB", "usable"]
+    flags = ["formula", "n_atoms", "metal", "spin_polarized", "magmom_muB", "ecut_eos_eV", "usable"]
     table = values.loc[truth.index, [c for c in flags if c in values.columns]].copy()
     table["DFT (GPa)"] = truth
     for model in models:
