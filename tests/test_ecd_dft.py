@@ -449,3 +449,25 @@ def test_a_failed_cell_is_skipped_by_later_batches_until_redone(tmp_path, monkey
     out = dft.run_batch(("NaCl",), 0, path=path, progress=False, redo=("mp-22862",))
     assert calls[-1] == "NaCl" and "mp-22862" in set(out["id"])
     assert not dft.failure_note(path, "mp-22862").exists()
+
+
+@needs_gpaw
+def test_an_scf_that_does_not_converge_is_one_clear_error_naming_the_stage(monkeypatch) -> None:
+    # GPAW's own ConvergenceError would end a whole batch; it must become the DensityError
+    # the batch notes and goes on past
+    from gpaw import KohnShamConvergenceError
+
+    import matfusion.ecd.dft as dft
+    from matfusion.ecd.density import DensityError
+
+    al, v_in = _aluminium_on_a_fake_curve(monkeypatch, 1.0)
+
+    class Stubborn(_BirchMurnaghanCalculator):
+        def get_potential_energy(self, atoms) -> float:
+            if atoms.get_volume() > 1.03 * v_in:  # x1.04, the sixth volume of the window, on
+                raise KohnShamConvergenceError("Did not converge!")
+            return super().get_potential_energy(atoms)
+
+    monkeypatch.setattr(dft, "_calculator", lambda settings, kd, txt=None: Stubborn(v_in))
+    with pytest.raises(DensityError, match=r"Al: the SCF did not converge \(E-V 6\)"):
+        dft.compute_moduli(al, label="Al", progress=True)

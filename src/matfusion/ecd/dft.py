@@ -170,11 +170,7 @@ def compute_moduli(
     """
     if not gpaw_available():
         raise DensityError("DFT moduli need GPAW: pip install 'matfusion[dft]'")
-    from ase.dft.bandgap import bandgap
-    from ase.eos import EquationOfState
-    from ase.units import GPa
-    from pymatgen.io.ase import AseAtomsAdaptor
-    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+    from gpaw import ConvergenceError
     from tqdm.auto import tqdm
 
     who = label or structure.composition.reduced_formula
@@ -182,10 +178,41 @@ def compute_moduli(
     if missing:  # say so before any SCF, not with GPAW's file-not-found deep inside one
         raise DensityError(f"{who}: GPAW has no PBE PAW setup for {', '.join(missing)}")
     settings = settings or DftSettings()
+    # total known after the probe (metal: no C_ij); a raised cutoff adds a scan and a check
+    steps = tqdm(
+        total=1 + settings["eos_points"],
+        desc=f"{who}: probe",
+        unit="SCF",
+        leave=False,
+        disable=not progress,
+    )
+    try:
+        return _moduli(structure, label, who, settings, elastic, spin_polarized, steps)
+    except ConvergenceError as err:  # GPAW gave up on one SCF: one error the batch can note
+        stage = steps.desc.removeprefix(f"{who}: ")
+        raise DensityError(f"{who}: the SCF did not converge ({stage}): {err}") from err
+    finally:
+        steps.close()
+
+
+def _moduli(
+    structure: Any,
+    label: str,
+    who: str,
+    settings: DftSettings,
+    elastic: bool,
+    spin_polarized: bool | None,
+    steps: Any,
+) -> dict[str, Any]:
+    """The work of :func:`compute_moduli`, which owns the progress bar ``steps``."""
+    from ase.dft.bandgap import bandgap
+    from ase.eos import EquationOfState
+    from ase.units import GPa
+    from pymatgen.io.ase import AseAtomsAdaptor
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
     started = time.perf_counter()
     n = settings["eos_points"]
-    # total known after the probe (metal: no C_ij); a raised cutoff adds a scan and a check
-    steps = tqdm(total=1 + n, desc=f"{who}: probe", unit="SCF", leave=False, disable=not progress)
 
     def step(stage: str) -> None:
         steps.update()
@@ -242,7 +269,6 @@ def compute_moduli(
             if 0 < lowest < len(ordered) - 1:
                 break
             if extra == MAX_EXTRA_EOS_POINTS:
-                steps.close()
                 raise DensityError(
                     f"{who}: the E-V minimum lies outside volumes x{ordered[0]:.2f}-x"
                     f"{ordered[-1]:.2f} of the input cell even after {extra} extra points"
@@ -258,7 +284,6 @@ def compute_moduli(
         try:
             v0, _e0, b0 = EquationOfState(volumes, energies, eos="birchmurnaghan").fit()
         except RuntimeError as err:  # scipy's curve_fit: e.g. noisy energies of a metal
-            steps.close()
             shown = ", ".join(f"{e:.4f}" for e in energies)
             raise DensityError(
                 f"{who}: Birch-Murnaghan fit failed ({err}); energies {shown} eV at volumes "
@@ -341,7 +366,6 @@ def compute_moduli(
                 "G_vrh_GPa": g,
             }
         )
-    steps.close()
     row["seconds"] = time.perf_counter() - started
     row.update({f"setting_{k}": v for k, v in settings.items()})
     return row
