@@ -39,7 +39,12 @@ import numpy as np
 import pandas as pd
 
 from matfusion.ecd.data import contains_any, load_ecd_dataset, load_external_set
-from matfusion.ecd.dft import INITIAL_MOMENT_MUB, MAGNETIC_ELEMENTS, load_dft_moduli
+from matfusion.ecd.dft import (
+    INITIAL_MOMENT_MUB,
+    MAGNETIC_ELEMENTS,
+    load_dft_moduli,
+    load_failures,
+)
 from matfusion.ecd.reported import external_comparison, external_validation
 from matfusion.ecd.settings import ecd_profile
 from matfusion.ecd.train import (
@@ -135,8 +140,12 @@ covered = int(external_all["mp_id"].isin(ext_all.index).sum())
 magnetic_ext = contains_any(external_all, MAGNETIC_ELEMENTS)
 no_setup = contains_any(external_all, ecd.gpaw_exclude_elements)
 spin_done = ext_all.index[ext_all["spin_polarized"].astype(bool)]
-todo = external_all[~external_all["mp_id"].isin(ext_all.index) & ~magnetic_ext & ~no_setup]
-magnetic_todo = external_all[magnetic_ext & ~no_setup & ~external_all["mp_id"].isin(spin_done)]
+failures = load_failures()
+tried = external_all["mp_id"].isin(failures["id"])  # failed under these settings: said below
+todo = external_all[~external_all["mp_id"].isin(ext_all.index) & ~magnetic_ext & ~no_setup & ~tried]
+magnetic_todo = external_all[
+    magnetic_ext & ~no_setup & ~external_all["mp_id"].isin(spin_done) & ~tried
+]
 show_markdown(
     f"{len(external_all)} WBM Fm-3m structures without lanthanides/actinides; our GPAW moduli "
     f"cover **{covered}** of them and **{len(ext_dft)}** count in the metrics: "
@@ -153,6 +162,17 @@ show_markdown(
     "(`OMP_NUM_THREADS=1 python -m matfusion.ecd.dft --check '' --external N [--magnetic]` "
     "adds N of them, smallest first; started once per core, the processes share the list)."
 )
+if len(failures):
+    show_markdown(
+        f"**{len(failures)} cell(s) our GPAW runs could not compute** with these settings "
+        "(stored in `dft_moduli_failures.csv`; a batch skips them until `--redo ID`): "
+        + "; ".join(
+            f"{row.formula} ({row.n_atoms} atoms{', spin-polarised' if row.spin_polarized else ''}"
+            f", {row.seconds / 60:.0f} min): {row.error.split(': ', 1)[-1]}"
+            for row in failures.itertuples()
+        )
+        + "."
+    )
 missing = "skip" if prof.name == "standard" else "train"
 records = []
 if len(external):

@@ -101,16 +101,20 @@ def test_append_row_from_two_processes_loses_nothing(tmp_path) -> None:
     assert len(ids) == 50 and ids.is_unique
 
 
-def _fake_moduli_logging_calls(log):
-    """A compute_moduli stand-in that notes each call (pid, id) in ``log`` and takes a while."""
+def _fake_moduli_logging_calls(log, barrier):
+    """A compute_moduli stand-in that notes each call (pid, id) in ``log``. Each process's
+    first call waits at ``barrier`` for the other's, however slowly the processes start, so
+    both hold a cell at once."""
+    first = []
 
     def fake(structure, label, settings=None, progress=False):
         import os
-        import time
 
         with open(log, "a") as handle:
             handle.write(f"{os.getpid()} {label}\n")
-        time.sleep(0.3)
+        if not first:
+            first.append(label)
+            barrier.wait(timeout=60)
         return {"id": label, "formula": structure.composition.reduced_formula,
                 "K_eos_GPa": 1.0, "G_vrh_GPa": None, "seconds": 0.3}  # fmt: skip
 
@@ -130,9 +134,9 @@ def test_two_processes_share_a_batch_each_cell_once(tmp_path, monkeypatch) -> No
     import matfusion.ecd.dft as dft
 
     log = tmp_path / "calls.txt"
-    monkeypatch.setattr(dft, "compute_moduli", _fake_moduli_logging_calls(log))
-    path = tmp_path / "moduli.csv"
     ctx = multiprocessing.get_context("fork")
+    monkeypatch.setattr(dft, "compute_moduli", _fake_moduli_logging_calls(log, ctx.Barrier(2)))
+    path = tmp_path / "moduli.csv"
     procs = [ctx.Process(target=_run_batch_quietly, args=(path, 4)) for _ in range(2)]
     for p in procs:
         p.start()
@@ -420,7 +424,8 @@ def test_batch_goes_on_past_a_failed_cell(tmp_path, monkeypatch, capsys) -> None
 
 def test_a_failed_cell_is_skipped_by_later_batches_until_redone(tmp_path, monkeypatch, capsys):
     # a cell that failed (a spin-polarised E-V window that never closes) costs its hour once:
-    # the next batch, or a second process, skips it; --redo retries it
+    # it is stored with its error, the next batch (or a second process) skips it, and
+    # --redo retries it
     import matfusion.ecd.dft as dft
     from matfusion.ecd.density import DensityError
 
@@ -438,7 +443,10 @@ def test_a_failed_cell_is_skipped_by_later_batches_until_redone(tmp_path, monkey
     monkeypatch.setattr(dft, "compute_moduli", fake_moduli)
     path = tmp_path / "m.csv"
     dft.run_batch(("NaCl", "Al"), 0, path=path, progress=False)
-    assert dft.failure_note(path, "mp-22862").read_text().startswith("mp-22862: the E-V minimum")
+    failures = dft.load_failures(path)
+    assert failures["id"].tolist() == ["mp-22862"] and failures["formula"].tolist() == ["NaCl"]
+    assert failures["error"].iloc[0].startswith("mp-22862: the E-V minimum lies outside")
+    assert dft.failures_path(path).name == "m_failures.csv"
     capsys.readouterr()
     out = dft.run_batch(("NaCl", "MgO"), 0, path=path, progress=False)
     assert calls == ["NaCl", "Al", "MgO"]  # NaCl not tried again
@@ -448,7 +456,8 @@ def test_a_failed_cell_is_skipped_by_later_batches_until_redone(tmp_path, monkey
     broken.clear()  # fixed: a redo computes it, stores it and drops the note
     out = dft.run_batch(("NaCl",), 0, path=path, progress=False, redo=("mp-22862",))
     assert calls[-1] == "NaCl" and "mp-22862" in set(out["id"])
-    assert not dft.failure_note(path, "mp-22862").exists()
+    assert dft.load_failures(path).empty  # the failure is forgotten once the cell is stored
+    assert dft.load_failures(tmp_path / "none.csv").empty
 
 
 @needs_gpaw

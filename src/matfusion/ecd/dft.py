@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ __all__ = [
     "compute_moduli",
     "cubic_vrh",
     "load_dft_moduli",
+    "load_failures",
 ]
 
 DFT_CSV = Path(__file__).with_name("dft_moduli.csv")
@@ -382,33 +383,67 @@ def load_dft_moduli(path: Path | None = None) -> pd.DataFrame:
     return table
 
 
-def append_row(row: dict[str, Any], path: Path | None = None) -> None:
-    """Add (or replace, by id) one row in the stored CSV.
-
-    The read-modify-write holds an exclusive lock on the CSV, so several processes (one per
-    core, :func:`claim_job`) can add rows to the same file without losing each other's.
-    """
+def _update_csv(path: Path, update: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    """Read ``path`` (empty frame if new), apply ``update`` and write it back, all under an
+    exclusive lock on the file, so that several processes (one per core, :func:`claim_job`)
+    can change the same file without losing each other's rows."""
     import fcntl
 
-    path = path or DFT_CSV
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:  # creates the file if absent; the lock is on its inode
         fcntl.flock(handle, fcntl.LOCK_EX)
         frame = load_dft_moduli(path) if path.stat().st_size else pd.DataFrame()
-        new = pd.DataFrame([{k: (str(v) if isinstance(v, list) else v) for k, v in row.items()}])
-        if frame.empty:
-            out = new
-        else:
-            frame = frame[frame["id"] != row["id"]]
-            columns = list(dict.fromkeys([*frame.columns, *new.columns]))
-            # all-empty columns (e.g. no C_ij for a metal) are left to the reindex: pandas is
-            # deprecating their part in the concatenated dtypes
-            out = pd.concat([frame, new.dropna(axis=1, how="all")], ignore_index=True).reindex(
-                columns=columns
-            )
-        # ``usable`` is derived on load (annotate); storing it could contradict the row later
-        out = out.drop(columns=["usable"], errors="ignore")
-        out.to_csv(path, index=False, float_format="%.6g")
+        update(frame).to_csv(path, index=False, float_format="%.6g")
+
+
+def _replace_row(frame: pd.DataFrame, row: dict[str, Any]) -> pd.DataFrame:
+    new = pd.DataFrame([{k: (str(v) if isinstance(v, list) else v) for k, v in row.items()}])
+    if frame.empty:
+        return new
+    frame = frame[frame["id"] != row["id"]]
+    columns = list(dict.fromkeys([*frame.columns, *new.columns]))
+    # all-empty columns (e.g. no C_ij for a metal) are left to the reindex: pandas is
+    # deprecating their part in the concatenated dtypes
+    return pd.concat([frame, new.dropna(axis=1, how="all")], ignore_index=True).reindex(
+        columns=columns
+    )
+
+
+def append_row(row: dict[str, Any], path: Path | None = None) -> None:
+    """Add (or replace, by id) one row in the stored CSV (under a lock: :func:`_update_csv`)."""
+    # ``usable`` is derived on load (annotate); storing it could contradict the row later
+    _update_csv(
+        path or DFT_CSV,
+        lambda frame: _replace_row(frame, row).drop(columns=["usable"], errors="ignore"),
+    )
+
+
+def failures_path(path: Path | None = None) -> Path:
+    """The file of cells a batch could not compute, beside the moduli CSV ``path``."""
+    path = path or DFT_CSV
+    return path.with_name(f"{path.stem}_failures.csv")
+
+
+def load_failures(path: Path | None = None) -> pd.DataFrame:
+    """Cells our GPAW runs could not compute (id, formula, n_atoms, spin_polarized, seconds
+    spent, error), stored like the moduli so the chapter can say which and why; a later
+    batch skips them until ``redo`` names them."""
+    where = failures_path(path)
+    if not where.is_file() or not where.stat().st_size:
+        return pd.DataFrame(
+            columns=["id", "formula", "n_atoms", "spin_polarized", "seconds", "error"]
+        )
+    return pd.read_csv(where)
+
+
+def _store_failure(failure: dict[str, Any], path: Path) -> None:
+    _update_csv(failures_path(path), lambda frame: _replace_row(frame, failure))
+
+
+def _forget_failure(path: Path, ident: str) -> None:
+    where = failures_path(path)
+    if ident in set(load_failures(path)["id"]):
+        _update_csv(where, lambda frame: frame[frame["id"] != ident])
 
 
 def _stored_rows(path: Path, magnetic: bool) -> dict[str, float]:
@@ -425,17 +460,10 @@ def _stored_rows(path: Path, magnetic: bool) -> dict[str, float]:
 
 
 def _batch_folder(path: Path) -> Path:
-    """Where the batches writing ``path`` keep their claims and failure notes."""
+    """Where the batches writing ``path`` keep their claims (not part of the repository)."""
     folder = path.with_name(f".{path.name}.claims")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def failure_note(path: Path, ident: str) -> Path:
-    """The note a batch leaves when a cell fails (its error), so that later batches, in this
-    process or another, skip it instead of spending the same hour again; ``redo`` retries it
-    and a success removes the note."""
-    return _batch_folder(path) / f"{ident}.failed"
 
 
 @contextlib.contextmanager
@@ -485,8 +513,8 @@ def run_batch(
     Several processes (one per core) may run the same batch: each claims a cell before
     computing it (:func:`claim_job`) and takes the next unclaimed one, so the cores stay busy
     until the list is done (a fixed split left one core idle while the other still had the
-    large cells) and no cell is computed twice. A cell that fails leaves a note
-    (:func:`failure_note`) and later batches skip it. ``redo`` ids are computed again (their
+    large cells) and no cell is computed twice. A cell that fails is stored with its error
+    (:func:`load_failures`) and later batches skip it. ``redo`` ids are computed again (their
     stored rows replaced, failed cells retried) when they are in this batch's job list.
     """
     from tqdm.auto import tqdm
@@ -519,16 +547,17 @@ def run_batch(
             ext = ext[~lacking]
         externals = [ext.iloc[[i]] for i in range(len(ext))]
 
+    known_failures = load_failures(path).set_index("id")["error"]
+
     def pending(jobs: list[pd.DataFrame]) -> list[pd.DataFrame]:
         out = []
         for job in jobs:
             ident = job["mp_id"].iloc[0]
-            note = failure_note(path, ident)
             if ident in done:
                 continue
-            if note.is_file() and ident not in redo:
+            if ident in known_failures.index and ident not in redo:
                 print(f"{ident}: failed before, left out (--redo {ident} retries): "
-                      f"{note.read_text().strip()}", flush=True)  # fmt: skip
+                      f"{known_failures[ident]}", flush=True)  # fmt: skip
                 continue
             out.append(job)
         return out
@@ -544,17 +573,25 @@ def run_batch(
             now = _stored_rows(path, magnetic)
             if ident in now and (ident not in redo or now[ident] != listed.get(ident)):
                 continue  # another process stored it after this one listed its jobs
+            structure = structures(job)[0]
+            started = time.perf_counter()
             try:
-                row = compute_moduli(
-                    structures(job)[0], label=ident, settings=settings, progress=progress
-                )
+                row = compute_moduli(structure, label=ident, settings=settings, progress=progress)
             except DensityError as err:  # one cell's failure (a fit, a window) must not end it
                 failed.append(ident)
-                failure_note(path, ident).write_text(f"{err}\n")
+                failure = {
+                    "id": ident,
+                    "formula": structure.composition.reduced_formula,
+                    "n_atoms": len(structure.get_primitive_structure()),
+                    "spin_polarized": spin_risk(structure.composition.reduced_formula),
+                    "seconds": round(time.perf_counter() - started, 1),
+                    "error": str(err),
+                }
+                _store_failure(failure, path)
                 print(f"FAILED {err}", flush=True)
                 continue
             append_row(row, path)
-            failure_note(path, ident).unlink(missing_ok=True)
+            _forget_failure(path, ident)
         print(
             f"{ident} {row['formula']}: K_eos {row['K_eos_GPa']:.1f} GPa, "
             f"G_vrh {row['G_vrh_GPa'] if row['G_vrh_GPa'] is not None else '-'} "
