@@ -59,6 +59,14 @@ def test_stored_csv_is_consistent() -> None:
     assert (insulators["C11"] > insulators["C12"]).all() and (insulators["C44"] > 0).all()
     assert (insulators["residual_GPa"] <= 2.0).all()  # cutoff checked by the residual stress
     assert {"setting_ecut_eV", "setting_xc", "kpts"} <= set(table.columns)
+    # a stored failure is a cell with no usable row (a success forgets it), named by its error
+    from matfusion.ecd.dft import load_failures
+
+    failures = load_failures()
+    assert not set(failures["id"]) & set(table["id"][table["usable"]])
+    assert all(
+        e.startswith(f"{i}: ") for i, e in zip(failures["id"], failures["error"], strict=True)
+    )
 
 
 def test_append_row_replaces_by_id(tmp_path) -> None:
