@@ -115,9 +115,10 @@ def _fake_moduli_logging_calls(log, barrier):
     both hold a cell at once."""
     first = []
 
-    def fake(structure, label, settings=None, progress=False):
+    def fake(structure, label, settings=None, progress=False, gpaw_log=None):
         import os
 
+        assert gpaw_log.parent.name == ".moduli.csv.claims" and gpaw_log.name == f"{label}.gpaw.txt"
         with open(log, "a") as handle:
             handle.write(f"{os.getpid()} {label}\n")
         if not first:
@@ -173,7 +174,7 @@ def test_a_claimed_cell_is_skipped_and_the_claim_ends_with_its_holder(tmp_path, 
             assert other
         calls = []
 
-        def fake(structure, label, settings=None, progress=False):
+        def fake(structure, label, settings=None, progress=False, gpaw_log=None):
             calls.append(label)
             return {"id": label, "formula": "x", "K_eos_GPa": 1.0, "G_vrh_GPa": None,
                     "seconds": 0.0}  # fmt: skip
@@ -209,7 +210,7 @@ def test_batch_leaves_out_external_cells_gpaw_cannot_compute(tmp_path, monkeypat
     import matfusion.ecd.dft as dft
     from matfusion.ecd.data import load_external_set
 
-    def fake_moduli(structure, label, settings=None, progress=False):
+    def fake_moduli(structure, label, settings=None, progress=False, gpaw_log=None):
         return {"id": label, "formula": structure.composition.reduced_formula,
                 "K_eos_GPa": 1.0, "G_vrh_GPa": None, "seconds": 0.0}  # fmt: skip
 
@@ -226,7 +227,9 @@ def test_batch_leaves_out_external_cells_gpaw_cannot_compute(tmp_path, monkeypat
 
 
 @needs_gpaw
-def test_rock_salt_elastic_constants_at_cheap_settings_match_the_stored_run(capsys) -> None:
+def test_rock_salt_elastic_constants_at_cheap_settings_match_the_stored_run(
+    capsys, tmp_path
+) -> None:
     """The whole C_ij route (E-V fit, residual check, +/- strains, signs, VRH) on NaCl.
 
     Cheap settings (350 eV, fewer k-points and volumes: ~30 s) must land within 5% of the
@@ -240,7 +243,8 @@ def test_rock_salt_elastic_constants_at_cheap_settings_match_the_stored_run(caps
         "Fm-3m", Lattice.cubic(5.69), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]
     )
     cheap = DftSettings(ecut_eV=350.0, kpt_density_insulator=2.0, eos_points=5)
-    row = compute_moduli(nacl, label="NaCl", settings=cheap, progress=True)
+    gpaw_log = tmp_path / "nacl.gpaw.txt"
+    row = compute_moduli(nacl, label="NaCl", settings=cheap, progress=True, gpaw_log=gpaw_log)
     stored = load_dft_moduli().set_index("formula").loc["NaCl"]
     assert not row["metal"] and row["stable"] and row["pbe_gap_eV"] > 3
     for key in ("C11", "C12", "C44", "K_eos_GPa", "G_vrh_GPa"):
@@ -250,6 +254,7 @@ def test_rock_salt_elastic_constants_at_cheap_settings_match_the_stored_run(caps
     assert row["setting_ecut_eV"] == 350.0 and row["setting_eos_points"] == 5
     # the bar counts every SCF: probe, 5 volumes, residual check, 4 strained cells
     assert "11/11" in capsys.readouterr().err
+    assert "Converged" in gpaw_log.read_text()  # GPAW's own output, for watching a slow SCF
 
 
 def test_magnetic_rows_count_only_when_spin_polarised() -> None:
@@ -286,7 +291,7 @@ def test_magnetic_batch_takes_only_magnetic_cells_and_redoes_non_spin_rows(
 
     calls = []
 
-    def fake_moduli(structure, label, settings=None, progress=False):
+    def fake_moduli(structure, label, settings=None, progress=False, gpaw_log=None):
         formula = structure.composition.reduced_formula
         calls.append(formula)
         return {"id": label, "formula": formula, "K_eos_GPa": 1.0, "C11": None, "C12": None,
@@ -412,7 +417,7 @@ def test_batch_goes_on_past_a_failed_cell(tmp_path, monkeypatch, capsys) -> None
     import matfusion.ecd.dft as dft
     from matfusion.ecd.density import DensityError
 
-    def fake_moduli(structure, label, settings=None, progress=False):
+    def fake_moduli(structure, label, settings=None, progress=False, gpaw_log=None):
         if structure.composition.reduced_formula == "NaCl":
             raise DensityError(f"{label}: Birch-Murnaghan fit failed")
         return {"id": label, "formula": structure.composition.reduced_formula,
@@ -440,7 +445,7 @@ def test_a_failed_cell_is_skipped_by_later_batches_until_redone(tmp_path, monkey
     calls = []
     broken = {"NaCl"}
 
-    def fake_moduli(structure, label, settings=None, progress=False):
+    def fake_moduli(structure, label, settings=None, progress=False, gpaw_log=None):
         formula = structure.composition.reduced_formula
         calls.append(formula)
         if formula in broken:

@@ -161,13 +161,16 @@ def compute_moduli(
     elastic: bool = True,
     spin_polarized: bool | None = None,
     progress: bool = False,
+    gpaw_log: Path | None = None,
 ) -> dict[str, Any]:
     """K from an E-V fit and, for insulators, C11/C12/C44 -> VRH K and G (GPa).
 
     ``spin_polarized`` (default: whether the compound has a magnetic element) starts every
     SCF from ferromagnetic moments (:func:`initial_magmoms`). One crystal is 8 (metal) to 13
     or more (insulator) SCF runs, minutes to an hour or more on one core: ``progress`` shows
-    a bar over those runs, naming the stage.
+    a bar over those runs, naming the stage, and ``gpaw_log`` takes GPAW's own text output
+    (each SCF iteration: energy, density change, magnetic moment), where a slow magnetic SCF
+    can be watched.
     """
     if not gpaw_available():
         raise DensityError("DFT moduli need GPAW: pip install 'matfusion[dft]'")
@@ -188,7 +191,7 @@ def compute_moduli(
         disable=not progress,
     )
     try:
-        return _moduli(structure, label, who, settings, elastic, spin_polarized, steps)
+        return _moduli(structure, label, who, settings, elastic, spin_polarized, steps, gpaw_log)
     except ConvergenceError as err:  # GPAW gave up on one SCF: one error the batch can note
         stage = steps.desc.removeprefix(f"{who}: ")
         raise DensityError(f"{who}: the SCF did not converge ({stage}): {err}") from err
@@ -204,8 +207,13 @@ def _moduli(
     elastic: bool,
     spin_polarized: bool | None,
     steps: Any,
+    gpaw_log: Path | None,
 ) -> dict[str, Any]:
     """The work of :func:`compute_moduli`, which owns the progress bar ``steps``."""
+
+    def calculator(current: DftSettings, kpt_density: float):
+        return _calculator(current, kpt_density, txt=None if gpaw_log is None else str(gpaw_log))
+
     from ase.dft.bandgap import bandgap
     from ase.eos import EquationOfState
     from ase.units import GPa
@@ -231,7 +239,7 @@ def _moduli(
     )
     # a first SCF at the given volume decides metal or insulator (k-points follow)
     probe = atoms0.copy()
-    probe.calc = _calculator(settings, settings["kpt_density_insulator"])
+    probe.calc = calculator(settings, settings["kpt_density_insulator"])
     with contextlib.redirect_stdout(io.StringIO()):
         probe.get_potential_energy()
         gap = float(bandgap(probe.calc, output=None)[0])
@@ -252,7 +260,7 @@ def _moduli(
         def energy_at(scale: float) -> None:
             atoms = atoms0.copy()
             atoms.set_cell(atoms0.cell * scale ** (1 / 3), scale_atoms=True)
-            atoms.calc = _calculator(current, kd)
+            atoms.calc = calculator(current, kd)
             energy = atoms.get_potential_energy()
             moment = float(atoms.calc.get_magnetic_moment()) if spin_polarized else 0.0
             points[float(scale)] = (atoms.get_volume(), energy, moment)
@@ -302,7 +310,7 @@ def _moduli(
         fit = scan(current)
         eq = atoms0.copy()
         eq.set_cell(atoms0.cell * (fit["v0"] / atoms0.get_volume()) ** (1 / 3), scale_atoms=True)
-        eq.calc = _calculator(current, kd)
+        eq.calc = calculator(current, kd)
         worst = float(np.abs((eq.get_stress(voigt=True) / GPa)[:3]).max())
         next_ecut = current["ecut_eV"] + current["cij_ecut_step_eV"]
         if worst <= current["cij_max_residual_GPa"] or next_ecut > current["cij_ecut_max_eV"]:
@@ -347,7 +355,7 @@ def _moduli(
                 atoms = eq.copy()
                 deform = np.eye(3) + sign * strain
                 atoms.set_cell(eq.cell @ deform.T, scale_atoms=True)
-                atoms.calc = _calculator(current, kd)
+                atoms.calc = calculator(current, kd)
                 stresses[(name, sign)] = atoms.get_stress(voigt=True) / GPa
                 step("strains")
         # ASE stress is +dE/(V d strain): tension positive, so sigma = C eps
@@ -384,16 +392,24 @@ def load_dft_moduli(path: Path | None = None) -> pd.DataFrame:
 
 
 def _update_csv(path: Path, update: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
-    """Read ``path`` (empty frame if new), apply ``update`` and write it back, all under an
-    exclusive lock on the file, so that several processes (one per core, :func:`claim_job`)
-    can change the same file without losing each other's rows."""
+    """Read ``path`` (empty frame if new), apply ``update`` and write it back.
+
+    Writers take an exclusive lock (a ``.<name>.lock`` file beside it), so several processes
+    (one per core, :func:`claim_job`) can change the same file without losing each other's
+    rows; the new file replaces the old in one rename, so a reader, which takes no lock,
+    never sees it half-written."""
     import fcntl
 
+    from matfusion.io import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:  # creates the file if absent; the lock is on its inode
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        frame = load_dft_moduli(path) if path.stat().st_size else pd.DataFrame()
-        update(frame).to_csv(path, index=False, float_format="%.6g")
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        frame = load_dft_moduli(path) if path.is_file() and path.stat().st_size else None
+        with atomic_write(path) as handle:
+            update(pd.DataFrame() if frame is None else frame).to_csv(
+                handle, index=False, float_format="%.6g"
+            )
 
 
 def _replace_row(frame: pd.DataFrame, row: dict[str, Any]) -> pd.DataFrame:
@@ -576,7 +592,13 @@ def run_batch(
             structure = structures(job)[0]
             started = time.perf_counter()
             try:
-                row = compute_moduli(structure, label=ident, settings=settings, progress=progress)
+                row = compute_moduli(
+                    structure,
+                    label=ident,
+                    settings=settings,
+                    progress=progress,
+                    gpaw_log=_batch_folder(path) / f"{ident}.gpaw.txt",
+                )
             except DensityError as err:  # one cell's failure (a fit, a window) must not end it
                 failed.append(ident)
                 failure = {
