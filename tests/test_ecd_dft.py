@@ -493,3 +493,31 @@ def test_an_scf_that_does_not_converge_is_one_clear_error_naming_the_stage(monke
     monkeypatch.setattr(dft, "_calculator", lambda settings, kd, txt=None: Stubborn(v_in))
     with pytest.raises(DensityError, match=r"Al: the SCF did not converge \(E-V 6\)"):
         dft.compute_moduli(al, label="Al", progress=True)
+
+
+def test_a_cell_another_process_failed_on_meanwhile_is_not_tried_again(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    import matfusion.ecd.dft as dft
+
+    calls = []
+
+    def fake_moduli(structure, label, settings=None, progress=False, gpaw_log=None):
+        calls.append(label)
+        return {"id": label, "formula": "x", "K_eos_GPa": 1.0, "G_vrh_GPa": None,
+                "seconds": 0.0}  # fmt: skip
+
+    real = dft.load_failures
+    reads = []
+
+    def failures_appearing(path=None):  # empty when the batch lists its jobs, then NaCl failed
+        reads.append(path)
+        if len(reads) == 1:
+            return real(tmp_path / "none.csv")
+        return pd.DataFrame({"id": ["mp-22862"], "error": ["mp-22862: did not converge"]})
+
+    monkeypatch.setattr(dft, "compute_moduli", fake_moduli)
+    monkeypatch.setattr(dft, "load_failures", failures_appearing)
+    dft.run_batch(("NaCl", "Al"), 0, path=tmp_path / "m.csv", progress=False)
+    assert calls == ["mp-134"]
+    assert "mp-22862: failed in another process; next cell" in capsys.readouterr().out

@@ -210,15 +210,14 @@ def _moduli(
     gpaw_log: Path | None,
 ) -> dict[str, Any]:
     """The work of :func:`compute_moduli`, which owns the progress bar ``steps``."""
-
-    def calculator(current: DftSettings, kpt_density: float):
-        return _calculator(current, kpt_density, txt=None if gpaw_log is None else str(gpaw_log))
-
     from ase.dft.bandgap import bandgap
     from ase.eos import EquationOfState
     from ase.units import GPa
     from pymatgen.io.ase import AseAtomsAdaptor
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    def calculator(current: DftSettings, kpt_density: float):
+        return _calculator(current, kpt_density, txt=None if gpaw_log is None else str(gpaw_log))
 
     started = time.perf_counter()
     n = settings["eos_points"]
@@ -586,9 +585,13 @@ def run_batch(
             if not mine:
                 print(f"{ident}: being computed by another process; next cell", flush=True)
                 continue
+            # another process may have stored it, or failed on it, since this one listed its jobs
             now = _stored_rows(path, magnetic)
             if ident in now and (ident not in redo or now[ident] != listed.get(ident)):
-                continue  # another process stored it after this one listed its jobs
+                continue
+            if ident not in redo and ident in set(load_failures(path)["id"]):
+                print(f"{ident}: failed in another process; next cell", flush=True)
+                continue
             structure = structures(job)[0]
             started = time.perf_counter()
             try:
