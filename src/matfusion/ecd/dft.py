@@ -33,7 +33,7 @@ import io
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -133,7 +133,7 @@ def born_stable(c11: float, c12: float, c44: float) -> bool:
     return bool(c11 - c12 > 0 and c11 + 2 * c12 > 0 and c44 > 0)
 
 
-def _calculator(settings: DftSettings, kpt_density: float, txt: str | None = None):
+def _calculator(settings: DftSettings, kpt_density: float, txt: IO[str] | None = None):
     from gpaw import GPAW, PW, FermiDirac
 
     return GPAW(
@@ -190,13 +190,17 @@ def compute_moduli(
         leave=False,
         disable=not progress,
     )
+    # one stream for all the cell's SCFs, in order (GPAW given a path would reopen it per run)
+    log = open(gpaw_log, "w", encoding="utf-8") if gpaw_log is not None else None  # noqa: SIM115
     try:
-        return _moduli(structure, label, who, settings, elastic, spin_polarized, steps, gpaw_log)
+        return _moduli(structure, label, who, settings, elastic, spin_polarized, steps, log)
     except ConvergenceError as err:  # GPAW gave up on one SCF: one error the batch can note
         stage = steps.desc.removeprefix(f"{who}: ")
         raise DensityError(f"{who}: the SCF did not converge ({stage}): {err}") from err
     finally:
         steps.close()
+        if log is not None:
+            log.close()
 
 
 def _moduli(
@@ -207,7 +211,7 @@ def _moduli(
     elastic: bool,
     spin_polarized: bool | None,
     steps: Any,
-    gpaw_log: Path | None,
+    log: IO[str] | None,
 ) -> dict[str, Any]:
     """The work of :func:`compute_moduli`, which owns the progress bar ``steps``."""
     from ase.dft.bandgap import bandgap
@@ -217,7 +221,7 @@ def _moduli(
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
     def calculator(current: DftSettings, kpt_density: float):
-        return _calculator(current, kpt_density, txt=None if gpaw_log is None else str(gpaw_log))
+        return _calculator(current, kpt_density, txt=log)
 
     started = time.perf_counter()
     n = settings["eos_points"]
