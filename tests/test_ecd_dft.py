@@ -486,14 +486,19 @@ def test_an_scf_that_does_not_converge_is_one_clear_error_naming_the_stage(monke
     al, v_in = _aluminium_on_a_fake_curve(monkeypatch, 1.0)
 
     class Stubborn(_BirchMurnaghanCalculator):
+        error = KohnShamConvergenceError("Did not converge!")
+
         def get_potential_energy(self, atoms) -> float:
             if atoms.get_volume() > 1.03 * v_in:  # x1.04, the sixth volume of the window, on
-                raise KohnShamConvergenceError("Did not converge!")
+                raise self.error
             return super().get_potential_energy(atoms)
 
     monkeypatch.setattr(dft, "_calculator", lambda settings, kd, txt=None: Stubborn(v_in))
     with pytest.raises(DensityError, match=r"Al: the SCF did not converge \(E-V 6\)"):
         dft.compute_moduli(al, label="Al", progress=True)
+    Stubborn.error = KohnShamConvergenceError()  # what GPAW raises at its iteration limit
+    with pytest.raises(DensityError, match=r"\(E-V 6\): GPAW stopped at its iteration limit$"):
+        dft.compute_moduli(al, label="Al")
 
 
 def test_a_cell_another_process_failed_on_meanwhile_is_not_tried_again(

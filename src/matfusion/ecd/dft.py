@@ -196,7 +196,8 @@ def compute_moduli(
         return _moduli(structure, label, who, settings, elastic, spin_polarized, steps, log)
     except ConvergenceError as err:  # GPAW gave up on one SCF: one error the batch can note
         stage = steps.desc.removeprefix(f"{who}: ")
-        raise DensityError(f"{who}: the SCF did not converge ({stage}): {err}") from err
+        why = str(err) or "GPAW stopped at its iteration limit"  # its usual error has no text
+        raise DensityError(f"{who}: the SCF did not converge ({stage}): {why}") from err
     finally:
         steps.close()
         if log is not None:
