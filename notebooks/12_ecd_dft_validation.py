@@ -148,9 +148,14 @@ magnetic_todo = external_all[
 ]
 show_markdown(
     f"{len(external_all)} WBM Fm-3m structures without lanthanides/actinides; our GPAW moduli "
-    f"cover **{covered}** of them and **{len(ext_dft)}** count in the metrics: "
-    f"{len(ext_all) - len(ext_dft)} stored row(s) contain a magnetic element but were computed "
-    f"without spin polarisation (flagged, left out). Of those counted, "
+    f"cover **{covered}** of them and **{len(ext_dft)}** count in the metrics"
+    + (
+        f": {n_unpolarised} stored row(s) contain a magnetic element but were computed "
+        "without spin polarisation (flagged, left out). "
+        if (n_unpolarised := len(ext_all) - len(ext_dft))
+        else " (every magnetic row was computed spin-polarised). "
+    )
+    + "Of those counted, "
     f"{int(ext_dft['metal'].sum())} are metals (bulk modulus only), "
     f"{int((ext_dft['stable'] == False).sum())} are "  # noqa: E712
     "mechanically unstable in this structure (no shear modulus) and "
