@@ -128,7 +128,7 @@ check_table.style.format("{:.1f}", subset=check_table.select_dtypes("number").co
 # %% [markdown]
 # ## The external set: models trained on MP, judged by our DFT
 
-# %%
+# %% tags=["hide-input"]
 external_all = load_external_set(verbose=False)
 ext_all = dft[dft["id"].str.startswith("wbm")].set_index("id")
 # compounds of Cr, Mn, Fe, Co, Ni count only when computed spin-polarised
