@@ -45,7 +45,7 @@ from matfusion.ecd.dft import (
     load_dft_moduli,
     load_failures,
 )
-from matfusion.ecd.reported import external_comparison, external_validation
+from matfusion.ecd.reported import EXTERNAL_MODEL, external_comparison, external_validation
 from matfusion.ecd.settings import ecd_profile
 from matfusion.ecd.train import (
     EXTERNAL_DFT_COLUMNS,
@@ -271,13 +271,13 @@ if preds.empty:
     per_structure = pd.DataFrame()
 else:
     per_structure = external_per_structure(ext_all.reset_index(), preds, "bulk")
-    error_col = "Fusion(Magpie+ECD) - DFT"
+    error_col = f"{EXTERNAL_MODEL} - DFT"
     if error_col in per_structure.columns and len(per_structure):
         miss = per_structure[error_col].abs()
         spin = per_structure["spin_polarized"].astype(bool)
         counted = per_structure["usable"].astype(bool)
         text = (
-            f"Fusion's median miss: {miss[counted].median():.1f} GPa over the "
+            f"{EXTERNAL_MODEL}'s median miss: {miss[counted].median():.1f} GPa over the "
             f"{int(counted.sum())} structures the metrics count"
         )
         if spin.any():

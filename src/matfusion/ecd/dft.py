@@ -466,17 +466,18 @@ def _forget_failure(path: Path, ident: str) -> None:
         _update_csv(where, lambda frame: frame[frame["id"] != ident])
 
 
-def _stored_rows(path: Path, magnetic: bool) -> dict[str, float]:
+def _stored_rows(path: Path, magnetic: bool) -> dict[str, str]:
     """Stored rows that count as done (for ``magnetic``: computed spin-polarised), as id ->
-    seconds: the seconds tell a row another process has just rewritten (``redo``) from the
-    row that was there before."""
+    the row's text: a changed text tells a row another process has just rewritten
+    (``redo``) from the row that was there before."""
     if not path.is_file() or not path.stat().st_size:
         return {}
     stored = load_dft_moduli(path)
     if magnetic and "usable" in stored.columns:  # a magnetic compound's non-spin row is not done
         stored = stored[stored["usable"].astype(bool)]
-    seconds = stored["seconds"] if "seconds" in stored.columns else [float("nan")] * len(stored)
-    return dict(zip(stored["id"], seconds, strict=True))
+    # NaN reads "nan", so equal rows compare equal
+    text = [",".join(map(str, row)) for row in stored.itertuples(index=False)]
+    return dict(zip(stored["id"], text, strict=True))
 
 
 def _batch_folder(path: Path) -> Path:

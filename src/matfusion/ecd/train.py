@@ -44,6 +44,7 @@ from matfusion.ecd.models import (
     get_ecd_model,
     magpie_features,
 )
+from matfusion.ecd.reported import EXTERNAL_MODEL
 from matfusion.ecd.settings import EcdProfile, ecd_profile
 from matfusion.io import atomic_write
 from matfusion.results import ResultsStore
@@ -680,11 +681,12 @@ def external_per_structure(
     predictions: pd.DataFrame,
     target: str = "bulk",
     *,
-    reference: str = "Fusion(Magpie+ECD)",
+    reference: str = EXTERNAL_MODEL,
 ) -> pd.DataFrame:
     """One row per external structure with a stored DFT value: our DFT modulus beside every
     model's prediction and the ``reference`` model's error, largest miss first (so a reader
-    sees which structures are hard: magnetic, unstable, unusual chemistry).
+    sees which structures are hard: magnetic, unstable, unusual chemistry). The reference is
+    by default the model behind the paper's own figure.
 
     ``dft`` is :func:`matfusion.ecd.dft.load_dft_moduli` rows of the external set (id
     column), ``predictions`` :func:`external_predictions`. Rows the metrics leave out
