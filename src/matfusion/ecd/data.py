@@ -4,8 +4,12 @@ The paper's FCC2170 set (VASP densities and moduli) is not public. We merge thre
 elasticity files by mp id (newest MP release wins, each row keeps its source), derive VRH
 moduli from the elastic tensor where a file only has the tensor, keep Fm-3m structures without
 lanthanides/actinides (the filter is a parameter) and drop unusable moduli with a printed count.
-Symmetry analysis of ~5,000 structures takes minutes, so the filtered table is cached on disk,
-keyed by the hashes of the input files and the filter settings.
+Symmetry analysis of ~5,000 structures takes minutes, so the filtered table is cached on disk
+as JSON (data, never code), keyed by the hashes of the input files and the filter settings.
+
+The table's identity in results records (:func:`dataset_sha256`) comes from the same inputs
+(file sha256s, filter, the kept mp ids), never from the moduli: those are computed with
+``np.linalg.inv``, whose last bits depend on the BLAS kernel of the machine.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import gzip
 import hashlib
 import io
 import json
-import pickle
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,12 +29,13 @@ import pandas as pd
 
 from matfusion.config import cache_dir
 from matfusion.data.shared import shared_path
-from matfusion.io import atomic_write, sha256_file
+from matfusion.io import atomic_write, json_default, sha256_file
 
 __all__ = [
     "ELASTICITY_SOURCES",
     "LANTHANIDES_ACTINIDES",
     "contains_any",
+    "dataset_sha256",
     "PAPER_LOEO_ELEMENTS",
     "StructureFilter",
     "apply_filter",
@@ -104,8 +108,10 @@ PAPER_LOEO_ELEMENTS: tuple[str, ...] = (
     "Tl",
 )
 
-#: Bump when the meaning of the cached table changes.
-_CACHE_VERSION = 2
+#: Bump when the meaning or format of the cached table changes (3: JSON instead of pickle).
+_CACHE_VERSION = 3
+#: Bump when the meaning of :func:`dataset_sha256` changes (records then need a migration).
+DATASET_ID_VERSION = 2
 
 
 # --------------------------------------------------------------------------- moduli
@@ -308,13 +314,38 @@ def apply_filter(
 # --------------------------------------------------------------------------- the dataset
 
 
+def _source_payload(paths: Iterable[Path], filt: StructureFilter) -> dict[str, Any]:
+    """What the table is made from: the input files' sha256s and the filter settings."""
+    return {"files": [sha256_file(p) for p in paths], "filter": filt.to_dict()}
+
+
 def _cache_key(paths: Iterable[Path], filt: StructureFilter) -> str:
-    payload = {
-        "version": _CACHE_VERSION,
-        "files": [sha256_file(p) for p in paths],
-        "filter": filt.to_dict(),
-    }
+    payload = {"version": _CACHE_VERSION, **_source_payload(paths, filt)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _write_table(path: Path, frame: pd.DataFrame, log: list[str] | None = None) -> None:
+    """A table as JSON (column names, dtypes, rows; floats round-trip exactly)."""
+    doc = {
+        "columns": list(frame.columns),
+        "dtypes": {c: str(t) for c, t in frame.dtypes.items()},
+        "rows": frame.to_numpy(dtype=object).tolist(),
+        "log": log or [],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as fh:
+        json.dump(doc, fh, default=json_default)
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, list[str]] | None:
+    """The table :func:`_write_table` wrote, or None if the file is unreadable (recomputed)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+        frame = pd.DataFrame(doc["rows"], columns=doc["columns"]).astype(doc["dtypes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return frame, list(doc["log"])
 
 
 def load_ecd_dataset(
@@ -335,14 +366,13 @@ def load_ecd_dataset(
     filt = filt or StructureFilter()
     paths = [shared_path(rel) for _name, rel in sources]
     key = _cache_key(paths, filt)
-    cache = cache_dir() / "ecd" / f"dataset-{key}.pkl"
-    if use_cache and cache.is_file():
-        with open(cache, "rb") as fh:
-            stored = pickle.load(fh)
+    cache = cache_dir() / "ecd" / f"dataset-{key}.json"
+    stored = _read_table(cache) if use_cache and cache.is_file() else None
+    if stored is not None:
+        frame, log = stored
         if verbose:
-            for line in stored["log"]:
-                print(line)
-        return stored["frame"].copy()
+            print("\n".join(log), flush=True)
+        return frame
     frames = [reader(name, path) for (name, _rel), path in zip(sources, paths, strict=True)]
     sizes = {name: len(f) for (name, _rel), f in zip(sources, frames, strict=True)}
     merged = merge_sources(frames)
@@ -363,16 +393,28 @@ def load_ecd_dataset(
         print("\n".join(log[1:]), flush=True)
     frame = frame.sort_values("mp_id").reset_index(drop=True)
     if use_cache:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(cache, binary=True) as fh:
-            pickle.dump({"frame": frame, "log": log}, fh)
+        _write_table(cache, frame, log)
     return frame
 
 
-def dataset_sha256(frame: pd.DataFrame) -> str:
-    """A short hash of the table's identity (ids and targets), for results records."""
-    text = frame[["mp_id", "bulk_modulus", "shear_modulus"]].to_csv(index=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def dataset_sha256(
+    frame: pd.DataFrame,
+    filt: StructureFilter | None = None,
+    *,
+    sources: Sequence[tuple[str, str]] = ELASTICITY_SOURCES,
+) -> str:
+    """16 hex digits naming a table in results records: the sha256s of the source files, the
+    filter and the table's mp ids in row order (a subsample or exclusion is another table).
+
+    Built from inputs only, so every machine computes the same identity; the moduli do not
+    enter it (their last bits depend on the BLAS kernel, see the module docstring).
+    """
+    payload = {
+        "version": DATASET_ID_VERSION,
+        **_source_payload([shared_path(rel) for _name, rel in sources], filt or StructureFilter()),
+        "mp_ids": [str(i) for i in frame["mp_id"]],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def structures(frame: pd.DataFrame) -> list[Any]:
@@ -430,10 +472,10 @@ def load_external_set(filt: StructureFilter | None = None, *, verbose: bool = Tr
     """The WBM structures passing ``filt`` (not in MP; no moduli: our DFT computes them)."""
     filt = filt or StructureFilter()
     source = shared_path(EXTERNAL_SOURCE)
-    cache = cache_dir() / "ecd" / f"external-{_cache_key([source], filt)}.pkl"
-    if cache.is_file():
-        with open(cache, "rb") as fh:
-            return pickle.load(fh)
+    cache = cache_dir() / "ecd" / f"external-{_cache_key([source], filt)}.json"
+    stored = _read_table(cache) if cache.is_file() else None
+    if stored is not None:
+        return stored[0]
     doc = _load_json(source)
     frame = pd.DataFrame(
         {
@@ -445,7 +487,5 @@ def load_external_set(filt: StructureFilter | None = None, *, verbose: bool = Tr
     )
     out = apply_filter(frame, filt, verbose=verbose)
     out = out.sort_values("mp_id").reset_index(drop=True)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(cache, binary=True) as fh:
-        pickle.dump(out, fh)
+    _write_table(cache, out)
     return out

@@ -19,6 +19,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ from matfusion.ecd.models import (
 )
 from matfusion.ecd.reported import EXTERNAL_MODEL
 from matfusion.ecd.settings import EcdProfile, ecd_profile
-from matfusion.io import atomic_write
+from matfusion.io import atomic_write, json_default
 from matfusion.results import ResultsStore
 from matfusion.train import configure_threads
 
@@ -74,8 +75,9 @@ __all__ = [
     "run_caption",
 ]
 
-#: Bump when the meaning of a record changes.
-RECORD_VERSION = 1
+#: Bump when the meaning of a record changes (2: the table's identity comes from its inputs;
+#: :mod:`matfusion.migrations` moves version-1 records).
+RECORD_VERSION = 2
 TARGETS = {"bulk": "bulk_modulus", "shear": "shear_modulus"}
 #: The paper's LOEO tables compare these four (its fifth, CGCNN, is not reproduced here).
 LOEO_MODELS = ("RF+Magpie", "CNN+Magpie", "3D-CNN+ECD", "2D-CNN+ECD")
@@ -167,7 +169,7 @@ def prepare_inputs(
         density, info = compute_densities(
             structures(frame), prof.provider, prof.grid, workers=prof.workers, progress=progress
         )
-    return EcdInputs(frame, magpie, density, info, prof, dataset_sha256(frame))
+    return EcdInputs(frame, magpie, density, info, prof, dataset_sha256(frame, filt))
 
 
 def ensure_density(inputs: EcdInputs, *, progress: bool = True) -> np.ndarray:
@@ -303,9 +305,23 @@ def _split_val(train_rows: np.ndarray, fraction: float, seed: int) -> tuple[np.n
     return np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val])
 
 
-def _checkpoint_path(tag: dict[str, Any]) -> Any:
+def _checkpoint_path(tag: dict[str, Any]) -> Path:
     key = hashlib.sha256(json.dumps(tag, sort_keys=True).encode()).hexdigest()[:16]
     return checkpoints_dir() / "ecd" / f"{tag['model']}-{key}.pt".replace("+", "_")
+
+
+def _load_checkpoint(path: Path) -> dict[str, Any] | None:
+    """A cached part checkpoint, loaded as data (``weights_only``: a planted file cannot run
+    code); None when there is none or it is unreadable or of an older format (retrained)."""
+    if not path.is_file():
+        return None
+    try:
+        saved = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception:  # pickle-based or truncated: not ours to trust, train again
+        return None
+    if not isinstance(saved, dict) or not isinstance(saved.get("info"), str):
+        return None
+    return saved
 
 
 def _fit_torch_model(
@@ -331,10 +347,10 @@ def _fit_torch_model(
         model: torch.nn.Module = FusionNet(*parts)
     else:
         model = build_ecd_model(name, grid=prof.grid, width=prof.width, seed=seed)
-    if path.is_file():
-        saved = torch.load(path, weights_only=False)
+    saved = _load_checkpoint(path)
+    if saved is not None:
         model.load_state_dict(saved["state"])
-        return model, saved["info"]
+        return model, json.loads(saved["info"])
     fit_rows, val_rows = _split_val(train_rows, prof.val_fraction, seed)
     optimizer, lr = spec.optimizer, spec.lr
     if optimizer == "sgd" and not prof.paper_sgd:
@@ -356,7 +372,10 @@ def _fit_torch_model(
     if name in _PRETRAINED_PARTS:  # only the fusion's parts are needed again
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path, binary=True) as fh:
-            torch.save({"state": model.state_dict(), "info": info}, fh)
+            # info as JSON text: the file holds tensors and text only (weights_only loads)
+            torch.save(
+                {"state": model.state_dict(), "info": json.dumps(info, default=json_default)}, fh
+            )
     return model, info
 
 
