@@ -173,7 +173,7 @@ def test_regression_metrics_rejects_non_finite(bad):
 
 
 def test_registry():
-    assert set(RECIPES) == {"crabnet", "fast"}
+    assert set(RECIPES) == {"crabnet", "fast", "plateau"}
     with pytest.raises(KeyError, match="crabnet"):
         get_recipe("crabnett")
 
@@ -283,6 +283,42 @@ def test_fast_recipe_stops_early_on_plateau(data):
     assert len(result.history) == 4  # best at epoch 1, then 3 epochs without improvement
     assert result.settings["stopped_early"]
     assert result.best_epoch == 1
+
+
+def test_warmup_plateau_ramps_then_halves_on_a_plateau():
+    param = nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=1.0)
+    sched = get_recipe("plateau").scheduler(optimizer, steps_per_epoch=2, epochs=50, lr=1.0)
+    lrs = [optimizer.param_groups[0]["lr"]]
+    for _ in range(7):
+        optimizer.step()
+        sched.step()
+        lrs.append(optimizer.param_groups[0]["lr"])
+    assert lrs == pytest.approx([1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1, 1, 1])
+    recipe = get_recipe("plateau")
+    for mae in [1.0, 0.9, 0.95, 0.95, 0.95]:  # best at 0.9, then 3 epochs without a gain
+        recipe.epoch_end(sched, mae)
+    optimizer.step()
+    sched.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1.0)
+    recipe.epoch_end(sched, 0.95)  # the 4th: halve
+    optimizer.step()
+    sched.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.5)
+
+
+def test_plateau_recipe_converges_before_its_cap(data):
+    train, y_train, val, y_val = data
+    set_seed(0)
+    cfg = TrainConfig(recipe="plateau", batch_size=32, lr=1e-2, num_threads=1)
+    result = fit(TinyModel(), train, y_train, val, y_val, cfg, progress=False)
+    assert result.settings["epochs"] == 300 and result.settings["patience"] == 12
+    assert result.settings["stopped_early"] and len(result.history) < 300
+    assert len(result.history) - result.best_epoch == 12
+    lrs = [h["lr"] for h in result.history]
+    assert min(lrs) < max(lrs) / 2  # it halved at least twice on its way to the plateau
+    baseline = float(np.mean(np.abs(y_val - y_train.mean())))
+    assert result.best_val_mae < 0.1 * baseline
 
 
 def test_crabnet_recipe_runs_with_swa(data):

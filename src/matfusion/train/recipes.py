@@ -18,7 +18,16 @@ stopping. Two are registered in :data:`RECIPES`:
     (10 % warm-up, cosine decay), gradient-norm clipping at 1, batch 256, at most 100 epochs,
     early stopping after 15 epochs without a better validation MAE.
 
-Both use the same loss (robust L1), target standardisation and fraction jitter, and both
+``plateau``
+    Trains to convergence instead of to a fixed budget: AdamW (lr 1e-3, weight decay 1e-4),
+    gradient-norm clipping at 1, batch 256, a linear warm-up over the first 3 epochs, then
+    the learning rate is halved whenever the validation MAE has not improved for 4 epochs,
+    and training stops after 12 epochs without a better validation MAE (or at the epoch cap,
+    300 unless the profile says otherwise). A ``fast`` run's one-cycle schedule anneals to
+    zero at its cap, so its best epoch is nearly always one of the last: it cannot say
+    whether more epochs would have helped; a plateau run ending at its cap can.
+
+All use the same loss (robust L1), target standardisation and fraction jitter, and all
 return the best-by-validation-MAE weights; records say which recipe produced a number.
 """
 
@@ -32,11 +41,19 @@ from typing import Any
 
 import torch
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import CyclicLR, LRScheduler, OneCycleLR
+from torch.optim.lr_scheduler import CyclicLR, LambdaLR, LRScheduler, OneCycleLR
 
 from .optim import lamb_lookahead
 
-__all__ = ["RECIPES", "CrabNetRecipe", "FastRecipe", "Recipe", "get_recipe"]
+__all__ = [
+    "RECIPES",
+    "CrabNetRecipe",
+    "FastRecipe",
+    "PlateauRecipe",
+    "Recipe",
+    "WarmupPlateau",
+    "get_recipe",
+]
 
 Params = Iterable[torch.Tensor] | Iterable[dict[str, Any]]
 
@@ -70,6 +87,9 @@ class Recipe:
     def swa_due(self, epoch: int) -> bool:
         """Whether to fold the weights into the running average after ``epoch`` (1-based)."""
         return False
+
+    def epoch_end(self, scheduler: LRScheduler, val_mae: float) -> None:
+        """Called after each epoch's validation (plateau schedules react to it)."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +184,64 @@ class FastRecipe(Recipe):
         )
 
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in (CrabNetRecipe(), FastRecipe())}
+class WarmupPlateau(LambdaLR):
+    """Per-step linear warm-up, then a factor that :meth:`epoch_end` halves on a plateau.
+
+    One scheduler for both phases so the trainer steps it per batch like the others; the
+    plateau decision is made once per epoch from the validation MAE.
+    """
+
+    def __init__(
+        self, optimizer: Optimizer, warmup_steps: int, factor: float = 0.5, patience: int = 4
+    ) -> None:
+        self.warmup_steps = max(1, int(warmup_steps))
+        self.plateau_factor = factor
+        self.plateau_patience = patience
+        self.scale = 1.0
+        self.best = math.inf
+        self.bad_epochs = 0
+        super().__init__(optimizer, self._factor)
+
+    def _factor(self, step: int) -> float:
+        return min(1.0, (step + 1) / self.warmup_steps) * self.scale
+
+    def epoch_end(self, val_mae: float) -> None:
+        if val_mae < self.best:
+            self.best, self.bad_epochs = val_mae, 0
+            return
+        self.bad_epochs += 1
+        if self.bad_epochs >= self.plateau_patience:
+            self.scale *= self.plateau_factor
+            self.bad_epochs = 0
+
+
+@dataclass(frozen=True)
+class PlateauRecipe(FastRecipe):
+    """AdamW + warm-up + halve on plateau + early stop (see the module docstring)."""
+
+    name: str = "plateau"
+    default_patience: int | None = 12
+    max_epochs: int = 300
+    warmup_epochs: int = 3
+    plateau_patience: int = 4
+    plateau_factor: float = 0.5
+
+    def scheduler(
+        self, optimizer: Optimizer, steps_per_epoch: int, epochs: int, lr: float
+    ) -> LRScheduler:
+        return WarmupPlateau(
+            optimizer,
+            warmup_steps=self.warmup_epochs * steps_per_epoch,
+            factor=self.plateau_factor,
+            patience=self.plateau_patience,
+        )
+
+    def epoch_end(self, scheduler: LRScheduler, val_mae: float) -> None:
+        assert isinstance(scheduler, WarmupPlateau)
+        scheduler.epoch_end(val_mae)
+
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in (CrabNetRecipe(), FastRecipe(), PlateauRecipe())}
 
 
 def get_recipe(name: str) -> Recipe:

@@ -368,6 +368,7 @@ def fit(
         samples_seen += n
 
         val_mae = _val_mae(model, va, y_va, scaler, eval_batch_size)
+        recipe.epoch_end(scheduler, val_mae)
         if val_mae < best_mae:
             best_mae, best_epoch, best_source = val_mae, epoch, "epoch"
             best_state = _clone_state(model)
