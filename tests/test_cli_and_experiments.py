@@ -138,7 +138,7 @@ def test_grid_trains_learning_curve_cells_of_their_own_size(store_dir, capsys) -
     assert capsys.readouterr().out.splitlines() == [
         "stored    LSTM / matbench_steels fold 0 40 rows",
         "stored    LSTM / matbench_steels fold 0 80 rows",
-        "2 cells: 2 stored, 0 to train",
+        "2 cells: 2 stored, 0 to train (profile smoke)",
     ]
     assert main([*args, "--train-rows", "40,ten", "--dry-run"]) == 2
     assert "whole numbers" in capsys.readouterr().err
@@ -199,7 +199,7 @@ def test_grid_lists_cells_and_resumes(store_dir, capsys) -> None:
         "to train  LSTM / matbench_steels fold 2",
         "to train  DCNN-K1 / matbench_steels fold 0",
         "to train  DCNN-K1 / matbench_steels fold 2",
-        "4 cells: 0 stored, 4 to train",
+        "4 cells: 0 stored, 4 to train (profile smoke)",
     ]
     small = ["--models", "LSTM", "--datasets", "matbench_steels", "--folds", "0-1"]
     assert main(["grid", *small, "--profile", "smoke", "--epochs", "1", "--quiet"]) == 0

@@ -264,6 +264,41 @@ def test_parse_formula_errors(text, pattern):
         parse_formula(text)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("Fe1e-300O3", r"amount of Fe \(1e-300\) is below pymatgen's tolerance 1e-08"),
+        ("Fe0.000000001O3", r"amount of Fe \(1e-09\) is below pymatgen's tolerance"),
+        ("(Fe1e-300O)3", r"amount of Fe \(3e-300\)"),
+        ("Fe0.000002O3", r"amount of Fe \(2e-06\) is 6.7e-07 of the formula's total 3"),
+    ],
+)
+def test_vanishing_amounts_are_rejected_not_dropped(text, pattern):
+    """pymatgen would silently turn these into O3; each names the element and amount."""
+    with pytest.raises(FormulaError, match=pattern):
+        parse_formula(text)
+
+
+def test_min_fraction_threshold_keeps_real_dopants():
+    from matfusion.data.formulas import MIN_FRACTION
+
+    assert MIN_FRACTION == 1e-6
+    assert parse_formula("Fe0.001O3") == {"Fe": 0.001, "O": 3.0}
+    assert parse_formula("Fe0.000004O3") == {"Fe": 4e-6, "O": 3.0}  # 1.3e-6 of the total
+    zs, fr = canonical_composition("Fe0.001O3")
+    assert zs == (8, 26) and fr == pytest.approx((3 / 3.001, 0.001 / 3.001), rel=1e-12)
+
+
+def test_dropped_amount_found_without_pymatgens_private_parser(monkeypatch):
+    """If pymatgen's private parser goes away, the written symbols are compared instead."""
+    import matfusion.data.formulas as formulas
+
+    monkeypatch.setattr(formulas, "_raw_amounts", lambda text: None)
+    with pytest.raises(FormulaError, match="amount of Fe is below pymatgen's tolerance"):
+        parse_formula("Fe1e-300O3")
+    assert parse_formula("D2O") == {"H": 2.0, "O": 1.0}  # isotope symbol is not "lost"
+
+
 def test_canonical_composition_sorted_by_z_and_normalised():
     zs, fr = canonical_composition("O3Fe2")
     assert zs == (8, 26)

@@ -149,3 +149,55 @@ def test_profile_gets_its_own_folder_and_records_finds_both(tmp_path):
     assert len(store.records("train", profile="smoke")) == 1
     with pytest.raises(ValueError, match="not a safe folder name"):
         store.path_for({"experiment": "train", "profile": "../escape"})
+
+
+def test_listings_skip_a_corrupt_record_with_one_warning(store, capsys):
+    """A corrupt file stops only the work that needs it: get() of it, not a listing."""
+    for seed in range(2):
+        store.put({**CONFIG, "seed": seed}, RECORD)
+    bad = store.path_for({**CONFIG, "seed": 1})
+    bad.write_text('{"config": {"experi')
+    assert [r["config"]["seed"] for r in store.records("fig4")] == [0]
+    assert len(store.frame()) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1  # warned once, though the store was listed twice
+    assert str(bad) in err and "delete the file" in err and "--force" in err
+    with pytest.raises(CorruptRecordError, match="--force"):
+        store.get({**CONFIG, "seed": 1})
+    assert store.get({**CONFIG, "seed": 1}, skip_corrupt=True) is None
+    bad.write_text(json.dumps({"config": {**CONFIG, "seed": 2}}))  # valid JSON, wrong key
+    with pytest.raises(CorruptRecordError, match="different config"):
+        store.get({**CONFIG, "seed": 1})
+
+
+def test_profile_filter_reads_only_that_profile(tmp_path, capsys):
+    store = ResultsStore(tmp_path)
+    base = {"experiment": "train", "model": "LSTM"}
+    store.put({**base, "profile": "standard"}, {"metrics": {"mae": 1.0}})
+    store.put(base, {"profile": "standard", "metrics": {"mae": 2.0}})  # profile-less config
+    store.put({**base, "profile": "smoke"}, {"metrics": {"mae": 3.0}}).write_text("{")
+    found = store.records("train", profile="standard")
+    assert sorted(r["metrics"]["mae"] for r in found) == [1.0, 2.0]
+    assert capsys.readouterr().err == ""  # the corrupt smoke file was never opened
+    assert len(store.records("train")) == 2
+    assert "smoke" in capsys.readouterr().err
+
+
+def test_lock_makes_a_second_holder_wait(store, capsys):
+    import threading
+    import time
+
+    entered = threading.Event()
+
+    def second():
+        with store.lock(CONFIG, waiting="waiting for the other holder"):
+            entered.set()
+
+    with store.lock(CONFIG) as path:
+        worker = threading.Thread(target=second)
+        worker.start()
+        time.sleep(0.3)
+        assert not entered.is_set()
+    worker.join(timeout=10)
+    assert entered.is_set() and not path.exists()
+    assert capsys.readouterr().err == "waiting for the other holder\n"

@@ -33,10 +33,17 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_seed_option(value: int | None) -> None:
+    """A negative seed is refused here, before numpy refuses it deep inside a run."""
+    if value is not None and value < 0:
+        raise ValueError(f"--seed: {value} is not a non-negative whole number")
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from matfusion.experiments import run_training
     from matfusion.profiles import get_profile
 
+    _check_seed_option(args.seed)
     profile = get_profile(
         args.profile,
         max_train_rows=args.max_train_rows,
@@ -77,21 +84,32 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_grid(args: argparse.Namespace) -> int:
     from matfusion.experiments import results_table
-    from matfusion.grid import cells_to_train, grid_cells, parse_folds, parse_sizes, run_grid
+    from matfusion.grid import (
+        cells_to_train,
+        grid_cells,
+        parse_folds,
+        parse_seeds,
+        parse_sizes,
+        run_grid,
+    )
+    from matfusion.profiles import get_profile
 
-    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
+    profile = get_profile(args.profile)  # an unknown name fails before any listing
     cells = grid_cells(
         args.models.split(","),
         args.datasets.split(","),
         parse_folds(args.folds),
-        seeds,
+        parse_seeds(args.seeds),
         parse_sizes(args.train_rows),
     )
     if args.dry_run:
-        todo = set(cells_to_train(cells, profile=args.profile, epochs=args.epochs))
+        todo = set(cells_to_train(cells, profile=profile, epochs=args.epochs))
         for cell in cells:
             print(f"{'to train' if cell in todo else 'stored  '}  {cell.label()}")
-        print(f"{len(cells)} cells: {len(cells) - len(todo)} stored, {len(todo)} to train")
+        print(
+            f"{len(cells)} cells: {len(cells) - len(todo)} stored, {len(todo)} to train "
+            f"(profile {profile.name})"
+        )
         return 0
     records = run_grid(cells, profile=args.profile, epochs=args.epochs, progress=not args.quiet)
     table = results_table(records)
@@ -113,17 +131,37 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failed == len(rows) else 0
 
 
+def _parse_thresholds(text: str) -> list[float]:
+    """``--thresholds`` as numbers in [0, 2], checked before the checkpoint is loaded.
+
+    CECV accepts any threshold >= 0 (at 0 every compound is its own cluster); correlations
+    lie in [-1, 1], so entries differ by at most 2 and a larger threshold means nothing."""
+    thresholds = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise ValueError(f"--thresholds: {part.strip()!r} is not a number") from None
+        if not 0.0 <= value <= 2.0:
+            raise ValueError(
+                f"--thresholds: {part.strip()} is outside [0, 2] "
+                "(thresholds compare correlations, which differ by at most 2)"
+            )
+        thresholds.append(value)
+    return thresholds
+
+
 def _cmd_cecv(args: argparse.Namespace) -> int:
     from matfusion.analysis.cecv import model_cecv
     from matfusion.data import element_table, load_split
     from matfusion.experiments import load_trained
     from matfusion.featurize import encode_formulas
 
+    thresholds = _parse_thresholds(args.thresholds)
     model, _scaler, meta = load_trained(args.checkpoint)
     dataset = args.dataset or meta["config"]["dataset"]
     frame = load_split(dataset, args.split, fold=args.fold, verbose=False)
     encoded = encode_formulas(frame["formula"].tolist(), element_table(meta["config"]["embedding"]))
-    thresholds = [float(t) for t in args.thresholds.split(",")]
     result = model_cecv(
         model,
         encoded,
@@ -164,6 +202,10 @@ def _cmd_density(args: argparse.Namespace) -> int:
         info = density_command(args.structure, args.provider, args.grid, args.out)
     except DensityError as err:
         raise ValueError(str(err)) from None
+    except MemoryError:  # not caught by main(): one line, not a traceback
+        raise ValueError(f"out of memory (grid {args.grid}); use a smaller --grid") from None
+    except OSError as err:  # e.g. PermissionError on a file pymatgen or numpy opens
+        raise ValueError(f"{type(err).__name__}: {err}") from None
     kind = "all-electron" if info["all_electron"] else "valence (as stored in the file)"
     print(f"{info['formula']}: {args.provider} density, grid {'x'.join(map(str, info['shape']))}")
     print(f"integrated electrons {info['electrons']:.4f} ({kind}), cell {info['volume']:.3f} A^3")
@@ -241,7 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "predict",
         help="predict formulas with a trained checkpoint",
-        description="Prediction and uncertainty per formula; bad formulas are reported per row.",
+        description="Prediction and uncertainty per formula; a bad formula is reported on its own "
+        "line (its position and reason) and the others are still predicted.",
     )
     p.add_argument("--checkpoint", required=True, help="path printed by `matfusion train`")
     p.add_argument("formulas", nargs="+", help='formulas, e.g. "SrTiO3" "Fe2O3"')
@@ -276,8 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
         "structure", help="CIF, POSCAR or pymatgen JSON (a CHGCAR for --provider chgcar)"
     )
     p.add_argument("--provider", default="promolecular", choices=["promolecular", "gpaw", "chgcar"])
-    p.add_argument("--grid", type=int, default=60, help="points per axis (paper: 60)")
-    p.add_argument("--out", required=True, help="output .npy file")
+    p.add_argument("--grid", type=int, default=60, help="points per axis, 2 to 256 (paper: 60)")
+    p.add_argument(
+        "--out", required=True, help="output file in .npy format, written exactly as named"
+    )
     p.set_defaults(func=_cmd_density)
 
     p = sub.add_parser(
@@ -294,13 +339,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one subcommand; a user's fault is one ``matfusion <cmd>: error: ...`` line on
+    stderr and exit code 2, Ctrl-C one ``interrupted`` line and 130, never a traceback."""
+    from matfusion.results import RecordExistsError
+
+    command = ""
     try:
+        args = build_parser().parse_args(argv)
+        command = args.command
         return args.func(args)
-    except (KeyError, ValueError, FileNotFoundError, RuntimeError) as err:
+    except KeyboardInterrupt:
+        # Ctrl-C is the user's choice, not a fault: one line, the shell's code for SIGINT.
+        print(f"matfusion{' ' + command if command else ''}: interrupted", file=sys.stderr)
+        return 130
+    except (KeyError, ValueError, FileNotFoundError, RuntimeError, RecordExistsError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"matfusion {args.command}: error: {message}", file=sys.stderr)
+        print(f"matfusion {command}: error: {message}", file=sys.stderr)
         return 2
 
 

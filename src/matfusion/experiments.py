@@ -8,7 +8,10 @@ configuration is answered from the store instead of retraining.
 
 from __future__ import annotations
 
+import copy
+import operator
 import time
+import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,10 +24,10 @@ from matfusion.baselines import get_peer, is_peer
 from matfusion.config import checkpoints_dir
 from matfusion.data import element_table, get_dataset, load_split, split_sha256
 from matfusion.featurize import EncodedCompositions, encode_formulas
-from matfusion.io import atomic_write
+from matfusion.io import atomic_write, sha256_file
 from matfusion.models import MODELS, build_model
 from matfusion.profiles import Profile, get_profile
-from matfusion.results import ResultsStore
+from matfusion.results import CorruptRecordError, ResultsStore
 from matfusion.train import (
     TrainConfig,
     configure_threads,
@@ -219,8 +222,8 @@ def run_peer(
             )
     metrics, test_frame = score_splits({s: v[0] for s, v in splits.items()}, result.predictions)
     wall = time.perf_counter() - started
-    key = store.key_for(config)
-    predictions_file = checkpoints_dir() / f"{config['experiment']}-{key}-test-predictions.csv"
+    stem = _run_stem(config, store)
+    predictions_file = stem.with_name(stem.name + "-test-predictions.csv")
     with atomic_write(predictions_file) as fh:
         test_frame.to_csv(fh, index=False)
     record = {
@@ -245,29 +248,116 @@ def run_peer(
         "peer": spec.description,
         "checkpoint": None,
         "test_predictions": str(predictions_file),
+        "test_predictions_sha256": sha256_file(predictions_file),
         "provenance": provenance.collect(),
     }
-    store.put(config, record, overwrite=force)
+    _put_last(store, config, record, force=force, written=[predictions_file])
     return {**record, "cache_hit": False}
+
+
+def _run_stem(config: dict[str, Any], store: ResultsStore) -> Path:
+    """Where one run's side files go: ``<experiment>-<key>-<run id>`` in the checkpoints
+    folder. The run id keeps two runs of one config (a ``--force`` rerun, a process that
+    did not take the lock) from writing over each other's files or the stored record's."""
+    key = store.key_for(config)
+    return checkpoints_dir() / f"{config['experiment']}-{key}-{uuid.uuid4().hex[:8]}"
+
+
+def _put_last(
+    store: ResultsStore,
+    config: dict[str, Any],
+    record: dict[str, Any],
+    *,
+    force: bool,
+    written: list[Path],
+) -> None:
+    """Store ``record`` after its side files (``written``) are in place, so a record never
+    names a file that is not (yet) there. If the put fails the run's files go; after a
+    forced replace the replaced run's own files go (they belong to no record any more)."""
+    old = None
+    if force:
+        try:
+            old = store.get(config)
+        except CorruptRecordError:
+            old = None  # what --force is for: the corrupt record is replaced below
+    try:
+        store.put(config, record, overwrite=force)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    if old is None:
+        return
+    prefix = f"{config['experiment']}-{store.key_for(config)}"
+    folder = checkpoints_dir().resolve()
+    for name in ("checkpoint", "test_predictions"):
+        if not old.get(name):
+            continue
+        path = Path(old[name])
+        if path in written or path.parent.resolve() != folder:
+            continue
+        if path.name.startswith(prefix):
+            path.unlink(missing_ok=True)
+
+
+#: Config fields a larger profile's run may differ in when it stands in for a smaller
+#: profile's: the profile's name and its row caps. In ``train`` the recipe and the epoch
+#: settings (names starting with ``epochs``) may differ too: see :func:`find_reusable`.
+SIZE_FIELDS: tuple[str, ...] = ("profile", "max_train_rows", "max_eval_rows")
+
+
+def _is_budget_setting(name: str) -> bool:
+    """A ``train`` setting that is part of a profile's size (its training budget)."""
+    return name == "recipe" or name.startswith("epochs")
+
+
+def standin_config(config: dict[str, Any], larger: Profile) -> dict[str, Any]:
+    """The configuration a run of the ``larger`` profile must have to answer ``config``:
+    ``config`` with only the size replaced by ``larger``'s (see :func:`find_reusable`)."""
+    theirs = run_config(
+        config["model"], config["dataset"], profile=larger, fold=config["fold"],
+        seed=config["seed"], experiment=config["experiment"],
+    )  # fmt: skip
+    want = copy.deepcopy(config)
+    for name in SIZE_FIELDS:
+        want[name] = theirs[name]
+    budget = {k: v for k, v in theirs["train"].items() if _is_budget_setting(k)}
+    want["train"] = {**want["train"], **budget}
+    return want
 
 
 def find_reusable(
     store: ResultsStore, config: dict[str, Any], profiles: tuple[str, ...]
 ) -> dict[str, Any] | None:
-    """A stored record of a larger profile for the same model, dataset, fold and seed."""
+    """A stored run of a larger profile (the first of ``profiles`` that has one) that may
+    answer for ``config``, marked ``reused_for_profile``; None if there is none.
+
+    It must match ``config`` in every setting but the size, so it is the same experiment
+    grown, never another seed or width. The size is: the profile's name, ``max_train_rows``
+    and ``max_eval_rows``, and in ``train`` the recipe and the epoch budget (``epochs``, and
+    for peers ``epochs_requested``/``epochs_step``), taken from the larger profile. Everything
+    else must be equal: experiment, record version, model, dataset, fold, seed, ``d_model``,
+    embedding and the rest of ``train`` (its seed, jitter, device, a peer's width or trees).
+    The lookup is one read by key; a corrupt candidate is skipped with a warning."""
     for name in profiles:
-        matches = store.records(
-            experiment=config["experiment"],
-            model=config["model"],
-            dataset=config["dataset"],
-            fold=config["fold"],
-            profile=name,
-        )
-        if matches:
-            record = dict(matches[0])
-            record["reused_for_profile"] = config["profile"]
-            return record
+        record = store.get(standin_config(config, get_profile(name)), skip_corrupt=True)
+        if record is not None:
+            return {**record, "reused_for_profile": config["profile"]}
     return None
+
+
+def check_seed(seed: Any) -> int | None:
+    """``seed`` as an int, or None (the profile's): a negative or fractional seed is an
+    error here rather than numpy's when a split is subsampled."""
+    if seed is None:
+        return None
+    try:
+        value = operator.index(seed)
+    except TypeError:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}") from None
+    if value < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return value
 
 
 def trained_as(model: str) -> str:
@@ -293,6 +383,7 @@ def stored_training(
     ``reuse_larger=False`` refuses a larger profile's run (a learning-curve point needs a run
     of its own size)."""
     target = trained_as(model)
+    seed = check_seed(seed)
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
     config = run_config(target, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
@@ -330,6 +421,10 @@ def run_training(
     (``reused_for_profile``). ``force`` retrains and
     overwrites. A model registered ``same_as`` another is answered with that model's run,
     marked ``alias``.
+
+    Look-up, training and storing run under the config's lock in the store, so a second
+    process with the same config waits and is answered by the first one's record; the run's
+    files get run-unique names and the record is written last.
     """
     target = trained_as(model)
     if target != model:
@@ -347,19 +442,45 @@ def run_training(
             reuse_larger=reuse_larger,
         )
         return {**record, "alias": model}
+    seed = check_seed(seed)
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
     config = run_config(model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
+    lookup = {
+        "profile": prof, "fold": fold, "seed": seed, "epochs": epochs, "store": store,
+        "reuse_larger": reuse_larger,
+    }  # fmt: skip
     if not force:
-        found = stored_training(
-            model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs, store=store,
-            reuse_larger=reuse_larger,
-        )  # fmt: skip
+        found = stored_training(model, dataset, **lookup)
         if found is not None:
             return found
-    if is_peer(model):
-        return run_peer(config, store, force=force, progress=progress)
+    waiting = (
+        f"[matfusion] waiting for another process training the same config ({model} on "
+        f"{config['dataset']}, profile {prof.name}); its record will answer this run"
+    )
+    with store.lock(config, waiting=waiting):
+        if not force:
+            found = stored_training(model, dataset, **lookup)  # stored while we waited?
+            if found is not None:
+                return found
+        if is_peer(model):
+            return run_peer(config, store, force=force, progress=progress)
+        return _train_model(
+            config, prof, store, force=force, progress=progress, keep_checkpoint=keep_checkpoint
+        )
 
+
+def _train_model(
+    config: dict[str, Any],
+    prof: Profile,
+    store: ResultsStore,
+    *,
+    force: bool,
+    progress: bool,
+    keep_checkpoint: bool,
+) -> dict[str, Any]:
+    """Train, score and store one registered model's run (the caller holds the lock)."""
+    dataset, fold, model = config["dataset"], config["fold"], config["model"]
     configure_threads(None)
     set_seed(config["seed"])
     started = time.perf_counter()
@@ -396,16 +517,23 @@ def run_training(
     metrics, test_frame = score_splits({s: d.frame for s, d in splits.items()}, outputs)
     wall = time.perf_counter() - started
 
-    key = store.key_for(config)
-    stem = checkpoints_dir() / f"{config['experiment']}-{key}"
-    checkpoint = None
-    if keep_checkpoint:
-        checkpoint = stem.with_suffix(".pt")
-        save_checkpoint(checkpoint, result.model, result.scaler, {"config": config})
-    # Predictions are large for the OQMD sets: kept beside the checkpoint, not in the repo.
-    predictions_file = stem.with_name(stem.name + "-test-predictions.csv")
-    with atomic_write(predictions_file) as fh:
-        test_frame.to_csv(fh, index=False)
+    stem = _run_stem(config, store)
+    written: list[Path] = []
+    try:
+        checkpoint = None
+        if keep_checkpoint:
+            checkpoint = stem.with_suffix(".pt")
+            save_checkpoint(checkpoint, result.model, result.scaler, {"config": config})
+            written.append(checkpoint)
+        # Predictions are large for the OQMD sets: kept beside the checkpoint, not in the repo.
+        predictions_file = stem.with_name(stem.name + "-test-predictions.csv")
+        with atomic_write(predictions_file) as fh:
+            test_frame.to_csv(fh, index=False)
+        written.append(predictions_file)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     record = {
         "config": config,
         "metrics": metrics,
@@ -422,10 +550,12 @@ def run_training(
         "n_parameters": int(sum(p.numel() for p in result.model.parameters())),
         "train_settings": result.settings,
         "checkpoint": str(checkpoint) if checkpoint else None,
+        "checkpoint_sha256": sha256_file(checkpoint) if checkpoint else None,
         "test_predictions": str(predictions_file),
+        "test_predictions_sha256": sha256_file(predictions_file),
         "provenance": provenance.collect(),
     }
-    store.put(config, record, overwrite=force)
+    _put_last(store, config, record, force=force, written=written)
     return {**record, "cache_hit": False}
 
 

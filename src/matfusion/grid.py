@@ -9,6 +9,7 @@ actually train.
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -48,15 +49,49 @@ class Cell:
         return replace(profile, max_train_rows=self.train_rows)
 
 
+_FOLD_PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+
+
 def parse_folds(text: str | None) -> list[int] | None:
-    """'0-4' or '0,2' -> [0, 1, 2, 3, 4] / [0, 2]; None -> None (every fold of the set)."""
-    if not text:
+    """'0-4' or '0,2' -> [0, 1, 2, 3, 4] / [0, 2]; None -> None (every fold of the set).
+
+    A descending range ('3-1'), a repeated fold or anything but fold numbers is an error
+    naming ``--folds``, not a silent "all folds" or a duplicate cell. Whether the folds
+    exist is :func:`grid_cells`'s check (it knows the datasets)."""
+    if text is None:
         return None
     folds: list[int] = []
     for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        folds.extend(range(int(lo), int(hi or lo) + 1))
+        match = _FOLD_PART.match(part)
+        if match is None:
+            raise ValueError(
+                f"--folds: {part.strip()!r} is not a fold number or a range such as 0-4"
+            )
+        lo = int(match.group(1))
+        hi = int(match.group(2) or lo)
+        if hi < lo:
+            raise ValueError(f"--folds: range {part.strip()!r} does not ascend (write {hi}-{lo})")
+        for fold in range(lo, hi + 1):
+            if fold in folds:
+                raise ValueError(f"--folds: fold {fold} is listed twice in {text!r}")
+            folds.append(fold)
     return folds
+
+
+def parse_seeds(text: str | None) -> list[int | None]:
+    """'0,1,2' -> [0, 1, 2]; None -> [None] (the profile's seed). Seeds are non-negative
+    whole numbers, checked before any cell is listed or trained."""
+    if text is None:
+        return [None]
+    seeds: list[int | None] = []
+    for part in text.split(","):
+        item = part.strip()
+        if not item.isdigit():
+            raise ValueError(f"--seeds: {item!r} is not a non-negative whole number")
+        if int(item) in seeds:
+            raise ValueError(f"--seeds: seed {int(item)} is listed twice in {text!r}")
+        seeds.append(int(item))
+    return seeds
 
 
 def parse_sizes(text: str | None) -> list[int | None]:
@@ -80,14 +115,32 @@ def grid_cells(
     train_rows: Sequence[int | None] = (None,),
 ) -> list[Cell]:
     """Every (model, dataset, fold, seed, training-set size); extended sets have no folds,
-    Matbench tasks use ``folds`` (default: all five). Names are checked before anything runs."""
+    Matbench tasks use ``folds`` (default: all five). Names and folds are checked before
+    anything is listed or runs: a fold a dataset lacks, a repeated fold, or folds given for
+    a set with one fixed split would otherwise fail hours in, or be dropped silently."""
     for model in models:
         if model not in MODELS and not is_peer(model):
             raise KeyError(f"unknown model {model!r} (neither a registered model nor a peer)")
+    infos = [get_dataset(dataset) for dataset in datasets]
+    if folds is not None:
+        if not folds:
+            raise ValueError("--folds: no fold given (leave --folds out for every fold)")
+        if len(set(folds)) != len(folds):
+            raise ValueError(f"--folds: a fold is listed twice in {list(folds)}")
+        for info in infos:
+            if info.n_folds is None:
+                raise ValueError(
+                    f"--folds: {info.name} has one fixed split and no folds "
+                    "(leave --folds out, or list only Matbench tasks)"
+                )
+            bad = [f for f in folds if f not in info.folds]
+            if bad:
+                raise ValueError(
+                    f"--folds: {info.name} has folds 0-{info.n_folds - 1}, not {bad[0]}"
+                )
     cells = []
-    for model, dataset, seed, rows in itertools.product(models, datasets, seeds, train_rows):
-        info = get_dataset(dataset)
-        dataset_folds = info.folds if info.kind == "extended" else (folds or info.folds)
+    for model, info, seed, rows in itertools.product(models, infos, seeds, train_rows):
+        dataset_folds = info.folds if folds is None else folds
         cells.extend(Cell(model, info.name, fold, seed, rows) for fold in dataset_folds)
     return cells
 

@@ -9,16 +9,24 @@ Layout: ``<root>/<config["experiment"]>/[<config["profile"]>/]<key>.json`` where
 git) apart from the committed full-scale ones. Each file
 holds ``{"key": ..., "config": {...}, **record}``; a record usually has ``metrics`` (a flat
 dict such as ``{"test_mae": ...}``) and ``provenance``.
+
+A corrupt file stops only the work that needs it: :meth:`ResultsStore.get` of its config
+raises :class:`CorruptRecordError` (with the repair), while listings skip it with one
+warning line. :meth:`ResultsStore.lock` serialises the writers of one config across
+processes (``.<key>.json.lock`` beside the record, removed on release).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +47,13 @@ __all__ = [
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _RESERVED = ("key", "config")
+
+#: How to repair a corrupt record, appended to every message about one.
+REPAIR_HINT = "delete the file, or rerun that config with --force (force=True)"
+
+#: Corrupt files already warned about in this process, by (path, mtime, size): a grid looks
+#: the store up once per cell and should say so once.
+_WARNED: set[tuple[str, int, int]] = set()
 
 
 class RecordExistsError(FileExistsError):
@@ -103,20 +118,87 @@ class ResultsStore:
             with open(path, encoding="utf-8") as fh:
                 doc = json.load(fh)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CorruptRecordError(f"corrupt results record {path}: {exc}") from exc
+            raise CorruptRecordError(
+                f"corrupt results record {path} ({exc}): {REPAIR_HINT}"
+            ) from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
-            raise CorruptRecordError(f"{path} is not a results record (no 'config' object)")
+            raise CorruptRecordError(
+                f"corrupt results record {path} (no 'config' object): {REPAIR_HINT}"
+            )
         return doc
 
-    def get(self, config: dict[str, Any]) -> dict[str, Any] | None:
-        """The stored record for ``config``, or None if there is none."""
+    @staticmethod
+    def _warn_skipped(path: Path, err: CorruptRecordError) -> None:
+        """One stderr line per corrupt file and process: a listing goes on without it."""
+        try:
+            st = path.stat()
+            seen = (str(path), st.st_mtime_ns, st.st_size)
+        except OSError:
+            seen = (str(path), 0, 0)
+        if seen not in _WARNED:
+            _WARNED.add(seen)
+            print(f"[matfusion] warning: skipped {err}", file=sys.stderr, flush=True)
+
+    def get(self, config: dict[str, Any], *, skip_corrupt: bool = False) -> dict[str, Any] | None:
+        """The stored record for ``config``, or None if there is none.
+
+        A corrupt file raises :class:`CorruptRecordError` naming it and the repair; with
+        ``skip_corrupt`` (an optional lookup, e.g. a stand-in run) it warns and answers None."""
         path = self.path_for(config)
         if not path.is_file():
             return None
-        doc = self._read(path)
-        if canonical_json(doc["config"]) != canonical_json(config):
-            raise CorruptRecordError(f"{path} holds a different config than its key says")
+        try:
+            doc = self._read(path)
+            if canonical_json(doc["config"]) != canonical_json(config):
+                raise CorruptRecordError(
+                    f"corrupt results record {path} (it holds a different config than its "
+                    f"key says): {REPAIR_HINT}"
+                )
+        except CorruptRecordError as err:
+            if not skip_corrupt:
+                raise
+            self._warn_skipped(path, err)
+            return None
         return doc
+
+    @contextlib.contextmanager
+    def lock(self, config: dict[str, Any], *, waiting: str | None = None) -> Iterator[Path]:
+        """Hold an exclusive lock on ``config``'s record across processes, so that "look up,
+        compute, put" runs once per config: a second process blocks here (printing
+        ``waiting`` to stderr, once) and then finds the first one's record.
+
+        The lock is ``flock`` on ``.<key>.json.lock`` beside the record; the holder removes
+        the file on release, and a waiter that wakes on a removed file locks the new one."""
+        path = self.path_for(config)
+        lock_path = path.with_name(f".{path.name}.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        announced = False
+        while True:
+            fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if waiting and not announced:
+                        print(waiting, file=sys.stderr, flush=True)
+                        announced = True
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    current = os.path.samestat(os.fstat(fd), os.stat(lock_path))
+                except FileNotFoundError:
+                    current = False
+            except BaseException:
+                os.close(fd)
+                raise
+            if current:
+                break
+            os.close(fd)  # the previous holder removed this file: lock the one there now
+        try:
+            yield lock_path
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock_path)
+            os.close(fd)
 
     def put(self, config: dict[str, Any], record: dict[str, Any], overwrite: bool = False) -> Path:
         """Store ``record`` for ``config``; refuses to replace an existing one unless
@@ -139,22 +221,32 @@ class ResultsStore:
 
     def records(self, experiment: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """All records (of one experiment), keeping those whose config (or, failing that, the
-        record itself) has each ``name == value`` in ``filters``. Sorted by path."""
+        record itself) has each ``name == value`` in ``filters``. Sorted by path.
+
+        A ``profile`` filter reads only that profile's folder (and the profile-less records
+        at the experiment's top); a corrupt file is skipped with one warning line."""
         if experiment is not None:
             _experiment({"experiment": experiment})
             folders = [self.root / experiment]
         else:
             folders = sorted(p for p in self.root.glob("*") if p.is_dir())
+        patterns: tuple[str, ...] = ("[!.]*.json", "*/[!.]*.json")
+        profile = filters.get("profile", "*")
+        if profile is None:
+            patterns = ("[!.]*.json",)
+        elif isinstance(profile, str) and _SAFE_NAME.match(profile):
+            patterns = ("[!.]*.json", f"{profile}/[!.]*.json")
         paths = sorted(
-            path
-            for folder in folders
-            for pattern in ("[!.]*.json", "*/[!.]*.json")
-            for path in folder.glob(pattern)
+            path for folder in folders for pattern in patterns for path in folder.glob(pattern)
         )
         missing = object()
         out = []
         for path in paths:
-            doc = self._read(path)
+            try:
+                doc = self._read(path)
+            except CorruptRecordError as err:
+                self._warn_skipped(path, err)
+                continue
             ok = True
             for name, want in filters.items():
                 have = doc["config"].get(name, doc.get(name, missing))
