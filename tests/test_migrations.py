@@ -100,3 +100,17 @@ def test_dataset_identity_does_not_depend_on_the_blas_kernel(kernel):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.split()[-1] == "adfe564ceee4166f"
+
+
+def test_migrate_command_moves_and_reports(tmp_path, capsys):
+    from matfusion.cli import main
+
+    store = ResultsStore(tmp_path)
+    store.put(_ecd_config("2a2caca900ad366f"), {"metrics": {}})
+    store.put(_ecd_config("0123456789abcdef", fold=1), {"metrics": {}})
+    assert main(["migrate", "--results", str(tmp_path), "--dry-run"]) == 1
+    out = capsys.readouterr()
+    assert "would move ecd_cv/standard/" in out.out and "1 records migrated" in out.out
+    assert "0123456789abcdef" in out.err
+    assert main(["migrate", "--results", str(tmp_path)]) == 1
+    assert store.get(migrate_config(_ecd_config("2a2caca900ad366f"))) is not None

@@ -79,9 +79,15 @@ def execute_notebooks(
     profile: str = "standard",
     only: list[str] | None = None,
     root: Path | None = None,
+    executed_dir: Path | None = None,
 ) -> dict[str, float]:
-    """Execute every chapter notebook (or those whose name contains an ``only`` entry)."""
+    """Execute every chapter notebook (or those whose name contains an ``only`` entry) into
+    ``executed_dir`` (default ``book/executed``, where the book is built from). Each chapter
+    runs with ``$MATFUSION_CHAPTER`` set to its name, so store lookups can be traced to it."""
+    import os
+
     from matfusion.profiles import get_profile
+    from matfusion.results import ENV_CHAPTER
 
     get_profile(profile)  # fail early on an unknown profile
     root = root or repo_root()
@@ -91,15 +97,24 @@ def execute_notebooks(
         sources = [s for s in sources if any(o in s.stem for o in only)]
         if not sources:
             raise ValueError(f"no notebook matches {only}")
+    out_dir = executed_dir or root / EXECUTED_DIR
+    previous_chapter = os.environ.get(ENV_CHAPTER)
     for source in sources:
-        target = root / EXECUTED_DIR / source.with_suffix(".ipynb").name
+        target = out_dir / source.with_suffix(".ipynb").name
         print(f"[matfusion book] executing {source.name} (profile {profile}) ...", flush=True)
-        seconds = execute_notebook(
-            source, target, {"profile": profile, "progress": False}, cwd=root / "notebooks"
-        )
+        os.environ[ENV_CHAPTER] = source.stem
+        try:
+            seconds = execute_notebook(
+                source, target, {"profile": profile, "progress": False}, cwd=root / "notebooks"
+            )
+        finally:
+            if previous_chapter is None:
+                os.environ.pop(ENV_CHAPTER, None)
+            else:
+                os.environ[ENV_CHAPTER] = previous_chapter
         timings[source.stem] = seconds
         print(f"[matfusion book]   done in {seconds:.0f} s", flush=True)
-    log = root / EXECUTED_DIR / "timings.json"
+    log = out_dir / "timings.json"
     previous = json.loads(log.read_text()) if log.exists() else {}
     previous.update({k: {"seconds": v, "profile": profile} for k, v in timings.items()})
     log.write_text(json.dumps(previous, indent=1))

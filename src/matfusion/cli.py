@@ -214,6 +214,21 @@ def _cmd_density(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from matfusion.migrations import migrate_store
+    from matfusion.results import ResultsStore
+
+    store = ResultsStore(args.results)
+    report = migrate_store(store, dry_run=args.dry_run)
+    verb = "would move" if args.dry_run else "moved"
+    for old, new in report.migrated:
+        print(f"{verb} {old.relative_to(store.root)} -> {new.relative_to(store.root)}")
+    for path, why in report.failed:
+        print(f"cannot migrate {path}: {why}", file=sys.stderr)
+    print(("dry run: " if args.dry_run else "") + report.summary())
+    return 1 if report.failed else 0
+
+
 def _cmd_book(args: argparse.Namespace) -> int:
     from matfusion.book import build_book, execute_notebooks
 
@@ -324,6 +339,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, help="output file in .npy format, written exactly as named"
     )
     p.set_defaults(func=_cmd_density)
+
+    p = sub.add_parser(
+        "migrate",
+        help="move stored records to the current record versions (no retraining)",
+        description="Rewrite the keys and configs of records made by an older matfusion to "
+        "the current identity, keeping their results (see matfusion.migrations).",
+    )
+    p.add_argument("--results", help="results folder (default: $MATFUSION_RESULTS or results/)")
+    p.add_argument("--dry-run", action="store_true", help="list what would move and stop")
+    p.set_defaults(func=_cmd_migrate)
 
     p = sub.add_parser(
         "book",

@@ -14,6 +14,10 @@ A corrupt file stops only the work that needs it: :meth:`ResultsStore.get` of it
 raises :class:`CorruptRecordError` (with the repair), while listings skip it with one
 warning line. :meth:`ResultsStore.lock` serialises the writers of one config across
 processes (``.<key>.json.lock`` beside the record, removed on release).
+
+With ``$MATFUSION_LOOKUP_LOG`` set, every lookup appends one JSON line there (the chapter,
+the experiment, profile and key, and whether it was found): the portability test compares
+these logs across machines and checks that a chapter finds every run it reads.
 """
 
 from __future__ import annotations
@@ -43,12 +47,18 @@ __all__ = [
     "cached_run",
     "canonical_json",
     "key_for",
+    "log_lookup",
 ]
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _RESERVED = ("key", "config")
 
 #: How to repair a corrupt record, appended to every message about one.
+#: File that :func:`log_lookup` appends to (unset: no log).
+ENV_LOOKUP_LOG = "MATFUSION_LOOKUP_LOG"
+#: Set by :func:`matfusion.book.execute_notebooks` to the chapter being executed.
+ENV_CHAPTER = "MATFUSION_CHAPTER"
+
 REPAIR_HINT = "delete the file, or rerun that config with --force (force=True)"
 
 #: Corrupt files already warned about in this process, by (path, mtime, size): a grid looks
@@ -82,6 +92,22 @@ def _experiment(config: dict[str, Any]) -> str:
     if not isinstance(name, str) or not _SAFE_NAME.match(name):
         raise ValueError(f"experiment name {name!r} is not a safe folder name")
     return name
+
+
+def log_lookup(event: str, **fields: Any) -> None:
+    """Append ``{"event": event, "chapter": ..., **fields}`` as one line to
+    ``$MATFUSION_LOOKUP_LOG``, if set (one short ``write`` in append mode per event, so
+    concurrent processes do not interleave lines)."""
+    target = os.environ.get(ENV_LOOKUP_LOG)
+    if not target:
+        return
+    line = json.dumps(
+        {"event": event, "chapter": os.environ.get(ENV_CHAPTER), **fields},
+        sort_keys=True,
+        default=str,
+    )
+    with open(target, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -145,6 +171,13 @@ class ResultsStore:
         A corrupt file raises :class:`CorruptRecordError` naming it and the repair; with
         ``skip_corrupt`` (an optional lookup, e.g. a stand-in run) it warns and answers None."""
         path = self.path_for(config)
+        log_lookup(
+            "get",
+            experiment=config.get("experiment"),
+            profile=config.get("profile"),
+            key=path.stem,
+            found=path.is_file(),
+        )
         if not path.is_file():
             return None
         try:
@@ -255,6 +288,7 @@ class ResultsStore:
                     break
             if ok:
                 out.append(doc)
+        log_lookup("list", experiment=experiment, filters=filters, keys=[d["key"] for d in out])
         return out
 
     def frame(self, experiment: str | None = None, **filters: Any) -> pd.DataFrame:
