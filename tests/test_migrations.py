@@ -114,3 +114,11 @@ def test_migrate_command_moves_and_reports(tmp_path, capsys):
     assert "0123456789abcdef" in out.err
     assert main(["migrate", "--results", str(tmp_path)]) == 1
     assert store.get(migrate_config(_ecd_config("2a2caca900ad366f"))) is not None
+
+
+def test_density_models_get_the_variant_they_were_trained_with():
+    density = {**_ecd_config("2a2caca900ad366f"), "model": "2D-CNN+ECD", "train": {"width": 1024}}
+    forest = {**_ecd_config("2a2caca900ad366f"), "train": {"width": 1024}}
+    assert migrate_config(density)["train"] == {"width": 1024, "variant": "matfusion-v1"}
+    assert migrate_config(forest)["train"] == {"width": 1024}
+    assert migrate_config(density)["record_version"] == ECD_RECORD_VERSION == 3

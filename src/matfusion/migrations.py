@@ -13,6 +13,8 @@ Steps:
   ``np.linalg.inv`` (see :mod:`matfusion.ecd.data`). It is now built from the source files'
   sha256s, the filter and the table's mp ids. :data:`ECD_DATASET_IDS` maps the old hashes
   measured under each OpenBLAS kernel to the new identity of the same table.
+* **ECD v2 -> v3**: the density models' configs name their CNN variant
+  (:data:`matfusion.ecd.models.ECD_VARIANTS`); every run stored before had ``matfusion-v1``.
 """
 
 from __future__ import annotations
@@ -65,7 +67,22 @@ class _Step:
     apply: Callable[[dict[str, Any]], dict[str, Any]]
 
 
-_STEPS: tuple[_Step, ...] = (_Step(ECD_EXPERIMENTS, 1, _ecd_v1_to_v2),)
+#: Paper B's models whose input is a density (they have a CNN variant).
+_ECD_DENSITY_MODELS = ("3D-CNN+ECD", "2D-CNN+ECD", "Fusion(Magpie+ECD)")
+
+
+def _ecd_v2_to_v3(config: dict[str, Any]) -> dict[str, Any]:
+    """Density models record their CNN variant; every stored one used ``matfusion-v1``."""
+    out = {**config, "record_version": 3}
+    if config.get("model") in _ECD_DENSITY_MODELS:
+        out["train"] = {**config["train"], "variant": "matfusion-v1"}
+    return out
+
+
+_STEPS: tuple[_Step, ...] = (
+    _Step(ECD_EXPERIMENTS, 1, _ecd_v1_to_v2),
+    _Step(ECD_EXPERIMENTS, 2, _ecd_v2_to_v3),
+)
 
 
 def migrate_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from matfusion.profiles import lookup_profile
+from matfusion.profiles import PROFILES, lookup_profile
 
-__all__ = ["ECD_PROFILES", "EcdProfile", "ecd_profile"]
+__all__ = ["ECD_PROFILES", "EcdProfile", "ecd_profile", "ecd_profile_for", "provider_settings"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,12 @@ class EcdProfile:
     off by default because on our data it does not move off the mean prediction in tens of
     epochs (measured: validation MAE flat for 20 epochs), so Adam (lr 5e-4, as the 3D-CNN)
     is used instead and the records say so.
+    ``variant``: the 3D/2D-CNN architecture (:data:`matfusion.ecd.models.ECD_VARIANTS`):
+    ``whole-cube`` sees every voxel, ``paper`` is the paper's layer list taken literally
+    (valid padding: it never sees the cube's far edges), ``matfusion-v1`` the layers the
+    committed ``standard`` runs used (24 % of a 32^3 cube reaches the 3D-CNN's output).
+    ``valence``: densities of the valence electrons only (the paper's VASP CHGCAR holds the
+    valence density), for the ``promolecular`` and ``gpaw`` providers.
     """
 
     name: str
@@ -54,6 +60,8 @@ class EcdProfile:
     paper_sgd: bool = False
     compare_max_materials: int | None = None
     gpaw_exclude_elements: tuple[str, ...] = ("Tc",)
+    variant: str = "whole-cube"
+    valence: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +81,7 @@ ECD_PROFILES: dict[str, EcdProfile] = {
         width=128,
         loeo_max_elements=2,
         compare_max_materials=8,
+        valence=True,
     ),
     "standard": EcdProfile(
         name="standard",
@@ -90,6 +99,9 @@ ECD_PROFILES: dict[str, EcdProfile] = {
         patience=6,
         width=1024,
         loeo_min_count=60,
+        # the stored runs' architecture and densities until their whole-cube, valence
+        # reruns land (issue 18); `--variant whole-cube --valence` computes those
+        variant="matfusion-v1",
     ),
     "paper": EcdProfile(
         name="paper",
@@ -103,10 +115,35 @@ ECD_PROFILES: dict[str, EcdProfile] = {
         patience=30,
         width=4096,
         workers=2,
+        variant="paper",
+        valence=True,
     ),
 }
+
+
+def provider_settings(profile: EcdProfile) -> dict[str, Any]:
+    """The density provider's settings a profile implies (``valence`` where the provider
+    has it; the ``chgcar`` files hold what they hold)."""
+    return {"valence": True} if profile.valence and profile.provider != "chgcar" else {}
 
 
 def ecd_profile(name: str, **overrides: Any) -> EcdProfile:
     """The ECD sizes of a run profile, with non-None overrides (e.g. ``grid=24``)."""
     return lookup_profile(ECD_PROFILES, name, overrides, "ECD profile")
+
+
+#: The paper-B sizes a run profile without its own falls back to.
+FALLBACK_PROFILE = "standard"
+
+
+def ecd_profile_for(name: str) -> tuple[EcdProfile, str | None]:
+    """The ECD sizes a chapter uses under run profile ``name``, and a one-line note when they
+    are another profile's: paper B has no sizes for every paper-A profile (``large``), and a
+    book built with one should show paper B's ``standard`` runs rather than fail. The note is
+    None when ``name`` has sizes of its own; a name that is no run profile is an error."""
+    if name in ECD_PROFILES:
+        return ecd_profile(name), None
+    if name not in PROFILES:
+        raise KeyError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    note = f"Paper B has no `{name}` sizes; this chapter shows its `{FALLBACK_PROFILE}` runs."
+    return ecd_profile(FALLBACK_PROFILE), note

@@ -18,7 +18,7 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from matfusion.ecd.models import (
     magpie_features,
 )
 from matfusion.ecd.reported import EXTERNAL_MODEL
-from matfusion.ecd.settings import EcdProfile, ecd_profile
+from matfusion.ecd.settings import EcdProfile, ecd_profile, provider_settings
 from matfusion.io import atomic_write, json_default
 from matfusion.results import ResultsStore
 from matfusion.train import configure_threads
@@ -76,8 +76,8 @@ __all__ = [
 ]
 
 #: Bump when the meaning of a record changes (2: the table's identity comes from its inputs;
-#: :mod:`matfusion.migrations` moves version-1 records).
-RECORD_VERSION = 2
+#: 3: density models record their CNN variant; :mod:`matfusion.migrations` moves older ones).
+RECORD_VERSION = 3
 TARGETS = {"bulk": "bulk_modulus", "shear": "shear_modulus"}
 #: The paper's LOEO tables compare these four (its fifth, CGCNN, is not reproduced here).
 LOEO_MODELS = ("RF+Magpie", "CNN+Magpie", "3D-CNN+ECD", "2D-CNN+ECD")
@@ -167,7 +167,12 @@ def prepare_inputs(
     density, info = None, []
     if need_density:
         density, info = compute_densities(
-            structures(frame), prof.provider, prof.grid, workers=prof.workers, progress=progress
+            structures(frame),
+            prof.provider,
+            prof.grid,
+            settings=provider_settings(prof),
+            workers=prof.workers,
+            progress=progress,
         )
     return EcdInputs(frame, magpie, density, info, prof, dataset_sha256(frame, filt))
 
@@ -180,6 +185,7 @@ def ensure_density(inputs: EcdInputs, *, progress: bool = True) -> np.ndarray:
             structures(inputs.frame),
             prof.provider,
             prof.grid,
+            settings=provider_settings(prof),
             workers=prof.workers,
             progress=progress,
         )
@@ -346,7 +352,9 @@ def _fit_torch_model(
         torch.manual_seed(seed)
         model: torch.nn.Module = FusionNet(*parts)
     else:
-        model = build_ecd_model(name, grid=prof.grid, width=prof.width, seed=seed)
+        model = build_ecd_model(
+            name, grid=prof.grid, width=prof.width, seed=seed, variant=prof.variant
+        )
     saved = _load_checkpoint(path)
     if saved is not None:
         model.load_state_dict(saved["state"])
@@ -428,7 +436,7 @@ def _config(
         density = {
             "provider": prof.provider,
             "grid": prof.grid,
-            "settings": get_provider(prof.provider).settings(),
+            "settings": get_provider(prof.provider, **provider_settings(prof)).settings(),
         }
     return {
         "experiment": experiment,
@@ -444,7 +452,9 @@ def _config(
         "train": {
             k: getattr(prof, k)
             for k in ("epochs", "patience", "width", "batch_size", "val_fraction", "paper_sgd")
-        },
+        }
+        # the CNN architecture only where a model has one
+        | ({"variant": prof.variant} if name in DENSITY_MODELS else {}),
         **extra,
     }
 
@@ -852,7 +862,6 @@ def run_provider_comparison(
     and RMSE (``per_fold``: target, model, provider, repeat, fold or element, R2, RMSE) for
     paired differences; for LOEO also ``elements``, the left-out elements.
     """
-    from dataclasses import replace
 
     if design not in ("cv", "loeo"):
         raise ValueError(f"design must be 'cv' or 'loeo', not {design!r}")
@@ -945,7 +954,10 @@ def run_density_comparison(
         "record_version": RECORD_VERSION,
         "profile": prof.name,
         "grid": prof.grid,
-        "providers": {p: get_provider(p).settings() for p in providers},
+        "providers": {
+            p: get_provider(p, **provider_settings(replace(prof, provider=p))).settings()
+            for p in providers
+        },
         "data_sha256": inputs.data_sha256,
         "n_materials": len(inputs.frame),
     }
@@ -956,7 +968,9 @@ def run_density_comparison(
         from tqdm.auto import tqdm
 
         started = time.perf_counter()
-        first, second = (get_provider(p) for p in providers)
+        first, second = (
+            get_provider(p, **provider_settings(replace(prof, provider=p))) for p in providers
+        )
         rows = []
         frame = inputs.frame
         for structure, row in tqdm(
