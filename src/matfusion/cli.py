@@ -214,6 +214,12 @@ def _cmd_density(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ecd(args: argparse.Namespace) -> int:
+    from matfusion.ecd.cli import sweep_command
+
+    return sweep_command(args)
+
+
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from matfusion.migrations import migrate_store
     from matfusion.results import ResultsStore
@@ -339,6 +345,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", required=True, help="output file in .npy format, written exactly as named"
     )
     p.set_defaults(func=_cmd_density)
+
+    p = sub.add_parser(
+        "ecd",
+        help="paper B's sweeps: CV, leave-one-element-out, provider comparisons (resumable)",
+        description="Run (or resume) paper B's sweeps; `compare` is the CV once per density "
+        "provider (promolecular and GPAW), `compare-loeo` the LOEO runs once per provider "
+        "(--only and --models pick what one process runs, e.g. one provider each).",
+    )
+    from matfusion.ecd.cli import add_sweep_arguments
+
+    add_sweep_arguments(p)
+    p.set_defaults(func=_cmd_ecd)
 
     p = sub.add_parser(
         "migrate",

@@ -15,6 +15,7 @@ reads it either way), atomically: a temp file in the same folder, then ``os.repl
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -219,3 +220,91 @@ def density_command(
         "all_electron": result.meta.get("all_electron"),
         "out": str(out) if out is not None else None,
     }
+
+
+SWEEPS = ("cv", "loeo", "compare", "compare-loeo")
+
+
+def add_sweep_arguments(parser: Any) -> None:
+    """The options of ``matfusion ecd`` (and its alias ``python -m matfusion.ecd``)."""
+    from matfusion.ecd.models import ECD_VARIANTS
+
+    parser.add_argument("what", nargs="*", default=["cv", "loeo"], choices=SWEEPS)
+    parser.add_argument("--profile", default="standard", help="smoke | standard | paper")
+    parser.add_argument(
+        "--only",
+        default=None,
+        choices=["promolecular", "gpaw"],
+        help="run one provider's half of compare/compare-loeo (same materials as the whole)",
+    )
+    parser.add_argument(
+        "--models",
+        default=None,
+        help="models of compare and compare-loeo, comma-separated (default: all of that design)",
+    )
+    parser.add_argument(
+        "--variant", choices=sorted(ECD_VARIANTS), help="CNN architecture (default: the profile's)"
+    )
+    parser.add_argument(
+        "--valence",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="valence-only densities (default: the profile's)",
+    )
+    parser.add_argument("--repeats", type=int, help="CV/LOEO repeats (default: the profile's)")
+    parser.add_argument("--epochs", type=int, help="CNN epoch cap (default: the profile's)")
+    parser.add_argument(
+        "--patience", type=int, help="epochs without a better validation MAE before stopping"
+    )
+    parser.add_argument("--quiet", action="store_true")
+
+
+def sweep_command(args: Any) -> int:
+    """Run (or resume) the sweeps ``args.what`` of paper B; stored runs are reused."""
+    from matfusion.ecd.models import ECD_MODELS
+    from matfusion.ecd.settings import ecd_profile
+    from matfusion.ecd.train import run_all, run_density_comparison, run_provider_comparison
+
+    for option in ("repeats", "epochs", "patience"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise ValueError(f"--{option} must be at least 1, got {value}")
+    models = [m for m in args.models.split(",") if m] if args.models else None
+    unknown = sorted(set(models or ()) - set(ECD_MODELS))
+    if unknown:
+        raise KeyError(f"--models: unknown {unknown}; known: {', '.join(ECD_MODELS)}")
+    prof = ecd_profile(
+        args.profile,
+        variant=args.variant,
+        valence=args.valence,
+        repeats=args.repeats,
+        epochs=args.epochs,
+        patience=args.patience,
+    )
+    progress = not args.quiet
+    sweeps = [w for w in args.what if w in ("cv", "loeo")]
+    if sweeps:
+        results = run_all(prof, sweeps, progress=progress)
+        for name, records in results.items():
+            new = sum(not r["cache_hit"] for r in records)
+            print(f"{name}: {len(records)} records ({new} new)")
+    for what, design in (("compare", "cv"), ("compare-loeo", "loeo")):
+        if what not in args.what:
+            continue
+        table, info = run_provider_comparison(
+            ["bulk", "shear"],
+            prof,
+            design=design,
+            models=models,
+            only=[args.only] if args.only else None,
+            progress=progress,
+        )
+        print(
+            f"{what}: materials per provider: {info['materials']}; "
+            f"left out: {info['left_out_elements']}"
+        )
+        print(table.round(3).to_string(index=False))
+        if design == "cv" and args.only is None:
+            moved = run_density_comparison(prof, progress=progress)
+            print(f"density differences stored for {len(moved)} materials")
+    return 0
