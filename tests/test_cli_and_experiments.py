@@ -95,16 +95,28 @@ def test_datasets_lists_all_28(capsys) -> None:
     assert (bulk["n_train"], bulk["n_val"], bulk["n_test"]) == (3428, 732, 736)
 
 
+def _paper_like_standard():
+    """The paper profile with standard's conventions: only the size differs."""
+    return get_profile("paper", conventions=get_profile("standard").conventions)
+
+
 def test_standard_reuses_a_stored_paper_run(tmp_path) -> None:
     store = ResultsStore(tmp_path)
-    paper_cfg = run_config("LSTM", "matbench_steels", profile=get_profile("paper"), fold=0)
+    other = run_config("LSTM", "matbench_steels", profile=get_profile("paper"), fold=0)
+    assert other["conventions"]["name"] != get_profile("standard").conventions
+    store.put(other, {"metrics": {"test_mae": 9.0}, "sizes": {"train": 218}})
+    # a run under other model conventions is another model: it never stands in
+    assert (
+        stored_training("LSTM", "matbench_steels", profile="standard", fold=0, store=store) is None
+    )
+    paper_cfg = run_config("LSTM", "matbench_steels", profile=_paper_like_standard(), fold=0)
     store.put(paper_cfg, {"metrics": {"test_mae": 1.25}, "sizes": {"train": 218}})
     record = run_training(
         "LSTM", "matbench_steels", profile="standard", fold=0, store=store, progress=False
     )
     assert record["metrics"]["test_mae"] == 1.25
     assert record["reused_for_profile"] == "standard" and record["cache_hit"]
-    assert len(store.records(experiment="train")) == 1  # nothing new was trained or stored
+    assert len(store.records(experiment="train")) == 2  # nothing new was trained or stored
 
 
 def test_a_paper_run_does_not_answer_a_resized_or_learning_curve_cell(tmp_path) -> None:
@@ -112,7 +124,7 @@ def test_a_paper_run_does_not_answer_a_resized_or_learning_curve_cell(tmp_path) 
     from matfusion.grid import cells_to_train, collect_records, grid_cells
 
     store = ResultsStore(tmp_path)
-    paper_cfg = run_config("LSTM", "matbench_steels", profile=get_profile("paper"), fold=0)
+    paper_cfg = run_config("LSTM", "matbench_steels", profile=_paper_like_standard(), fold=0)
     store.put(paper_cfg, {"metrics": {"test_mae": 1.25}, "sizes": {"train": 218}})
     resized = get_profile("standard", max_train_rows=100)
     assert stored_training("LSTM", "matbench_steels", profile=resized, fold=0, store=store) is None

@@ -194,9 +194,10 @@ def test_folds_parse_and_check_in_the_library() -> None:
 
 def test_paper_run_stands_in_only_for_its_own_seed_and_width(store_dir, capsys) -> None:
     store = ResultsStore(store_dir)
-    paper = get_profile("paper")
+    same = get_profile("standard").conventions  # other conventions are another model
+    paper = get_profile("paper", conventions=same)
     store.put(run_config("L-G-DCNN", BULK, profile=paper), {"metrics": {"test_mae": 7.0}})
-    wide = get_profile("paper", d_model=256)
+    wide = get_profile("paper", d_model=256, conventions=same)
     store.put(run_config("L-G-DCNN", BULK, profile=wide, seed=1), {"metrics": {"test_mae": 8.0}})
 
     found = stored_training("L-G-DCNN", BULK, profile="standard", store=store)
@@ -215,8 +216,9 @@ def test_paper_run_stands_in_only_for_its_own_seed_and_width(store_dir, capsys) 
 
 def test_standin_config_changes_only_the_size() -> None:
     standard = run_config("L-G-DCNN", BULK, profile=get_profile("standard"), seed=3)
-    want = standin_config(standard, get_profile("paper"))
-    assert want == run_config("L-G-DCNN", BULK, profile=get_profile("paper"), seed=3)
+    paper = get_profile("paper", conventions=get_profile("standard").conventions)
+    want = standin_config(standard, paper)
+    assert want == run_config("L-G-DCNN", BULK, profile=paper, seed=3)
     changed = {k for k in standard if standard[k] != want[k]}
     assert changed == {"profile", "max_train_rows", "max_eval_rows", "train"}
     train_changed = {k for k in standard["train"] if standard["train"][k] != want["train"][k]}

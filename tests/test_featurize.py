@@ -116,3 +116,32 @@ def test_jitter_statistics_scale_with_sigma():
     assert small == pytest.approx(0.01 / (2 * np.sqrt(np.pi)), rel=0.1)
     assert large / small == pytest.approx(10, rel=0.15)
     torch.testing.assert_close(jitter_fractions(x, 0.0, g), x)
+
+
+def test_fraction_desc_order_breaks_ties_by_first_appearance():
+    """The authors' loader: descending amount, equal amounts in order of appearance."""
+    enc = encode_formulas(
+        ["SrTiO3", "TiSrO3", "Ca(OH)2", "NaCl", "Li3Fe2(PO4)3"], order="fraction_desc"
+    )
+    np.testing.assert_array_equal(
+        enc.elements,
+        [[8, 38, 22, 0], [8, 22, 38, 0], [8, 1, 20, 0], [11, 17, 0, 0], [8, 3, 15, 26]],
+    )
+    np.testing.assert_allclose(enc.fractions[4], [0.6, 0.15, 0.15, 0.1], rtol=1e-6)
+    with pytest.raises(ValueError, match="order must be one of"):
+        encode_formulas(["NaCl"], order="electronegativity")  # type: ignore[arg-type]
+
+
+def test_orders_hold_the_same_compounds_and_reorder_into_each_other():
+    df = load_split("matbench_steels", "test", 0)
+    formulas = df["formula"].tolist()
+    by_z = encode_formulas(formulas)
+    by_frac = encode_formulas(formulas, order="fraction_desc")
+    real = by_frac.elements != 0
+    assert (np.diff(np.where(real, by_frac.fractions, -1.0), axis=1)[real[:, 1:]] <= 0).all()
+    back = by_frac.reordered("atomic_number")
+    np.testing.assert_array_equal(back.elements, by_z.elements)
+    np.testing.assert_array_equal(back.fractions, by_z.fractions)
+    # from a canonical encoding, equal fractions stay in ascending Z
+    again = encode_formulas(["TiSrO3"]).reordered("fraction_desc")
+    np.testing.assert_array_equal(again.elements, [[8, 22, 38]])

@@ -17,7 +17,7 @@ from matfusion.data import element_table, parse_formula
 from matfusion.experiments import run_analysis, run_training, stored_training
 from matfusion.featurize import encode_formulas
 from matfusion.io import dumps_readable
-from matfusion.models import MODELS, build_model
+from matfusion.models import MODELS, build_model, encoding_order
 from matfusion.train import TargetScaler, predict
 
 FORMULAS = ["SrTiO3", "NaCl", "Fe", "Li2O", "BaTiO3", "KNbO3", "CsPbI3", "Al2SiO5"]
@@ -78,7 +78,10 @@ def test_binary_formulas_and_points() -> None:
 def test_binary_sweep_matches_direct_predictions(model, table) -> None:
     scaler = TargetScaler(mean=0.0, std=1.0)
     sweep = interpret.binary_sweep(model, scaler, table, "Si", "O", [0.2, 0.8])
-    direct, _ = predict(model, scaler, encode_formulas(["Si0.2O0.8", "Si0.8O0.2"], table))
+    formulas = ["Si0.2O0.8", "Si0.8O0.2"]
+    direct, _ = predict(
+        model, scaler, encode_formulas(formulas, table, order=encoding_order(model))
+    )
     np.testing.assert_allclose(sweep["prediction"], direct, rtol=1e-5)
     assert (sweep["uncertainty"] > 0).all()
 

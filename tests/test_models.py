@@ -90,9 +90,16 @@ def test_sinusoid_table_values() -> None:
     assert t[i, 4].item() == pytest.approx(math.sin(i / 50 ** (8 / 16)), abs=1e-6)
 
 
-def test_embedding_formula_and_padding(table: np.ndarray) -> None:
-    model = build_model("LSTM", table, d_model=D)
+@pytest.mark.parametrize(
+    ("conventions", "res", "kind"), [("matfusion-v1", 2000, "sin_cos"), ("authors", 5000, "sin")]
+)
+def test_embedding_formula_and_padding(
+    table: np.ndarray, conventions: str, res: int, kind: str
+) -> None:
+    """The authors' LSTM uses 5000-row, sin-only fraction tables; our first reading 2000, sin/cos."""
+    model = build_model("LSTM", table, d_model=D, conventions=conventions)
     emb = model.embedding
+    assert emb.resolution == res and emb.sinusoid == kind
     with torch.no_grad():
         emb.a.fill_(0.3)
         emb.b.fill_(-0.5)
@@ -102,10 +109,11 @@ def test_embedding_formula_and_padding(table: np.ndarray) -> None:
     x = emb(elements, fractions, SeqInfo(elements != 0))
     z = torch.as_tensor(table[[3, 8]])
     base = emb.project(z) * 2**0.3
-    lin = sinusoid_table(2000, D // 2)[[499, 1499]] * 2 ** (1.5**2)
+    lin_rows = [round(0.25 * res) - 1, round(0.75 * res) - 1]
+    lin = sinusoid_table(res, D // 2, kind)[lin_rows] * 2 ** (1.5**2)
     logf = [0.0025 * math.log2(v) ** 2 for v in (0.25, 0.75)]
-    log_rows = [round(max(v, 1 / 2000) * 2000) - 1 for v in logf]
-    logt = sinusoid_table(2000, D // 2)[log_rows] * 2 ** (1.0**2)
+    log_rows = [round(max(v, 1 / res) * res) - 1 for v in logf]
+    logt = sinusoid_table(res, D // 2, kind)[log_rows] * 2 ** (1.0**2)
     expected = base + torch.cat([lin, logt], dim=-1)
     assert torch.allclose(x[0, :2], expected, atol=1e-5)
     assert torch.all(x[0, 2] == 0)
@@ -154,7 +162,8 @@ def test_efm_shapes_for_every_layer(name: str, table: np.ndarray) -> None:
     for layer in model.layer_names:
         efm = model.efm(e, f, layer=layer, batch_size=2)
         assert len(efm) == 5
-        assert all(a.dtype == np.float32 and a.shape[1] == D for a in efm)
+        width = 256 if layer == "dcnn_k1" else D  # the authors' DCNN-K1 is 256 wide
+        assert all(a.dtype == np.float32 and a.shape[1] == width for a in efm)
         stage = model.stages[layer] if layer != "embedding" else None
         pooled = isinstance(stage, ConvStack) and stage.downsample
         after_pool = (
@@ -365,7 +374,8 @@ def test_dcnn_k1_sees_one_element_at_a_time(table: np.ndarray) -> None:
 
 
 def test_v1_sums_recurrent_and_local_outputs(table: np.ndarray) -> None:
-    model = build_model("L-G-DCNN-V1", table, d_model=D)
+    """Our first reading pools over elements (the authors' pool: test_conventions.py)."""
+    model = build_model("L-G-DCNN-V1", table, d_model=D, conventions="matfusion-v1")
     sum_stage = next(s for s in model.config["stages"] if s["name"] == "sum")
     assert sum_stage["inputs"] == ["lstm_attention", "gru_attention", "dcnn"]
     e, f = random_batch(4, 5, seed=7)

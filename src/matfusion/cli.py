@@ -156,12 +156,17 @@ def _cmd_cecv(args: argparse.Namespace) -> int:
     from matfusion.data import element_table, load_split
     from matfusion.experiments import load_trained
     from matfusion.featurize import encode_formulas
+    from matfusion.models import encoding_order
 
     thresholds = _parse_thresholds(args.thresholds)
     model, _scaler, meta = load_trained(args.checkpoint)
     dataset = args.dataset or meta["config"]["dataset"]
     frame = load_split(dataset, args.split, fold=args.fold, verbose=False)
-    encoded = encode_formulas(frame["formula"].tolist(), element_table(meta["config"]["embedding"]))
+    encoded = encode_formulas(
+        frame["formula"].tolist(),
+        element_table(meta["config"]["embedding"]),
+        order=encoding_order(model),
+    )
     result = model_cecv(
         model,
         encoded,

@@ -25,7 +25,7 @@ from matfusion.config import checkpoints_dir
 from matfusion.data import element_table, get_dataset, load_split, split_sha256
 from matfusion.featurize import EncodedCompositions, encode_formulas
 from matfusion.io import atomic_write, sha256_file
-from matfusion.models import MODELS, build_model
+from matfusion.models import MODELS, build_model, encoding_order, get_conventions
 from matfusion.profiles import Profile, get_profile
 from matfusion.results import CorruptRecordError, ResultsStore
 from matfusion.train import (
@@ -70,12 +70,14 @@ def load_encoded(
     max_rows: int | None,
     seed: int,
     embedding: str = "mat2vec",
+    order: str = "atomic_number",
 ) -> SplitData:
-    """Load, subsample and encode one split of a registered dataset."""
+    """Load, subsample and encode one split of a registered dataset (elements in ``order``,
+    see :func:`matfusion.models.encoding_order`)."""
     frame = load_split(dataset, split, fold=fold)
     n_full = len(frame)
     frame = subsample(frame, max_rows, seed)
-    encoded = encode_formulas(frame["formula"].tolist(), element_table(embedding))
+    encoded = encode_formulas(frame["formula"].tolist(), element_table(embedding), order=order)
     return SplitData(frame, encoded, split_sha256(dataset, split, fold=fold), n_full)
 
 
@@ -116,10 +118,19 @@ def run_config(
         build_model(model, np.zeros((1, 1), dtype=np.float32))  # raises a helpful KeyError
     seed = profile.seed if seed is None else seed
     train_cfg = train_config_for(profile, seed=seed, epochs=epochs)
-    return _config(
+    config = _config(
         experiment, model, dataset, profile, fold, seed,
         d_model=profile.d_model, embedding=model_embedding(model), train=train_cfg.to_dict(),
     )  # fmt: skip
+    # where paper A is silent, which reading built the model (peers have their own code)
+    config["conventions"] = get_conventions(profile.conventions).to_dict()
+    return config
+
+
+def run_conventions(config: dict[str, Any]):
+    """The :class:`~matfusion.models.Conventions` a run's config names (a config made before
+    conventions were recorded has none: it means ``matfusion-v1``)."""
+    return get_conventions(config.get("conventions") or "matfusion-v1")
 
 
 def _config(
@@ -485,6 +496,7 @@ def _train_model(
     set_seed(config["seed"])
     started = time.perf_counter()
     embedding = config["embedding"]
+    conventions = run_conventions(config)
     splits = {
         split: load_encoded(
             dataset,
@@ -493,11 +505,12 @@ def _train_model(
             max_rows=prof.max_train_rows if split == "train" else prof.max_eval_rows,
             seed=config["seed"],
             embedding=embedding,
+            order=encoding_order(conventions),
         )
         for split in ("train", "val", "test")
     }
     table = element_table(embedding)
-    net = build_model(model, table.vectors, d_model=prof.d_model)
+    net = build_model(model, table.vectors, d_model=prof.d_model, conventions=conventions)
     train_cfg = TrainConfig(**config["train"])
     result = fit(
         net,
@@ -636,6 +649,7 @@ def trained_model(record: dict[str, Any], *, progress: bool = False):
             max_eval_rows=cfg["max_eval_rows"],
             d_model=cfg["d_model"],
             recipe=cfg["train"]["recipe"],
+            conventions=run_conventions(cfg).name,
         )
         record = run_training(
             cfg["model"],
@@ -691,7 +705,11 @@ def run_cecv(
     model, _scaler = trained_model(train_record, progress=progress)
     started = time.perf_counter()
     frame = load_split(train_cfg["dataset"], split, fold=train_cfg["fold"], verbose=False)
-    encoded = encode_formulas(frame["formula"].tolist(), element_table(train_cfg["embedding"]))
+    encoded = encode_formulas(
+        frame["formula"].tolist(),
+        element_table(train_cfg["embedding"]),
+        order=encoding_order(model),
+    )
     result = model_cecv(
         model, encoded, anchor=anchor, layer=layer, thresholds=config["thresholds"], mode=mode
     )

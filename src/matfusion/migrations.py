@@ -15,17 +15,22 @@ Steps:
   measured under each OpenBLAS kernel to the new identity of the same table.
 * **ECD v2 -> v3**: the density models' configs name their CNN variant
   (:data:`matfusion.ecd.models.ECD_VARIANTS`); every run stored before had ``matfusion-v1``.
+* **paper A conventions**: a run of one of our models records the conventions it was built
+  with (:mod:`matfusion.models.conventions`); every run stored before had ``matfusion-v1``.
+  The analyses that name their training runs by key (``cecv``'s ``train_key``,
+  ``interpret``'s ``train_keys``) follow them to their new keys.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from matfusion.results import CorruptRecordError, ResultsStore, canonical_json
+from matfusion.results import CorruptRecordError, ResultsStore, canonical_json, key_for
 
 __all__ = ["ECD_DATASET_IDS", "MigrationReport", "migrate_config", "migrate_store"]
 
@@ -60,6 +65,32 @@ def _ecd_v1_to_v2(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "data_sha256": new, "record_version": 2}
 
 
+def _paper_a_conventions(config: dict[str, Any]) -> dict[str, Any] | None:
+    """A paper-A run of our own models without recorded conventions: matfusion-v1."""
+    from matfusion.baselines import is_peer
+    from matfusion.models import get_conventions
+
+    if config.get("experiment") != "train" or "conventions" in config:
+        return None
+    if is_peer(config.get("model", "")):
+        return None
+    return {**config, "conventions": get_conventions("matfusion-v1").to_dict()}
+
+
+def _follow_train_keys(config: dict[str, Any], moved: dict[str, str]) -> dict[str, Any] | None:
+    """An analysis whose training runs moved names them by their new keys."""
+    if config.get("experiment") == "cecv" and config.get("train_key") in moved:
+        return {**config, "train_key": moved[config["train_key"]]}
+    keys = config.get("train_keys")
+    if (
+        config.get("experiment") == "interpret"
+        and isinstance(keys, dict)
+        and any(k in moved for k in keys.values())
+    ):
+        return {**config, "train_keys": {n: moved.get(k, k) for n, k in keys.items()}}
+    return None
+
+
 @dataclass(frozen=True)
 class _Step:
     experiments: tuple[str, ...]
@@ -85,15 +116,19 @@ _STEPS: tuple[_Step, ...] = (
 )
 
 
-def migrate_config(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` after every step that applies to it (the same dict if none does)."""
+def migrate_config(
+    config: dict[str, Any], moved_train_keys: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """``config`` after every step that applies to it (the same dict if none does);
+    ``moved_train_keys`` maps old to new keys of training runs that analyses name."""
     for step in _STEPS:
         if (
             config.get("experiment") in step.experiments
             and config.get("record_version") == step.from_version
         ):
             config = step.apply(config)
-    return config
+    config = _paper_a_conventions(config) or config
+    return _follow_train_keys(config, moved_train_keys or {}) or config
 
 
 @dataclass
@@ -119,14 +154,23 @@ def migrate_store(store: ResultsStore | None = None, *, dry_run: bool = False) -
     """
     store = store or ResultsStore()
     report = MigrationReport()
-    for path in sorted(store.root.glob("*/**/[!.]*.json")):
+    paths = sorted(store.root.glob("*/**/[!.]*.json"))
+    # training runs first, so the analyses that name them can follow their new keys
+    moved: dict[str, str] = {}
+    for path in paths:
+        if path.relative_to(store.root).parts[0] == "train":
+            with contextlib.suppress(CorruptRecordError, MigrationError):
+                doc = store._read(path)
+                moved[key_for(doc["config"])] = key_for(migrate_config(doc["config"]))
+    moved = {old: new for old, new in moved.items() if old != new}
+    for path in sorted(paths, key=lambda p: p.relative_to(store.root).parts[0] != "train"):
         try:
             doc = store._read(path)
         except CorruptRecordError as err:
             report.failed.append((path, str(err)))
             continue
         try:
-            config = migrate_config(doc["config"])
+            config = migrate_config(doc["config"], moved)
         except MigrationError as err:
             report.failed.append((path, str(err)))
             continue

@@ -18,6 +18,7 @@ import numpy as np
 from matfusion.data import ELEMENT_SYMBOLS, ElementTable, FormulaError, element_table
 from matfusion.data.formulas import canonical_composition, parse_formula
 from matfusion.featurize import encode_formulas
+from matfusion.models import encoding_order
 
 
 def formula_problem(text: object, table: ElementTable) -> str | None:
@@ -66,7 +67,9 @@ def predict_formulas(checkpoint: str | Path, formulas: Sequence[str]) -> list[di
         if problem is None:
             good.append(i)
     if good:
-        encoded = encode_formulas([formulas[i] for i in good], table)
+        encoded = encode_formulas(
+            [formulas[i] for i in good], table, order=encoding_order(model)
+        )
         mean, std = predict(model, scaler, encoded)
         for i, m, s in zip(good, np.asarray(mean), np.asarray(std), strict=True):
             rows[i]["prediction"] = float(m)

@@ -17,8 +17,9 @@ import pandas as pd
 from matfusion.analysis import interpret
 from matfusion.analysis.cecv import anchor_mask
 from matfusion.data import element_table, load_split
-from matfusion.experiments import load_encoded, run_analysis
-from matfusion.featurize import encode_formulas
+from matfusion.experiments import load_encoded, run_analysis, run_conventions
+from matfusion.featurize import EncodedCompositions, encode_formulas
+from matfusion.models import encoding_order
 from matfusion.train import predict
 
 Record = dict[str, Any]
@@ -35,6 +36,13 @@ def _table(record: Record) -> Any:
     return element_table(record["config"]["embedding"])
 
 
+def _encode(record: Record, formulas: list[str]) -> EncodedCompositions:
+    """``formulas`` encoded as the run's model reads them (its table and element order)."""
+    return encode_formulas(
+        formulas, _table(record), order=encoding_order(run_conventions(record["config"]))
+    )
+
+
 def _test_split(record: Record):
     """The test split exactly as the run evaluated it (same subsample, same seed)."""
     cfg = record["config"]
@@ -45,6 +53,7 @@ def _test_split(record: Record):
         max_rows=cfg["max_eval_rows"],
         seed=cfg["seed"],
         embedding=cfg["embedding"],
+        order=encoding_order(run_conventions(cfg)),
     )
 
 
@@ -75,7 +84,7 @@ def efm_maps(
         out: dict[str, Any] = {"efm": {}, "elements": {}}
         for label, (model, _scaler) in models.items():
             table = _table(records[label])
-            encoded = encode_formulas(formulas, table)
+            encoded = _encode(records[label], formulas)
             efms = model.efm(encoded.elements, encoded.fractions)
             out["efm"][label] = {
                 f: np.asarray(_round(m, 4)).reshape(m.shape).tolist()
@@ -146,7 +155,7 @@ def average_contributions(
                 if split == "test"
                 else load_encoded(
                     cfg["dataset"], split, fold=cfg["fold"], max_rows=None, seed=cfg["seed"],
-                    embedding=cfg["embedding"],
+                    embedding=cfg["embedding"], order=encoding_order(run_conventions(cfg)),
                 )
             )  # fmt: skip
             table = _table(rec)
@@ -206,7 +215,7 @@ def efm_umaps(
             "target": _round(frame["target"]),
         }
         for label, (model, scaler) in models.items():
-            encoded = encode_formulas(frame["formula"].tolist(), _table(records[label]))
+            encoded = _encode(records[label], frame["formula"].tolist())
             vectors = interpret.compound_vectors(model, encoded)
             xy = interpret.umap_embedding(vectors, seed=seed)
             mean, _std = predict(model, scaler, encoded)
@@ -249,18 +258,17 @@ def worst_compound_pair_shift(
         frame = anchor_compounds(dataset, anchor)
         ref_model, ref_scaler = models["reference"]
         fused_model, _ = models["fused"]
-        table_ref = _table(reference)
-        encoded = encode_formulas(frame["formula"].tolist(), table_ref)
+        encoded = _encode(reference, frame["formula"].tolist())
         multi = np.flatnonzero(encoded.lengths >= 3)
         mean, _ = predict(ref_model, ref_scaler, encoded.subset(multi))
         error = np.abs(mean - frame["target"].to_numpy()[multi])
         worst = multi[np.argsort(-error)[:n_worst]]
         worst_enc = encoded.subset(worst)
-        fused_enc = encode_formulas(frame["formula"].iloc[worst].tolist(), _table(fused))
+        fused_enc = _encode(fused, frame["formula"].iloc[worst].tolist())
         efm_ref = ref_model.efm(worst_enc.elements, worst_enc.fractions)
         efm_fused = fused_model.efm(fused_enc.elements, fused_enc.fractions)
         pairs = interpret.correlation_shift(
-            efm_ref, efm_fused, worst_enc.elements, table_ref.symbols
+            efm_ref, efm_fused, worst_enc.elements, _table(reference).symbols
         )
         return {
             "pairs": {c: pairs[c].tolist() for c in pairs.columns},
@@ -291,7 +299,7 @@ def element_correlations(
         model, _ = models["model"]
         table = _table(record)
         frame = load_split(cfg["dataset"], split, fold=cfg["fold"], verbose=False)
-        encoded = encode_formulas(frame["formula"].tolist(), table)
+        encoded = _encode(record, frame["formula"].tolist())
         present = np.unique(encoded.elements[encoded.elements > 0])
         symbols = [table.symbols[z - 1] for z in present]
         learned = interpret.element_vector_correlation(model, table, symbols)

@@ -3,15 +3,18 @@
 A model is judged by how it groups the chemical environments of compounds. For each compound
 with n >= 3 elements, its element feature matrix (EFM, n x D: one learned vector per element)
 is turned into an n x n correlation matrix between its elements; compounds with the same n
-are clustered greedily at a threshold t; CECV(t) is the total number of clusters. A global
-extractor (LSTM) gives many clusters at small t, a local one (DCNN-K1) few; the paper steers
+are clustered greedily at a threshold t; CECV(t) is the total number of clusters. A local
+extractor (DCNN-K1, one element at a time) tells many environments apart and gives many
+clusters; a global one (LSTM) mixes the elements and gives few (the paper: too much local
+detail overestimates CECV, too much global information underestimates it). The paper steers
 its fusion designs into the band between those two reference curves.
 
 Conventions (see ``shared/spec/lgdcnn.md``):
 
-* elements inside a compound are in canonical order (ascending atomic number, as
-  :func:`matfusion.featurize.encode_formulas` produces), so matrices of one chemical system
-  compare entry by entry;
+* EFM rows come in the order the compounds were encoded: canonical (ascending atomic
+  number, ``encode_formulas(order="atomic_number")``), so matrices of one chemical system
+  compare entry by entry, or, for models built with the authors' conventions, descending
+  fraction (``order="fraction_desc"``), which is how the authors' script compares them;
 * each feature column is standardised across the compound's elements before the Pearson
   correlation between elements is taken over the D features; a feature that is constant
   across the elements carries no information and becomes 0, and an element whose

@@ -132,7 +132,9 @@ def binary_sweep(
 
     xs = np.linspace(0.02, 0.98, 49) if xs is None else np.asarray(xs, dtype=float)
     formulas = binary_formulas(a, b, xs)
-    mean, std = predict(model, scaler, encode_formulas(formulas, table))
+    from matfusion.models import encoding_order
+
+    mean, std = predict(model, scaler, encode_formulas(formulas, table, order=encoding_order(model)))
     return pd.DataFrame({"x": xs, "formula": formulas, "prediction": mean, "uncertainty": std})
 
 

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from matfusion.featurize.composition import (
+    ELEMENT_ORDERS,
     EncodedCompositions,
     encode_formulas,
+    fraction_desc_composition,
     jitter_fractions,
     pad_batch,
 )
 
-__all__ = ["EncodedCompositions", "encode_formulas", "jitter_fractions", "pad_batch"]
+__all__ = [
+    "ELEMENT_ORDERS",
+    "EncodedCompositions",
+    "encode_formulas",
+    "fraction_desc_composition",
+    "jitter_fractions",
+    "pad_batch",
+]

@@ -1,8 +1,11 @@
 """Compositions as padded integer/fraction arrays, the input of every composition model.
 
-A compound becomes a short sequence: atomic numbers (sorted ascending, a canonical order that
-CECV and attention maps rely on) and atomic fractions (summing to 1), padded with element 0 /
-fraction 0 to the longest compound of the set. Parsing is cached per unique formula (shared
+A compound becomes a short sequence: atomic numbers and atomic fractions (summing to 1),
+padded with element 0 / fraction 0 to the longest compound of the set. The element order is
+a model convention (recurrent layers see it): ``"atomic_number"`` (ascending Z, canonical, so
+one chemical system always compares entry by entry) or ``"fraction_desc"`` (the authors'
+loader: descending amount, equal amounts in order of first appearance in the formula); a
+model's :func:`matfusion.models.encoding_order` says which one it was trained on. Parsing is cached per unique formula (shared
 with :func:`matfusion.data.validate_frame`), and the arrays are filled in one vectorised
 scatter rather than per-element Python loops, so encoding a 240k-row OQMD split is cheap once
 it has been validated.
@@ -10,18 +13,50 @@ it has been validated.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import chain
+from typing import Literal
 
 import numpy as np
 import torch
 
 from matfusion.data.elements import ElementTable
 from matfusion.data.errors import FormulaError
-from matfusion.data.formulas import ELEMENT_SYMBOLS, canonical_composition, parse_formula
+from matfusion.data.formulas import (
+    ELEMENT_SYMBOLS,
+    SYMBOL_TO_Z,
+    canonical_composition,
+    parse_formula,
+)
 
-__all__ = ["EncodedCompositions", "encode_formulas", "jitter_fractions", "pad_batch"]
+__all__ = [
+    "ELEMENT_ORDERS",
+    "EncodedCompositions",
+    "encode_formulas",
+    "fraction_desc_composition",
+    "jitter_fractions",
+    "pad_batch",
+]
+
+ElementOrder = Literal["atomic_number", "fraction_desc"]
+ELEMENT_ORDERS: tuple[str, ...] = ("atomic_number", "fraction_desc")
+
+
+@lru_cache(maxsize=1 << 19)
+def fraction_desc_composition(text: str) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """(atomic numbers, atomic fractions) by descending amount, cached per formula.
+
+    Ties keep the order of first appearance in the formula (brackets expanded in place),
+    as the authors' loader does: it sorts the parsed amounts with Python's stable
+    ``sorted(key=-amount)``. So "SrTiO3" gives O, Sr, Ti and "TiSrO3" gives O, Ti, Sr.
+    """
+    amounts = parse_formula(text)  # insertion order = first appearance in the formula
+    items = sorted(amounts.items(), key=lambda kv: -kv[1])
+    total = math.fsum(amounts.values())
+    return tuple(SYMBOL_TO_Z[s] for s, _ in items), tuple(a / total for _, a in items)
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,21 +87,50 @@ class EncodedCompositions:
         elements, fractions = pad_batch(self.elements[idx], self.fractions[idx])
         return EncodedCompositions(np.ascontiguousarray(elements), np.ascontiguousarray(fractions))
 
+    def reordered(self, order: ElementOrder) -> EncodedCompositions:
+        """The same compounds with their elements in ``order``, padding kept at the end.
+
+        ``"atomic_number"`` is exact. ``"fraction_desc"`` breaks ties by the current order
+        (ascending Z for a canonical encoding), not by the formula text as the authors'
+        loader does: encode the formulas with ``order="fraction_desc"`` for that.
+        """
+        if order not in ELEMENT_ORDERS:
+            raise ValueError(f"order must be one of {ELEMENT_ORDERS}, got {order!r}")
+        pad = self.elements == 0
+        if order == "atomic_number":
+            key = np.where(pad, np.iinfo(np.int64).max, self.elements)
+            perm = np.argsort(key, axis=1, kind="stable")
+        else:
+            key = np.where(pad, np.inf, -self.fractions.astype(np.float64))
+            perm = np.argsort(key, axis=1, kind="stable")
+        return EncodedCompositions(
+            np.take_along_axis(self.elements, perm, axis=1),
+            np.take_along_axis(self.fractions, perm, axis=1),
+        )
+
 
 def encode_formulas(
-    formulas: Sequence[str], table: ElementTable | None = None
+    formulas: Sequence[str],
+    table: ElementTable | None = None,
+    *,
+    order: ElementOrder = "atomic_number",
 ) -> EncodedCompositions:
-    """Encode formulas as (atomic numbers sorted by Z, atomic fractions), padded.
+    """Encode formulas as (atomic numbers, atomic fractions), padded, elements in ``order``
+    (``"atomic_number"``: ascending Z; ``"fraction_desc"``: see
+    :func:`fraction_desc_composition`).
 
     Raises :class:`FormulaError` naming the first bad row, or the first element that ``table``
     (if given) has no embedding for, so a model never silently sees a zero vector.
     """
+    if order not in ELEMENT_ORDERS:
+        raise ValueError(f"order must be one of {ELEMENT_ORDERS}, got {order!r}")
+    to_sequence = canonical_composition if order == "atomic_number" else fraction_desc_composition
     comps: list[tuple[tuple[int, ...], tuple[float, ...]]] = []
     for row, text in enumerate(formulas):
         try:
             if not isinstance(text, str):
                 parse_formula(text)  # always raises, with the reason (missing, not a string)
-            comps.append(canonical_composition(text))
+            comps.append(to_sequence(text))
         except FormulaError as exc:
             raise FormulaError(f"row {row} ({text!r}): {exc}") from None
 

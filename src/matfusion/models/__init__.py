@@ -1,7 +1,8 @@
 """Composition models of the L-G-DCNN family (paper A) built from shared blocks.
 
-Public entry points: :func:`build_model`, :data:`MODELS`, :func:`list_models` and
-:class:`CompositionModel`; see ``docs/CONTRACTS.md``.
+Public entry points: :func:`build_model`, :data:`MODELS`, :func:`list_models`,
+:class:`CompositionModel` and the convention sets (:data:`CONVENTIONS`,
+:func:`get_conventions`, :func:`encoding_order`); see ``docs/CONTRACTS.md``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from .blocks import (
     ConvStack,
     ElementConv,
     ElementMaxPool,
+    FeatureMaxPool,
     OutputHead,
     PackedRows,
     PostProcessNet,
@@ -25,17 +27,39 @@ from .blocks import (
     sinusoid_table,
 )
 from .composition_model import CompositionModel, Stage
-from .registry import LOCAL_KINDS, MODELS, ModelSpec, build_model, compose, get_spec, list_models
+from .conventions import (
+    CONVENTIONS,
+    DEFAULT_CONVENTIONS,
+    LEGACY_CONVENTIONS,
+    Conventions,
+    encoding_order,
+    get_conventions,
+)
+from .registry import (
+    LOCAL_KINDS,
+    MODELS,
+    ModelSpec,
+    build_from_config,
+    build_model,
+    compose,
+    get_spec,
+    list_models,
+)
 
 __all__ = [
+    "CONVENTIONS",
+    "DEFAULT_CONVENTIONS",
     "FRACTION_RESOLUTION",
+    "LEGACY_CONVENTIONS",
     "LOCAL_KINDS",
     "MODELS",
     "CompositionEmbedding",
     "CompositionModel",
     "ConvStack",
+    "Conventions",
     "ElementConv",
     "ElementMaxPool",
+    "FeatureMaxPool",
     "ModelSpec",
     "OutputHead",
     "PackedRows",
@@ -46,9 +70,12 @@ __all__ = [
     "SoftAttention",
     "Stage",
     "SumStages",
+    "build_from_config",
     "build_model",
     "compose",
+    "encoding_order",
     "fraction_indices",
+    "get_conventions",
     "get_spec",
     "list_models",
     "log_fraction",

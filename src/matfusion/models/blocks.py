@@ -27,6 +27,7 @@ __all__ = [
     "ConvStack",
     "ElementConv",
     "ElementMaxPool",
+    "FeatureMaxPool",
     "OutputHead",
     "PackedRows",
     "PostProcessNet",
@@ -143,13 +144,25 @@ class SeqInfo:
 # ----------------------------------------------------------------------------- embedding
 
 
-def sinusoid_table(resolution: int, width: int) -> Tensor:
-    """CrabNet's fixed fraction table: row i, column j = sin (j even) / cos (j odd) of
-    ``i / 50**(2j / width)``; a smooth code in which nearby fractions get nearby vectors."""
+SINUSOIDS: tuple[str, ...] = ("sin_cos", "sin")
+
+
+def sinusoid_table(resolution: int, width: int, kind: str = "sin_cos") -> Tensor:
+    """Fixed fraction table: row i, column j is a sinusoid of ``i / 50**(2j / width)``, a
+    smooth code in which nearby fractions get nearby vectors.
+
+    ``kind="sin_cos"`` (CrabNet): sin in even and cos in odd columns; ``"sin"`` (the
+    authors' embedder): sin in every column.
+    """
+    if kind not in SINUSOIDS:
+        raise ValueError(f"sinusoid kind must be one of {SINUSOIDS}, got {kind!r}")
     i = torch.arange(resolution, dtype=torch.float64).unsqueeze(1)
     j = torch.arange(width, dtype=torch.float64).unsqueeze(0)
     angle = i / torch.pow(50.0, 2.0 * j / width)
-    table = torch.where(j.long() % 2 == 0, torch.sin(angle), torch.cos(angle))
+    if kind == "sin":
+        table = torch.sin(angle)
+    else:
+        table = torch.where(j.long() % 2 == 0, torch.sin(angle), torch.cos(angle))
     return table.to(torch.float32)
 
 
@@ -181,6 +194,7 @@ class CompositionEmbedding(nn.Module):
         element_vectors: np.ndarray | Tensor,
         d_model: int,
         resolution: int = FRACTION_RESOLUTION,
+        sinusoid: str = "sin_cos",
     ) -> None:
         super().__init__()
         if d_model % 2:
@@ -194,10 +208,12 @@ class CompositionEmbedding(nn.Module):
         self.register_buffer("element_table", table)
         self.project = nn.Linear(table.shape[1], d_model)
         self.resolution = resolution
+        self.sinusoid = sinusoid
         self.d_model = d_model
         half = d_model // 2
-        self.register_buffer("frac_table", sinusoid_table(resolution, half), persistent=False)
-        self.register_buffer("logfrac_table", sinusoid_table(resolution, half), persistent=False)
+        codes = sinusoid_table(resolution, half, sinusoid)
+        self.register_buffer("frac_table", codes, persistent=False)
+        self.register_buffer("logfrac_table", codes.clone(), persistent=False)
         self.a = nn.Parameter(torch.tensor(1.0))
         self.b = nn.Parameter(torch.tensor(1.0))
         self.c = nn.Parameter(torch.tensor(1.0))
@@ -220,6 +236,7 @@ class CompositionEmbedding(nn.Module):
             "kind": "embedding",
             "table_shape": list(self.element_table.shape),
             "resolution": self.resolution,
+            "sinusoid": self.sinusoid,
         }
 
 
@@ -358,10 +375,16 @@ class ElementConv(nn.Module):
 class ConvStack(nn.Module):
     """The local extractors: DCNN, DCNN-K1, DPCNN and CNN, one parametrised module.
 
-    Region embedding conv (+ its input if ``region_residual``), then ``1 + n_blocks`` blocks
+    Region embedding conv ``d_model -> width``, then ``1 + n_blocks`` blocks
     ``[ReLU, conv, ReLU, conv]`` (+ block input if ``residual``) with a max-pool between
     consecutive blocks. Kernel 1 stride 1 pooling is the identity (DCNN, skipped); kernel 3
     stride 2 padding 1 down-samples (DPCNN). ``depth=False`` (no blocks) is the CNN.
+
+    What ``region_residual`` (the paper's "residual from the region embedding layer")
+    switches depends on ``region_skip``: with ``region_skip`` (our first reading) it is an
+    extra skip around the region conv; without it (the authors' code) the region conv has
+    no skip and ``region_residual`` is the first block's residual, the one that adds the
+    region embedding back.
 
     Runs on the packed real elements (:class:`PackedRows`), so padding is never computed and
     cannot leak; the result is scattered back to the padded layout.
@@ -378,11 +401,20 @@ class ConvStack(nn.Module):
         pool_kernel: int = 1,
         pool_stride: int = 1,
         kind: str = "dcnn",
+        width: int | None = None,
+        region_skip: bool = True,
     ) -> None:
         super().__init__()
         if pool_kernel % 2 != 1:
             raise ValueError(f"pool_kernel must be odd, got {pool_kernel}")
+        width = d_model if width is None else width
+        if region_skip and region_residual and width != d_model:
+            raise ValueError(
+                f"a skip around the region conv needs width == d_model, got {width} != {d_model}"
+            )
         self.kind = kind
+        self.width = width
+        self.region_skip = region_skip
         self.kernel_size = kernel_size
         self.n_blocks = n_blocks if depth else 0
         self.depth = depth
@@ -391,13 +423,13 @@ class ConvStack(nn.Module):
         self.pool_kernel = pool_kernel
         self.pool_stride = pool_stride
         self.downsample = pool_stride > 1 or pool_kernel > 1
-        self.region = ElementConv(d_model, d_model, kernel_size)
+        self.region = ElementConv(d_model, width, kernel_size)
         n_total = 1 + n_blocks if depth else 0
         self.blocks = nn.ModuleList(
             nn.ModuleList(
                 [
-                    ElementConv(d_model, d_model, kernel_size),
-                    ElementConv(d_model, d_model, kernel_size),
+                    ElementConv(width, width, kernel_size),
+                    ElementConv(width, width, kernel_size),
                 ]
             )
             for _ in range(n_total)
@@ -428,12 +460,13 @@ class ConvStack(nn.Module):
         packed = seq.packed
         x = h.reshape(-1, h.shape[-1]).index_select(0, packed.index)
         out = self.region(x, packed)
-        x = out + x if self.region_residual else out
+        x = out + x if (self.region_skip and self.region_residual) else out
         for i, (conv1, conv2) in enumerate(self.blocks):
             if i > 0 and self.downsample:
                 x, packed = self._pool(x, packed)
             y = conv2(F.relu(conv1(F.relu(x), packed)), packed)
-            x = y + x if self.residual else y
+            keep = self.region_residual if (i == 0 and not self.region_skip) else self.residual
+            x = y + x if keep else y
         if packed is not seq.packed:
             seq = SeqInfo(packed.mask(batch), packed)
         return packed.scatter(x, batch), seq
@@ -446,6 +479,8 @@ class ConvStack(nn.Module):
             "n_blocks": self.n_blocks,
             "residual": self.residual,
             "region_residual": self.region_residual,
+            "region_skip": self.region_skip,
+            "width": self.width,
             "pool_kernel": self.pool_kernel,
             "pool_stride": self.pool_stride,
         }
@@ -467,6 +502,28 @@ class ElementMaxPool(nn.Module):
 
     def config(self) -> dict[str, Any]:
         return {"kind": "element_maxpool", "kernel_size": self.kernel_size, "stride": 1}
+
+
+class FeatureMaxPool(nn.Module):
+    """Max-pool along the feature axis of each element (kernel 3, stride 1, padding 1).
+
+    What the authors' V1 computes: ``F.max_pool1d`` on a (batch, elements, features) tensor
+    treats elements as channels and pools neighbouring features of one element; elements do
+    not mix. Padding rows are all zero and stay zero.
+    """
+
+    def __init__(self, kernel_size: int = 3) -> None:
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        self.kernel_size = kernel_size
+
+    def forward(self, h: Tensor, seq: SeqInfo) -> tuple[Tensor, SeqInfo]:
+        x = F.max_pool1d(h, self.kernel_size, 1, self.kernel_size // 2)
+        return x.masked_fill(seq.pad3, 0.0), seq
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": "feature_maxpool", "kernel_size": self.kernel_size, "stride": 1}
 
 
 class SumStages(nn.Module):
@@ -504,27 +561,41 @@ class PostProcessNet(nn.Module):
 # ----------------------------------------------------------------------------- head
 
 
+GATES: tuple[str, ...] = ("value_and_uncertainty", "value")
+
+
 class OutputHead(nn.Module):
     """Per-element ``Linear(d, 3)`` -> (value, log-uncertainty, logit), CrabNet style.
 
-    The three columns are averaged over real elements; value and log-uncertainty are then
-    each multiplied by ``sigmoid(mean logit)``. The per-element value column (zero at padding)
-    is returned as the element contributions.
+    The three columns are averaged over real elements; then ``sigmoid(mean logit)``
+    multiplies the value only (``gate="value"``: CrabNet and the authors) or the value and
+    the log-uncertainty (``"value_and_uncertainty"``: our first reading). The per-element
+    value column (zero at padding) is returned as the element contributions.
     """
 
-    def __init__(self, d_model: int) -> None:
+    def __init__(self, d_model: int, gate: str = "value_and_uncertainty") -> None:
         super().__init__()
+        if gate not in GATES:
+            raise ValueError(f"gate must be one of {GATES}, got {gate!r}")
         self.linear = nn.Linear(d_model, 3)
+        self.gate = gate
 
     def forward(self, h: Tensor, seq: SeqInfo) -> tuple[Tensor, Tensor]:
         """Returns ``(output (B, 2), contributions (B, L))``."""
         per_element = self.linear(h).masked_fill(seq.pad3, 0.0)
         mean = per_element.sum(1) / seq.counts
-        out = mean[:, :2] * torch.sigmoid(mean[:, 2:3])
+        if self.gate == "value":
+            out = torch.cat((mean[:, :1] * torch.sigmoid(mean[:, 2:3]), mean[:, 1:2]), dim=1)
+        else:
+            out = mean[:, :2] * torch.sigmoid(mean[:, 2:3])
         return out, per_element[..., 0]
 
     def config(self) -> dict[str, Any]:
-        return {"kind": "output", "outputs": ["value", "log_uncertainty", "logit"]}
+        return {
+            "kind": "output",
+            "outputs": ["value", "log_uncertainty", "logit"],
+            "gate": self.gate,
+        }
 
 
 def module_config(module: nn.Module) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from .blocks import CompositionEmbedding, OutputHead, SeqInfo, module_config
+from .conventions import Conventions
 
 __all__ = ["EMBEDDING", "CompositionModel", "Stage"]
 
@@ -79,6 +80,8 @@ class CompositionModel(nn.Module):
             [n for n, i in last_use.items() if i == k] for k in range(len(self._inputs))
         ]
         self._extra_config = dict(config or {})
+        #: The :class:`~.conventions.Conventions` it was built with (set by ``compose``).
+        self.conventions: Conventions | None = None
 
     # ------------------------------------------------------------------ introspection
     @property

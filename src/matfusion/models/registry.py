@@ -4,12 +4,19 @@ Every model is assembled by one parametrised builder, :func:`compose`; a registr
 name, a description, a group and the builder arguments. Overrides passed to
 :func:`build_model` replace those arguments (e.g. ``n_blocks=4``), so the ablation grid needs
 no new classes.
+
+Details the paper leaves open come from a :class:`~.conventions.Conventions` set
+(``conventions=``, default ``"authors"``); the set is recorded in the model's config, so
+``build_model(config["name"], table, d_model=config["d_model"], **config["params"])`` rebuilds
+the same architecture, and a stored ``params`` dict from before conventions existed rebuilds
+with ``"matfusion-v1"``.
 """
 
 from __future__ import annotations
 
 import difflib
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,6 +27,7 @@ from .blocks import (
     CompositionEmbedding,
     ConvStack,
     ElementMaxPool,
+    FeatureMaxPool,
     OutputHead,
     PostProcessNet,
     Recurrent,
@@ -29,8 +37,43 @@ from .blocks import (
     attention_scorer,
 )
 from .composition_model import CompositionModel, Stage
+from .conventions import (
+    DEFAULT_CONVENTIONS,
+    LEGACY_CONVENTIONS,
+    UNMASKED_PADDING_REASON,
+    Conventions,
+    get_conventions,
+)
 
-__all__ = ["LOCAL_KINDS", "MODELS", "ModelSpec", "build_model", "compose", "list_models"]
+__all__ = [
+    "LOCAL_KINDS",
+    "MODELS",
+    "ModelSpec",
+    "build_from_config",
+    "build_model",
+    "compose",
+    "list_models",
+]
+
+ConventionsLike = Conventions | str | Mapping[str, Any]
+
+#: The builder arguments a stored ``params`` dict held before conventions existed; a stored
+#: dict with all of them and no ``conventions`` entry is rebuilt with the legacy set.
+_PARAMS_BEFORE_CONVENTIONS = frozenset(
+    {
+        "recurrent",
+        "attention",
+        "share_attention",
+        "heads",
+        "local",
+        "kernel_size",
+        "n_blocks",
+        "residual",
+        "region_residual",
+        "postprocess",
+        "v1",
+    }
+)
 
 Group = Literal["global", "local", "heuristic fusion", "rational design", "ablation"]
 
@@ -58,6 +101,7 @@ def compose(
     region_residual: bool = True,
     postprocess: bool = False,
     v1: bool = False,
+    conventions: ConventionsLike = DEFAULT_CONVENTIONS,
     name: str = "custom",
     extra_config: dict[str, Any] | None = None,
 ) -> CompositionModel:
@@ -66,17 +110,28 @@ def compose(
     ``recurrent``: bidirectional layers in order ("rnn", "lstm", "gru"); ``attention`` after
     each of them (one scorer shared by all when ``share_attention``); ``local``: one of
     :data:`LOCAL_KINDS` or "none"; ``residual`` switches the attention and block residuals,
-    ``region_residual`` the region-embedding one; ``v1`` adds the sum of the recurrent stage
-    outputs and the local output, then an element max-pool; ``postprocess`` adds Model 2's
-    post-processing net before the head.
+    ``region_residual`` the region-embedding one (which one that is: see
+    :class:`~.blocks.ConvStack`); ``v1`` adds the sum of the recurrent stage outputs and the
+    local output, then a max-pool (axis from the conventions); ``postprocess`` adds Model
+    2's post-processing net before the head. ``conventions`` settles what the paper leaves
+    open; ``name`` picks its per-model fraction resolution.
     """
+    conv = get_conventions(conventions)
+    if not conv.mask_padding:
+        raise ValueError(f"conventions {conv.name!r}: {UNMASKED_PADDING_REASON}")
     if attention not in ("none", "soft", "self"):
         raise ValueError(f"attention must be 'none', 'soft' or 'self', got {attention!r}")
     if attention == "self" and d_model % heads:
         raise ValueError(f"d_model={d_model} is not divisible by heads={heads}")
     if local != "none" and local not in LOCAL_KINDS:
         raise ValueError(f"local must be 'none' or one of {sorted(LOCAL_KINDS)}, got {local!r}")
-    embedding = CompositionEmbedding(element_vectors, d_model)
+    embedding = CompositionEmbedding(
+        element_vectors,
+        d_model,
+        resolution=conv.resolution_for(name),
+        sinusoid=conv.fraction_sinusoid,
+    )
+    width = d_model  # of the last stage, which the head reads
     stages: list[Stage] = []
     shared: nn.Module | None = None
     fused: list[str] = []  # outputs that V1 adds up
@@ -102,26 +157,35 @@ def compose(
         settings = dict(LOCAL_KINDS[local])
         if kernel_size is not None:
             settings["kernel_size"] = kernel_size
-        conv = ConvStack(
+        stack = ConvStack(
             d_model,
             n_blocks=n_blocks,
             residual=residual,
             region_residual=region_residual,
             kind=local,
+            width=conv.dcnn_k1_width if local == "dcnn_k1" else None,
+            region_skip=conv.region_skip,
             **settings,
         )
-        stages.append(Stage(local, conv))
+        width = stack.width
+        stages.append(Stage(local, stack))
         fused.append(local)
     if v1:
         if len(fused) < 2:
             raise ValueError("v1 needs at least two stages to add up")
         stages.append(Stage("sum", SumStages(), tuple(fused)))
-        stages.append(Stage("maxpool", ElementMaxPool(3)))
+        pool = ElementMaxPool(3) if conv.v1_pool_axis == "elements" else FeatureMaxPool(3)
+        stages.append(Stage("maxpool", pool))
     if postprocess:
-        stages.append(Stage("postprocess", PostProcessNet(d_model)))
+        stages.append(Stage("postprocess", PostProcessNet(width)))
     if not stages:
         raise ValueError("a model needs at least one stage (recurrent or local)")
-    return CompositionModel(embedding, stages, OutputHead(d_model), name=name, config=extra_config)
+    config = {**(extra_config or {}), "conventions": conv.to_dict()}
+    model = CompositionModel(
+        embedding, stages, OutputHead(width, gate=conv.gate), name=name, config=config
+    )
+    model.conventions = conv
+    return model
 
 
 _COMPOSE_PARAMS = [
@@ -129,6 +193,16 @@ _COMPOSE_PARAMS = [
     for p in inspect.signature(compose).parameters
     if p not in ("element_vectors", "d_model", "name", "extra_config")
 ]
+
+
+def _resolve_conventions(conventions: ConventionsLike | None, overrides: Mapping[str, Any]):
+    """Explicit conventions win; else a full stored pre-conventions ``params`` dict means the
+    legacy set (old checkpoints keep their architecture); else the default set."""
+    if conventions is not None:
+        return get_conventions(conventions)
+    if _PARAMS_BEFORE_CONVENTIONS.issubset(overrides):
+        return get_conventions(LEGACY_CONVENTIONS)
+    return get_conventions(DEFAULT_CONVENTIONS)
 
 
 @dataclass(frozen=True)
@@ -149,20 +223,32 @@ class ModelSpec:
     same_as: str | None = None
 
     def build(
-        self, element_vectors: np.ndarray, d_model: int = 512, **overrides: Any
+        self,
+        element_vectors: np.ndarray,
+        d_model: int = 512,
+        *,
+        conventions: ConventionsLike | None = None,
+        **overrides: Any,
     ) -> CompositionModel:
-        """The model with ``overrides`` replacing registered builder arguments."""
+        """The model with ``overrides`` replacing registered builder arguments.
+
+        ``conventions`` None means :data:`~.conventions.DEFAULT_CONVENTIONS`, except for a
+        stored pre-conventions ``params`` dict (see :func:`_resolve_conventions`).
+        """
+        conventions = overrides.pop("conventions", None) if conventions is None else conventions
         unknown = sorted(set(overrides) - set(_COMPOSE_PARAMS))
         if unknown:
             raise TypeError(
                 f"unknown override(s) {unknown} for {self.name}; allowed: {_COMPOSE_PARAMS}"
             )
-        params = {**self.params, **overrides}
+        conv = _resolve_conventions(conventions, overrides)
+        params = {**self.params, **overrides, "conventions": conv}
         resolved = {
             p: params.get(p, inspect.signature(compose).parameters[p].default)
             for p in _COMPOSE_PARAMS
         }
         resolved["recurrent"] = list(resolved["recurrent"])
+        resolved["conventions"] = conv.to_dict()
         extra = {
             "description": self.description,
             "group": self.group,
@@ -246,11 +332,37 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def build_model(
-    name: str, element_vectors: np.ndarray, *, d_model: int = 512, **overrides: Any
+    name: str,
+    element_vectors: np.ndarray,
+    *,
+    d_model: int = 512,
+    conventions: ConventionsLike | None = None,
+    **overrides: Any,
 ) -> CompositionModel:
     """Build the registered model ``name`` on an element table ``(n + 1, dim)`` (row 0 = pad).
 
+    ``conventions``: a :class:`~.conventions.Conventions`, a registered name or a stored
+    dict; None means ``"authors"`` (:data:`~.conventions.DEFAULT_CONVENTIONS`), except when
+    ``overrides`` is a complete ``params`` dict stored before conventions existed, which
+    rebuilds with ``"matfusion-v1"`` so old checkpoints keep their architecture.
     ``overrides`` replace the registered builder arguments of :func:`compose` (e.g.
     ``n_blocks=4``, ``attention="self"``, ``kernel_size=5``).
     """
-    return get_spec(name).build(element_vectors, d_model, **overrides)
+    return get_spec(name).build(element_vectors, d_model, conventions=conventions, **overrides)
+
+
+def build_from_config(config: Mapping[str, Any], element_vectors: np.ndarray) -> CompositionModel:
+    """Rebuild a registered model from its stored ``config`` (as in checkpoints).
+
+    A config without conventions was written before they existed and means
+    ``"matfusion-v1"``, whatever the current default is.
+    """
+    params = dict(config.get("params", {}))
+    conventions = params.pop("conventions", None) or config.get("conventions") or LEGACY_CONVENTIONS
+    return build_model(
+        config["name"],
+        element_vectors,
+        d_model=config["d_model"],
+        conventions=conventions,
+        **params,
+    )
