@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from matfusion.cli import main
@@ -15,6 +16,7 @@ from matfusion.experiments import (
     run_cecv,
     run_config,
     run_training,
+    stored_test_values,
     stored_training,
 )
 from matfusion.profiles import get_profile
@@ -175,6 +177,12 @@ def test_record_metrics_match_its_stored_predictions(tmp_path) -> None:
     assert (preds["uncertainty"] > 0).all()
     assert record["train_settings"]["epochs_run"] == 1
     assert record["checkpoint"] is None
+    # the record itself carries the test values: no user cache needed for intervals
+    target, prediction = stored_test_values(store.get(record["config"]))
+    assert len(target) == len(prediction) == record["sizes"]["test"]
+    assert np.abs(target - prediction).mean() == pytest.approx(mae, rel=1e-4)
+    Path(record["test_predictions"]).unlink()  # another machine: only the record is there
+    assert np.array_equal(stored_test_values(store.get(record["config"]))[1], prediction)
 
 
 def test_cecv_is_stored_and_a_missing_checkpoint_is_rebuilt(tmp_path, monkeypatch) -> None:

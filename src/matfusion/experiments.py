@@ -205,6 +205,30 @@ def score_splits(
     return metrics, test_frame
 
 
+def compact_test_values(test_frame: pd.DataFrame) -> dict[str, list[float]]:
+    """Targets and predictions on the test split, in its order, to 6 significant digits: kept
+    in the record (a few kB per thousand compounds) so paired bootstrap intervals and the
+    spread over seeds need no checkpoint and no user cache."""
+
+    def rounded(values: Any) -> list[float]:
+        return [float(f"{v:.6g}") for v in np.asarray(values, dtype=float)]
+
+    return {
+        "target": rounded(test_frame["target"]),
+        "prediction": rounded(test_frame["prediction"]),
+    }
+
+
+def stored_test_values(record: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``(target, prediction)`` on a run's test split: from the record, else from the
+    predictions file a run of an older version left in the user cache."""
+    stored = record.get("test_values")
+    if stored is not None:
+        return np.asarray(stored["target"]), np.asarray(stored["prediction"])
+    frame = load_test_predictions(record)
+    return frame["target"].to_numpy(), frame["prediction"].to_numpy()
+
+
 def run_peer(
     config: dict[str, Any], store: ResultsStore, *, force: bool = False, progress: bool = True
 ) -> dict[str, Any]:
@@ -259,6 +283,7 @@ def run_peer(
         "peer": spec.description,
         "checkpoint": None,
         "test_predictions": str(predictions_file),
+        "test_values": compact_test_values(test_frame),
         "test_predictions_sha256": sha256_file(predictions_file),
         "provenance": provenance.collect(),
     }
@@ -565,6 +590,7 @@ def _train_model(
         "checkpoint": str(checkpoint) if checkpoint else None,
         "checkpoint_sha256": sha256_file(checkpoint) if checkpoint else None,
         "test_predictions": str(predictions_file),
+        "test_values": compact_test_values(test_frame),
         "test_predictions_sha256": sha256_file(predictions_file),
         "provenance": provenance.collect(),
     }
