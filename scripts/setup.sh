@@ -3,8 +3,19 @@
 # Idempotent: a second run only checks that everything is in place.
 #   bash scripts/setup.sh              # library, notebooks, book
 #   bash scripts/setup.sh --browser    # also Debian's chromium for the rendered-page tests
+#   bash scripts/setup.sh --slurm      # also Debian's SLURM and munge (tests/test_slurm.py)
+# Flags combine (--browser --slurm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+with_browser=0
+with_slurm=0
+for flag in "$@"; do
+  case "$flag" in
+    --browser) with_browser=1 ;;
+    --slurm) with_slurm=1 ;;
+    *) echo "setup: unknown option $flag (known: --browser, --slurm)" >&2; exit 2 ;;
+  esac
+done
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 
@@ -47,11 +58,21 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
+if [ "$with_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   echo "setup: installing Debian's chromium for the rendered-page tests"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
+# The SLURM tests start a private one-node cluster from these binaries (they configure and
+# stop their own daemons; the packages' system services are not used).
+if [ "$with_slurm" = 1 ] && ! dpkg -s slurmctld slurmd slurm-client munge >/dev/null 2>&1; then
+  echo "setup: installing Debian's slurmctld, slurmd, slurm-client and munge for the SLURM tests"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    slurmctld slurmd slurm-client munge >/dev/null
 fi
 
 echo "setup: fetching and verifying data"

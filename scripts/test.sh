@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The test job: set up (with chromium), lint, execute every notebook with the smoke
-# profile and build the book (warnings are errors), then run the test suite, which also
-# opens the built pages in headless chromium. Note: this rebuilds _build/ with smoke runs.
+# The test job: set up (with chromium, and Debian's SLURM for the tests that start a private
+# one-node cluster), lint, execute every notebook with the smoke profile and build the book
+# (warnings are errors), then run the test suite, which also opens the built pages in
+# headless chromium. Note: this rebuilds _build/ with smoke runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --browser
+bash scripts/setup.sh --browser --slurm
 # CI tests the GPAW density provider on tiny cells, so GPAW (the dft extra) must be there
 # unless the caller opted out of it with MATFUSION_NO_DFT=1.
 if [ "${MATFUSION_NO_DFT:-0}" != 1 ] && ! .venv/bin/python -c "import gpaw" 2>/dev/null; then

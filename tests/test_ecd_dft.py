@@ -8,7 +8,15 @@ import pytest
 
 from matfusion.ecd.data import vrh_from_tensor
 from matfusion.ecd.density import gpaw_available
-from matfusion.ecd.dft import DftSettings, append_row, born_stable, cubic_vrh, load_dft_moduli
+from matfusion.ecd.dft import (
+    DftSettings,
+    born_stable,
+    compute_cell,
+    cubic_vrh,
+    load_dft_moduli,
+    merge_rows,
+    rows_folder,
+)
 
 
 def test_cubic_vrh_agrees_with_the_general_tensor_formula() -> None:
@@ -69,125 +77,110 @@ def test_stored_csv_is_consistent() -> None:
     )
 
 
-def test_append_row_replaces_by_id(tmp_path) -> None:
+def _row(ident: str, **values) -> dict:
+    """A row file's content as a finished task writes it (merge only reads the files)."""
+    return {"id": ident, "status": "ok", "row": {"id": ident, **values}}
+
+
+def _write_rows(path, *docs) -> None:
+    import json
+
+    folder = rows_folder(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for doc in docs:
+        (folder / f"{doc['id']}.json").write_text(json.dumps(doc))
+
+
+def test_merge_replaces_by_id_in_place_and_is_idempotent(tmp_path) -> None:
     path = tmp_path / "moduli.csv"
-    append_row({"id": "a", "K_eos_GPa": 1.0}, path)
-    append_row({"id": "b", "K_eos_GPa": 2.0}, path)
-    append_row({"id": "a", "K_eos_GPa": 3.0}, path)
-    table = load_dft_moduli(path).set_index("id")
-    assert table.loc["a", "K_eos_GPa"] == 3.0 and len(table) == 2
-    # a metal's row has no C_ij: the empty column is kept, and the earlier rows keep theirs
-    append_row({"id": "c", "K_eos_GPa": 4.0, "C11": None, "G_vrh_GPa": 5.0}, path)
-    append_row({"id": "d", "K_eos_GPa": 6.0, "C11": None, "G_vrh_GPa": None}, path)
-    table = load_dft_moduli(path).set_index("id")
+    _write_rows(path, _row("b", K_eos_GPa=2.0), _row("a", K_eos_GPa=1.0))
+    table = merge_rows(path)
+    assert table["id"].tolist() == ["a", "b"]  # new ids in id order, whoever finished first
+    # a recomputed row replaces its id in place; a new id is appended; columns are kept
+    _write_rows(path, _row("a", K_eos_GPa=3.0))
+    _write_rows(path, _row("c", K_eos_GPa=4.0, C11=None, G_vrh_GPa=5.0))
+    _write_rows(path, _row("d", K_eos_GPa=6.0, C11=None, G_vrh_GPa=None))
+    table = merge_rows(path).set_index("id")
     assert list(table.columns) == ["K_eos_GPa", "C11", "G_vrh_GPa"]
+    assert table["K_eos_GPa"].tolist() == [3.0, 2.0, 4.0, 6.0]
     assert table.loc["c", "G_vrh_GPa"] == 5.0 and pd.isna(table.loc["d", "G_vrh_GPa"])
-    assert table["K_eos_GPa"].tolist() == [2.0, 3.0, 4.0, 6.0]
+    text, stamp = path.read_text(), path.stat().st_mtime_ns
+    merge_rows(path)  # nothing new: the file is not rewritten
+    assert path.read_text() == text and path.stat().st_mtime_ns == stamp
     with pytest.raises(FileNotFoundError):
         load_dft_moduli(tmp_path / "none.csv")
-    assert isinstance(table, pd.DataFrame)
+    assert merge_rows(tmp_path / "none.csv").empty  # no rows, no CSV: an empty table
 
 
-def _append_many(path, prefix, n) -> None:
-    for i in range(n):
-        append_row({"id": f"{prefix}{i}", "K_eos_GPa": float(i)}, path)
+def _fake_moduli(structure, label, settings=None, progress=False, gpaw_log=None):
+    """compute_moduli's stand-in: a row in no time (a metal: no C_ij)."""
+    return {"id": label, "formula": structure.composition.reduced_formula,
+            "K_eos_GPa": 1.0, "G_vrh_GPa": None, "seconds": 0.0}  # fmt: skip
 
 
-def test_append_row_from_two_processes_loses_nothing(tmp_path) -> None:
-    # two batch processes write the same CSV: the lock keeps every row
+def _compute_in_child(path, ident) -> None:
+    from pymatgen.core import Lattice, Structure
+
+    import matfusion.ecd.dft as dft
+
+    nacl = Structure(Lattice.cubic(4.0), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    assert dft.compute_cell(ident, nacl, path=path, compute=_fake_moduli) == "ok"
+
+
+def test_cells_computed_at_once_in_two_processes_merge_into_one_csv(tmp_path) -> None:
+    # what SLURM tasks do: each writes only its own row file, no lock; one merge has both
     import multiprocessing
 
     path = tmp_path / "moduli.csv"
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_append_many, args=(path, p, 25)) for p in "xy"]
+    procs = [ctx.Process(target=_compute_in_child, args=(path, i)) for i in ("x1", "x2")]
     for p in procs:
         p.start()
     for p in procs:
         p.join(60)
     assert [p.exitcode for p in procs] == [0, 0]
-    ids = load_dft_moduli(path)["id"]
-    assert len(ids) == 50 and ids.is_unique
+    assert sorted(f.name for f in rows_folder(path).glob("*.json")) == ["x1.json", "x2.json"]
+    assert not path.exists()  # the tasks never touch the CSV
+    assert merge_rows(path)["id"].tolist() == ["x1", "x2"]
 
 
-def _fake_moduli_logging_calls(log, barrier):
-    """A compute_moduli stand-in that notes each call (pid, id) in ``log``. Each process's
-    first call waits at ``barrier`` for the other's, however slowly the processes start, so
-    both hold a cell at once."""
-    first = []
+def test_a_cell_writes_its_row_file_and_its_gpaw_log_beside_it(tmp_path) -> None:
+    from pymatgen.core import Lattice, Structure
+
+    seen = {}
 
     def fake(structure, label, settings=None, progress=False, gpaw_log=None):
-        import os
+        seen["log"] = gpaw_log
+        return _fake_moduli(structure, label)
 
-        assert gpaw_log.parent.name == ".moduli.csv.claims" and gpaw_log.name == f"{label}.gpaw.txt"
-        with open(log, "a") as handle:
-            handle.write(f"{os.getpid()} {label}\n")
-        if not first:
-            first.append(label)
-            barrier.wait(timeout=60)
-        return {"id": label, "formula": structure.composition.reduced_formula,
-                "K_eos_GPa": 1.0, "G_vrh_GPa": None, "seconds": 0.3}  # fmt: skip
+    al = Structure(Lattice.cubic(2.86), ["Al"], [[0, 0, 0]])
+    path = tmp_path / "m.csv"
+    assert compute_cell("mp-134", al, path=path, compute=fake) == "ok"
+    assert rows_folder(path) == tmp_path / ".m.csv.rows"
+    assert seen["log"] == rows_folder(path) / "mp-134.gpaw.txt"
+    import json
 
-    return fake
+    doc = json.loads((rows_folder(path) / "mp-134.json").read_text())
+    assert doc["status"] == "ok" and doc["row"]["formula"] == "Al"
 
 
-def _run_batch_quietly(path, n_external) -> None:
+def test_row_files_from_another_machine_are_merged_and_skipped(tmp_path, monkeypatch) -> None:
+    # row folders copied together from several machines: the next batch merges them first,
+    # so their cells count as stored and are not computed again
     import matfusion.ecd.dft as dft
 
-    dft.run_batch(("NaCl", "Al"), n_external, path=path, progress=False)
+    calls = []
 
+    def fake(structure, label, settings=None, progress=False, gpaw_log=None):
+        calls.append(label)
+        return _fake_moduli(structure, label)
 
-def test_two_processes_share_a_batch_each_cell_once(tmp_path, monkeypatch) -> None:
-    # the same command started once per core: every cell computed once, both cores used
-    import multiprocessing
-
-    import matfusion.ecd.dft as dft
-
-    log = tmp_path / "calls.txt"
-    ctx = multiprocessing.get_context("fork")
-    monkeypatch.setattr(dft, "compute_moduli", _fake_moduli_logging_calls(log, ctx.Barrier(2)))
-    path = tmp_path / "moduli.csv"
-    procs = [ctx.Process(target=_run_batch_quietly, args=(path, 4)) for _ in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert [p.exitcode for p in procs] == [0, 0]
-    calls = [line.split() for line in log.read_text().splitlines()]
-    ids = [ident for _pid, ident in calls]
-    assert len(ids) == 6 and len(set(ids)) == 6  # 2 checks + 4 external cells, none twice
-    assert len({pid for pid, _ident in calls}) == 2  # both processes computed some
-    assert set(load_dft_moduli(path)["id"]) == set(ids)
-    # a later run finds the checks stored and computes nothing
-    dft.run_batch(("NaCl", "Al"), 0, path=path, progress=False)
-    assert len(log.read_text().splitlines()) == 6
-
-
-def test_a_claimed_cell_is_skipped_and_the_claim_ends_with_its_holder(tmp_path, capsys):
-    import matfusion.ecd.dft as dft
-
-    path = tmp_path / "moduli.csv"
-    with dft.claim_job(path, "mp-22862") as first:
-        assert first
-        with dft.claim_job(path, "mp-22862") as second:  # another open file: another holder
-            assert not second
-        with dft.claim_job(path, "mp-134") as other:
-            assert other
-        calls = []
-
-        def fake(structure, label, settings=None, progress=False, gpaw_log=None):
-            calls.append(label)
-            return {"id": label, "formula": "x", "K_eos_GPa": 1.0, "G_vrh_GPa": None,
-                    "seconds": 0.0}  # fmt: skip
-
-        original, dft.compute_moduli = dft.compute_moduli, fake
-        try:
-            dft.run_batch(("NaCl", "Al"), 0, path=path, progress=False)
-        finally:
-            dft.compute_moduli = original
-        assert calls == ["mp-134"]  # NaCl is held above
-        assert "mp-22862: being computed by another process" in capsys.readouterr().out
-    with dft.claim_job(path, "mp-22862") as again:
-        assert again  # released when its holder left
+    monkeypatch.setattr(dft, "compute_moduli", fake)
+    path = tmp_path / "m.csv"
+    _write_rows(path, _row("mp-22862", formula="NaCl", K_eos_GPa=24.0, G_vrh_GPa=None))
+    out = dft.run_batch(("NaCl", "Al"), 0, path=path, progress=False)
+    assert calls == ["mp-134"]
+    assert out.set_index("id").loc["mp-22862", "K_eos_GPa"] == 24.0
 
 
 needs_gpaw = pytest.mark.skipif(not gpaw_available(), reason="GPAW (the dft extra) not installed")
@@ -303,9 +296,10 @@ def test_magnetic_batch_takes_only_magnetic_cells_and_redoes_non_spin_rows(
     path = tmp_path / "m.csv"
     external = load_external_set(verbose=False)
     fe = external[external["formula"] == "Fe2CuAu"]["mp_id"].iloc[0]
-    # stored before: Fe2CuAu without spin polarisation, NaCl-like non-magnetic row
-    append_row({"id": fe, "formula": "Fe2CuAu", "K_eos_GPa": 187.6, "C11": None, "C12": None,
-                "C44": None, "G_vrh_GPa": None, "spin_polarized": False}, path)  # fmt: skip
+    # stored before: Fe2CuAu without spin polarisation
+    pd.DataFrame([{"id": fe, "formula": "Fe2CuAu", "K_eos_GPa": 187.6, "C11": None, "C12": None,
+                   "C44": None, "G_vrh_GPa": None, "spin_polarized": False}]).to_csv(
+        path, index=False)  # fmt: skip
     out = dft.run_batch((), len(external), path=path, progress=False, magnetic=True)
     assert calls and all(dft.spin_risk(f) for f in calls)  # no non-magnetic cell computed
     assert "Fe2CuAu" in calls  # the non-spin row is redone ...
@@ -501,29 +495,44 @@ def test_an_scf_that_does_not_converge_is_one_clear_error_naming_the_stage(monke
         dft.compute_moduli(al, label="Al")
 
 
-def test_a_cell_another_process_failed_on_meanwhile_is_not_tried_again(
-    tmp_path, monkeypatch, capsys
-) -> None:
+@pytest.mark.filterwarnings("ignore:'matfusion.ecd.dft' found in sys.modules:RuntimeWarning")
+def test_dft_command_runs_skips_redoes_and_reports(tmp_path, monkeypatch, capsys) -> None:
+    # `matfusion dft` and its old name `python -m matfusion.ecd.dft` are one command
+    import runpy
+    import sys
+
     import matfusion.ecd.dft as dft
+    from matfusion.cli import main
+    from matfusion.ecd.density import DensityError
 
     calls = []
 
-    def fake_moduli(structure, label, settings=None, progress=False, gpaw_log=None):
+    def fake(structure, label, settings=None, progress=False, gpaw_log=None):
         calls.append(label)
-        return {"id": label, "formula": "x", "K_eos_GPa": 1.0, "G_vrh_GPa": None,
-                "seconds": 0.0}  # fmt: skip
+        if label == "mp-1265":  # MgO
+            raise DensityError(f"{label}: the SCF did not converge (E-V 3)")
+        return _fake_moduli(structure, label)
 
-    real = dft.load_failures
-    reads = []
-
-    def failures_appearing(path=None):  # empty when the batch lists its jobs, then NaCl failed
-        reads.append(path)
-        if len(reads) == 1:
-            return real(tmp_path / "none.csv")
-        return pd.DataFrame({"id": ["mp-22862"], "error": ["mp-22862: did not converge"]})
-
-    monkeypatch.setattr(dft, "compute_moduli", fake_moduli)
-    monkeypatch.setattr(dft, "load_failures", failures_appearing)
-    dft.run_batch(("NaCl", "Al"), 0, path=tmp_path / "m.csv", progress=False)
-    assert calls == ["mp-134"]
-    assert "mp-22862: failed in another process; next cell" in capsys.readouterr().out
+    monkeypatch.setattr(dft, "compute_moduli", fake)
+    csv = tmp_path / "m.csv"
+    args = ["dft", "--csv", str(csv), "--check", "NaCl,MgO,Al"]
+    assert main(args) == 0
+    assert calls == ["mp-22862", "mp-1265", "mp-134"]
+    assert load_dft_moduli(csv)["id"].tolist() == ["mp-134", "mp-22862"]
+    assert dft.load_failures(csv)["id"].tolist() == ["mp-1265"]  # the failed cell
+    capsys.readouterr()
+    assert main([*args, "--status", "--jobs-dir", str(tmp_path / "jobs")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "done        mp-22862 NaCl"
+    assert lines[1].startswith("failed      mp-1265 MgO  (mp-1265: the SCF did not converge")
+    assert lines[1].endswith(f"log {tmp_path / '.m.csv.rows' / 'mp-1265.gpaw.txt'})")
+    assert lines[-1] == "3 cells: 2 done, 0 pending, 0 running, 1 failed, 0 unsubmitted"
+    monkeypatch.setattr(sys, "argv", ["dft.py", "--csv", str(csv), "--check", "NaCl,MgO,Al"])
+    with pytest.raises(SystemExit) as exit_:  # the alias: stored rows and failures skipped
+        runpy.run_module("matfusion.ecd.dft", run_name="__main__")
+    assert exit_.value.code == 0 and len(calls) == 3
+    assert main([*args, "--redo", "mp-134"]) == 0  # --redo recomputes a stored row
+    assert calls[3:] == ["mp-134"]
+    assert main([*args, "--merge"]) == 0 and len(calls) == 4
+    assert main([*args, "--wait"]) == 2  # --wait belongs to --executor slurm
+    assert "matfusion dft: error: --wait: only with --executor slurm" in capsys.readouterr().err

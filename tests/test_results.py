@@ -201,3 +201,24 @@ def test_lock_makes_a_second_holder_wait(store, capsys):
     worker.join(timeout=10)
     assert entered.is_set() and not path.exists()
     assert capsys.readouterr().err == "waiting for the other holder\n"
+
+
+def test_lock_goes_on_unlocked_where_the_file_system_cannot_flock(tmp_path, monkeypatch, capsys):
+    import errno
+    import fcntl
+
+    from matfusion import results
+
+    def no_flock(fd, op):
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    monkeypatch.setattr(results, "_warned_no_flock", set())
+    store = ResultsStore(tmp_path)
+    config = {"experiment": "demo", "x": 1}
+    with store.lock(config):
+        store.put(config, {"metrics": {}})
+    with store.lock(config):
+        pass
+    assert store.get(config) is not None
+    assert capsys.readouterr().err.count("cannot be locked") == 1  # warned once per folder

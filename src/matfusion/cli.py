@@ -49,6 +49,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         max_train_rows=args.max_train_rows,
         max_eval_rows=args.max_eval_rows,
         recipe=args.recipe,
+        conventions=args.conventions,
         d_model=args.d_model,
     )
     if args.full_data:
@@ -94,7 +95,8 @@ def _cmd_grid(args: argparse.Namespace) -> int:
     )
     from matfusion.profiles import get_profile
 
-    profile = get_profile(args.profile)  # an unknown name fails before any listing
+    # an unknown name or setting fails before any listing
+    profile = get_profile(args.profile, conventions=args.conventions, recipe=args.recipe)
     cells = grid_cells(
         args.models.split(","),
         args.datasets.split(","),
@@ -111,10 +113,36 @@ def _cmd_grid(args: argparse.Namespace) -> int:
             f"(profile {profile.name})"
         )
         return 0
-    records = run_grid(cells, profile=args.profile, epochs=args.epochs, progress=not args.quiet)
+    if args.status:
+        from matfusion.executors import jobs_folder
+        from matfusion.grid import print_grid_status
+
+        folder = jobs_folder(args.jobs_dir)
+        print_grid_status(cells, profile=profile, epochs=args.epochs, folder=folder)
+        return 0
+    if args.executor == "slurm":
+        from matfusion.grid import submit_grid_command
+
+        return submit_grid_command(
+            cells,
+            profile=profile,
+            epochs=args.epochs,
+            cluster_file=args.cluster,
+            jobs_dir=args.jobs_dir,
+            wait=args.wait,
+        )
+    if args.wait:
+        raise ValueError("--wait: only with --executor slurm (local runs finish before exit)")
+    records = run_grid(cells, profile=profile, epochs=args.epochs, progress=not args.quiet)
     table = results_table(records)
     print(table[["model", "dataset", "fold", "n_train", "test_mae", "test_r2", "source"]])
     return 0
+
+
+def _cmd_dft(args: argparse.Namespace) -> int:
+    from matfusion.ecd.dft import batch_command
+
+    return batch_command(args)
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -251,6 +279,19 @@ def _cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """``--recipe`` and ``--conventions``: how our models are trained and built."""
+    from matfusion.models import CONVENTIONS
+    from matfusion.train import RECIPES
+
+    p.add_argument("--recipe", choices=sorted(RECIPES), help="override the profile's recipe")
+    p.add_argument(
+        "--conventions",
+        choices=sorted(CONVENTIONS),
+        help="paper A's open choices (default: the profile's; authors = the authors' code)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="matfusion",
@@ -277,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
     p.add_argument("--fold", type=int, help="Matbench fold (0-4)")
     p.add_argument("--seed", type=int, help="random seed (default: the profile's)")
-    p.add_argument("--recipe", choices=["fast", "crabnet"], help="override the recipe")
+    _add_model_options(p)
     p.add_argument("--max-train-rows", type=int, help="subsample the training split")
     p.add_argument("--max-eval-rows", type=int, help="subsample validation and test splits")
     p.add_argument("--full-data", action="store_true", help="use full splits")
@@ -302,9 +343,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--profile", default="standard", help="smoke | standard | large | paper")
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
+    _add_model_options(p)
     p.add_argument("--dry-run", action="store_true", help="list the cells and stop")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from matfusion.executors import add_executor_arguments
+
+    add_executor_arguments(p)
     p.set_defaults(func=_cmd_grid)
+
+    p = sub.add_parser(
+        "dft",
+        help="paper B's GPAW moduli: check materials and WBM cells, one task per structure",
+        description="Compute (or submit to SLURM) the structures not yet in dft_moduli.csv, "
+        "each writing its own row file, then merge them into the CSV (resumable; "
+        "`python -m matfusion.ecd.dft` is the same command).",
+    )
+    p.add_argument("--check", help="check materials, comma list (default: NaCl,MgO,Al)")
+    p.add_argument("--external", type=int, default=0, help="how many WBM cells to add")
+    p.add_argument(
+        "--magnetic",
+        action="store_true",
+        help="external cells with Cr, Mn, Fe, Co or Ni instead, spin-polarised",
+    )
+    p.add_argument("--redo", default="", help="ids to compute again (comma-separated)")
+    p.add_argument("--merge", action="store_true", help="only merge finished row files")
+    p.add_argument("--csv", help="moduli CSV to extend (default: the stored dft_moduli.csv)")
+    add_executor_arguments(p)
+    p.set_defaults(func=_cmd_dft)
 
     p = sub.add_parser(
         "predict",

@@ -3,22 +3,28 @@
 Each cell is one :func:`matfusion.experiments.run_training` call, so a cell whose record is
 already in the results store is skipped, and an interrupted grid resumes where it stopped
 (a cell is stored only when it has finished). Progress and an ETA cover the cells that
-actually train.
+actually train. :func:`run_grid` trains in this process; :func:`submit_grid` sends the
+cells the store lacks to SLURM, one job-array task per cell, each task making the same
+:func:`_train_cell` call and writing its own record (:mod:`matfusion.executors`).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
 from matfusion.baselines import is_peer
+from matfusion.cluster import Resources
 from matfusion.data import get_dataset
+from matfusion.executors import ACTIVE, Task, TaskState, submit, task_states
 from matfusion.experiments import run_training, stored_training
 from matfusion.models import MODELS
 from matfusion.profiles import Profile, get_profile
@@ -248,3 +254,146 @@ def run_grid(
     bar.close()
     print(f"[matfusion grid] done in {time.perf_counter() - started:.0f} s")
     return records
+
+
+def cell_key(cell: Cell, profile: Profile, epochs: int | None) -> str:
+    """What identifies a cell across submissions: the cell, every setting of the profile
+    (a profile changed on the command line keeps its name) and the epochs."""
+    doc = {"cell": asdict(cell), "profile": asdict(profile), "epochs": epochs}
+    return json.dumps(doc, sort_keys=True, default=str)
+
+
+def grid_scope(store: ResultsStore) -> str:
+    """Submissions belong to the store their records go to (two stores never mix)."""
+    return f"grid:{Path(store.root).resolve()}"
+
+
+def grid_status(
+    cells: Sequence[Cell],
+    *,
+    profile: str | Profile = "standard",
+    epochs: int | None = None,
+    store: ResultsStore | None = None,
+    folder: Path,
+) -> list[TaskState]:
+    """Each cell as ``done`` (a record answers it), or its latest task's state.
+
+    The tasks are read before the store: a task that finishes in between has stored its
+    record by then, so it reads as done, not as finished without one."""
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    store = store or ResultsStore()
+    keys = [cell_key(cell, prof, epochs) for cell in cells]
+    tasks = task_states(keys, scope=grid_scope(store), folder=folder)
+    out = []
+    for cell, key in zip(cells, keys, strict=True):
+        state = tasks[key]
+        if stored_cell(cell, profile=prof, epochs=epochs, store=store) is not None:
+            state = TaskState(key, "done", state.job_id, state.log)
+        elif state.state == "finished":
+            state = TaskState(
+                key, "failed", state.job_id, state.log, "finished, but no record in the store"
+            )
+        out.append(state)
+    return out
+
+
+def submit_grid(
+    cells: Sequence[Cell],
+    *,
+    profile: str | Profile = "standard",
+    epochs: int | None = None,
+    store: ResultsStore | None = None,
+    resources: Resources,
+    folder: Path,
+    cluster: str = "slurm",
+) -> dict[str, Any]:
+    """Submit every cell the store cannot answer and no task is already running or
+    queued for (so a failed cell is resubmitted by the same call), as one job array.
+
+    Returns counts (``cells``, ``stored``, ``active``, ``submitted``) and the ``job_ids``."""
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    store = store or ResultsStore()
+    todo = cells_to_train(cells, profile=prof, epochs=epochs, store=store)
+    keys = {cell: cell_key(cell, prof, epochs) for cell in todo}
+    states = task_states(list(keys.values()), scope=grid_scope(store), folder=folder)
+    active = [cell for cell in todo if states[keys[cell]].state in ACTIVE]
+    fresh = [cell for cell in todo if cell not in active]
+    task = _bound_train_cell(prof, epochs, ResultsStore(Path(store.root).resolve()))
+    job_ids = submit(
+        task,
+        [Task(keys[cell], cell.label(), (cell,)) for cell in fresh],
+        scope=grid_scope(store),
+        resources=resources,
+        folder=folder,
+        cluster=cluster,
+        name=f"matfusion-grid-{prof.name}",
+    )
+    return {
+        "cells": len(cells),
+        "stored": len(cells) - len(todo),
+        "active": len(active),
+        "submitted": len(fresh),
+        "job_ids": job_ids,
+    }
+
+
+def _bound_train_cell(profile: Profile, epochs: int | None, store: ResultsStore) -> Any:
+    """``_train_cell`` with everything but the cell fixed: what each SLURM task calls."""
+    import functools
+
+    return functools.partial(_train_cell, profile=profile, epochs=epochs, store=store)
+
+
+def print_grid_status(
+    cells: Sequence[Cell],
+    *,
+    profile: Profile,
+    epochs: int | None = None,
+    store: ResultsStore | None = None,
+    folder: Path,
+) -> list[TaskState]:
+    """``matfusion grid --status``: one line per cell, then the counts."""
+    from matfusion.executors import describe, summary
+
+    states = grid_status(cells, profile=profile, epochs=epochs, store=store, folder=folder)
+    for cell, state in zip(cells, states, strict=True):
+        print(describe(cell.label(), state))
+    print(summary(states) + f" (profile {profile.name})")
+    return states
+
+
+def submit_grid_command(
+    cells: Sequence[Cell],
+    *,
+    profile: Profile,
+    epochs: int | None = None,
+    cluster_file: str | Path | None = None,
+    jobs_dir: str | Path | None = None,
+    wait: bool = False,
+    poll_s: float = 10.0,
+) -> int:
+    """``matfusion grid --executor slurm``: submit what is missing, say what was sent and,
+    with ``wait``, wait for it and show the status (exit 1 if a cell failed)."""
+    from matfusion.cluster import load_cluster
+    from matfusion.executors import jobs_folder, wait_for
+
+    resources = load_cluster(cluster_file).resources(f"profile.{profile.name}")
+    folder = jobs_folder(jobs_dir)
+    store = ResultsStore()
+    sent = submit_grid(
+        cells, profile=profile, epochs=epochs, store=store, resources=resources, folder=folder
+    )
+    job = f" as job {sent['job_ids'][0].split('_')[0]}" if sent["job_ids"] else ""
+    print(
+        f"[matfusion grid] {sent['cells']} cells: {sent['stored']} stored, "
+        f"{sent['submitted']} submitted{job}, {sent['active']} already queued or running "
+        f"(logs in {folder})"
+    )
+    if not wait:
+        if sent["submitted"] or sent["active"]:
+            print("[matfusion grid] follow with the same command and --status")
+        return 0
+    keys = [cell_key(cell, profile, epochs) for cell in cells]
+    wait_for(keys, scope=grid_scope(store), folder=folder, poll_s=poll_s)
+    states = print_grid_status(cells, profile=profile, epochs=epochs, store=store, folder=folder)
+    return 1 if any(state.state != "done" for state in states) else 0

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import fcntl
 import hashlib
 import json
@@ -92,6 +93,22 @@ def _experiment(config: dict[str, Any]) -> str:
     if not isinstance(name, str) or not _SAFE_NAME.match(name):
         raise ValueError(f"experiment name {name!r} is not a safe folder name")
     return name
+
+
+#: ``flock`` errors of a file system that cannot lock (Lustre ``noflock``, some NFS).
+_NO_FLOCK = {errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOLCK}
+_warned_no_flock: set[Path] = set()
+
+
+def _warn_no_flock(folder: Path) -> None:
+    if folder not in _warned_no_flock:
+        _warned_no_flock.add(folder)
+        print(
+            f"[matfusion] warning: {folder} cannot be locked (no flock on this file system); "
+            "runs go on unlocked: start each config once",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def log_lookup(event: str, **fields: Any) -> None:
@@ -201,28 +218,44 @@ class ResultsStore:
         ``waiting`` to stderr, once) and then finds the first one's record.
 
         The lock is ``flock`` on ``.<key>.json.lock`` beside the record; the holder removes
-        the file on release, and a waiter that wakes on a removed file locks the new one."""
+        the file on release, and a waiter that wakes on a removed file locks the new one.
+        Where the file system has no ``flock`` (Lustre mounted ``noflock``) the work goes on
+        unlocked, with one warning: a scheduler sends each config once, and :meth:`put`
+        still refuses to overwrite a record."""
         path = self.path_for(config)
         lock_path = path.with_name(f".{path.name}.lock")
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         announced = False
         while True:
             fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+            current: bool | None = None  # None: this file system cannot lock
             try:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    locked = True
                 except BlockingIOError:
                     if waiting and not announced:
                         print(waiting, file=sys.stderr, flush=True)
                         announced = True
                     fcntl.flock(fd, fcntl.LOCK_EX)
-                try:
-                    current = os.path.samestat(os.fstat(fd), os.stat(lock_path))
-                except FileNotFoundError:
-                    current = False
+                    locked = True
+                except OSError as err:
+                    if err.errno not in _NO_FLOCK:
+                        raise
+                    locked = False
+                if locked:
+                    try:
+                        current = os.path.samestat(os.fstat(fd), os.stat(lock_path))
+                    except FileNotFoundError:
+                        current = False
             except BaseException:
                 os.close(fd)
                 raise
+            if current is None:
+                os.close(fd)
+                _warn_no_flock(lock_path.parent)
+                yield lock_path
+                return
             if current:
                 break
             os.close(fd)  # the previous holder removed this file: lock the one there now

@@ -23,15 +23,19 @@ The external structures (WBM Fm-3m entries) have no published moduli, so we comp
   ``K_eos`` with denser k-points and leave the C_ij empty (flagged).
 
 Settings are recorded with every row; the book reads the stored CSV
-(``src/matfusion/ecd/dft_moduli.csv``) and recomputes only when asked.
+(``src/matfusion/ecd/dft_moduli.csv``) and recomputes only when asked. A batch
+(:func:`run_batch`, ``matfusion dft``) computes each structure as one task, here or as a
+SLURM job-array task, writing one row file per structure; one merge writes the CSV.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,10 +47,13 @@ from matfusion.ecd.density import DensityError, gpaw_available, gpaw_unsupported
 __all__ = [
     "DFT_CSV",
     "DftSettings",
+    "compute_cell",
     "compute_moduli",
     "cubic_vrh",
     "load_dft_moduli",
     "load_failures",
+    "merge_rows",
+    "run_batch",
 ]
 
 DFT_CSV = Path(__file__).with_name("dft_moduli.csv")
@@ -395,53 +402,13 @@ def load_dft_moduli(path: Path | None = None) -> pd.DataFrame:
     return table
 
 
-def _update_csv(path: Path, update: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
-    """Read ``path`` (empty frame if new), apply ``update`` and write it back.
-
-    Writers take an exclusive lock (a ``.<name>.lock`` file beside it), so several processes
-    (one per core, :func:`claim_job`) can change the same file without losing each other's
-    rows; the new file replaces the old in one rename, so a reader, which takes no lock,
-    never sees it half-written."""
-    import fcntl
-
-    from matfusion.io import atomic_write
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        frame = load_dft_moduli(path) if path.is_file() and path.stat().st_size else None
-        with atomic_write(path) as handle:
-            update(pd.DataFrame() if frame is None else frame).to_csv(
-                handle, index=False, float_format="%.6g"
-            )
-
-
-def _replace_row(frame: pd.DataFrame, row: dict[str, Any]) -> pd.DataFrame:
-    new = pd.DataFrame([{k: (str(v) if isinstance(v, list) else v) for k, v in row.items()}])
-    if frame.empty:
-        return new
-    frame = frame[frame["id"] != row["id"]]
-    columns = list(dict.fromkeys([*frame.columns, *new.columns]))
-    # all-empty columns (e.g. no C_ij for a metal) are left to the reindex: pandas is
-    # deprecating their part in the concatenated dtypes
-    return pd.concat([frame, new.dropna(axis=1, how="all")], ignore_index=True).reindex(
-        columns=columns
-    )
-
-
-def append_row(row: dict[str, Any], path: Path | None = None) -> None:
-    """Add (or replace, by id) one row in the stored CSV (under a lock: :func:`_update_csv`)."""
-    # ``usable`` is derived on load (annotate); storing it could contradict the row later
-    _update_csv(
-        path or DFT_CSV,
-        lambda frame: _replace_row(frame, row).drop(columns=["usable"], errors="ignore"),
-    )
-
-
 def failures_path(path: Path | None = None) -> Path:
     """The file of cells a batch could not compute, beside the moduli CSV ``path``."""
     path = path or DFT_CSV
     return path.with_name(f"{path.stem}_failures.csv")
+
+
+FAILURE_COLUMNS = ["id", "formula", "n_atoms", "spin_polarized", "seconds", "error"]
 
 
 def load_failures(path: Path | None = None) -> pd.DataFrame:
@@ -450,101 +417,196 @@ def load_failures(path: Path | None = None) -> pd.DataFrame:
     batch skips them until ``redo`` names them."""
     where = failures_path(path)
     if not where.is_file() or not where.stat().st_size:
-        return pd.DataFrame(
-            columns=["id", "formula", "n_atoms", "spin_polarized", "seconds", "error"]
-        )
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
     return pd.read_csv(where)
 
 
-def _store_failure(failure: dict[str, Any], path: Path) -> None:
-    _update_csv(failures_path(path), lambda frame: _replace_row(frame, failure))
+# --- the batch: one task per structure, each writing its own row file, then one merge ---
 
 
-def _forget_failure(path: Path, ident: str) -> None:
-    where = failures_path(path)
-    if ident in set(load_failures(path)["id"]):
-        _update_csv(where, lambda frame: frame[frame["id"] != ident])
+def rows_folder(path: Path | None = None) -> Path:
+    """Where a batch writing ``path`` keeps one file per structure (``<id>.json``, the
+    task's outcome) and GPAW's log of it (``<id>.gpaw.txt``): beside the CSV, hidden.
+
+    A file per structure needs no lock (cluster file systems often refuse ``flock``): a
+    task replaces only its own file, in one rename; :func:`merge_rows` alone writes the CSV.
+    """
+    path = path or DFT_CSV
+    return path.with_name(f".{path.name}.rows")
 
 
-def _stored_rows(path: Path, magnetic: bool) -> dict[str, str]:
-    """Stored rows that count as done (for ``magnetic``: computed spin-polarised), as id ->
-    the row's text: a changed text tells a row another process has just rewritten
-    (``redo``) from the row that was there before."""
+def compute_cell(
+    ident: str,
+    structure: Any,
+    *,
+    path: Path | None = None,
+    settings: DftSettings | None = None,
+    progress: bool = False,
+    compute: Callable[..., dict[str, Any]] | None = None,
+) -> str:
+    """Compute one structure and write its row file: ``ok`` with the row, or ``failed``
+    with the error (a fit, a window, an SCF GPAW gave up on), so one cell's failure ends
+    neither a batch nor a SLURM array. Returns the status. What a local batch calls per
+    cell, and what each SLURM task of a batch calls. ``compute`` (default
+    :func:`compute_moduli`) lets tests put a fake in the task."""
+    folder = rows_folder(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        row = (compute or compute_moduli)(
+            structure,
+            label=ident,
+            settings=settings,
+            progress=progress,
+            gpaw_log=folder / f"{ident}.gpaw.txt",
+        )
+    except DensityError as err:
+        formula = structure.composition.reduced_formula
+        doc = {
+            "id": ident,
+            "status": "failed",
+            "failure": {
+                "id": ident,
+                "formula": formula,
+                "n_atoms": len(structure.get_primitive_structure()),
+                "spin_polarized": spin_risk(formula),
+                "seconds": round(time.perf_counter() - started, 1),
+                "error": str(err),
+            },
+        }
+        print(f"FAILED {err}", flush=True)
+    else:
+        doc = {"id": ident, "status": "ok", "row": row}
+        shear = row.get("G_vrh_GPa")
+        print(
+            f"{ident} {row['formula']}: K_eos {row['K_eos_GPa']:.1f} GPa, "
+            f"G_vrh {shear if shear is not None else '-'} ({row['seconds']:.0f} s)",
+            flush=True,
+        )
+    _write_row_file(folder / f"{ident}.json", doc)
+    return doc["status"]
+
+
+def _write_row_file(where: Path, doc: dict[str, Any]) -> None:
+    from matfusion.io import atomic_write, json_default
+
+    with atomic_write(where) as handle:
+        json.dump(doc, handle, indent=1, default=json_default)
+
+
+def _row_files(path: Path) -> list[dict[str, Any]]:
+    """The batch's row files, in id order (the order the merge adds new rows)."""
+    folder = rows_folder(path)
+    if not folder.is_dir():
+        return []
+    docs = [json.loads(f.read_text(encoding="utf-8")) for f in folder.glob("*.json")]
+    return sorted(docs, key=lambda doc: doc["id"])
+
+
+def _merge_frame(frame: pd.DataFrame, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """``frame`` with each row replacing the stored row of its id in place, and rows of new
+    ids appended in the order given: the same inputs give the same file, and a repeated
+    merge changes nothing."""
+    new = [{k: (str(v) if isinstance(v, list) else v) for k, v in row.items()} for row in rows]
+    records = frame.to_dict("records") if not frame.empty else []
+    where = {record["id"]: i for i, record in enumerate(records)}
+    for row in new:
+        if row["id"] in where:
+            records[where[row["id"]]] = row
+        else:
+            where[row["id"]] = len(records)
+            records.append(row)
+    columns = list(dict.fromkeys([*frame.columns, *(k for row in new for k in row)]))
+    return pd.DataFrame(records, columns=columns)
+
+
+def _write_csv(frame: pd.DataFrame, where: Path) -> None:
+    """Write ``frame`` in one rename, and only if its text changed (no churn on re-merge)."""
+    from matfusion.io import atomic_write
+
+    text = frame.to_csv(index=False, float_format="%.6g")
+    if where.is_file() and where.read_text(encoding="utf-8") == text:
+        return
+    where.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(where) as handle:
+        handle.write(text)
+
+
+def merge_rows(path: Path | None = None) -> pd.DataFrame:
+    """Write the row files into the CSV and its failures file; returns the merged table.
+
+    A successful row replaces the stored row of its id (in place; new ids are appended in
+    id order) and forgets a stored failure of that id; a failed cell's error replaces its
+    earlier failure, leaving any stored row as it was. Row files stay, so the merge is
+    idempotent and row folders copied together from several machines merge into one CSV.
+    """
+    path = path or DFT_CSV
+    docs = _row_files(path)
+    if docs:
+        ok = [doc["row"] for doc in docs if doc["status"] == "ok"]
+        failed = [doc["failure"] for doc in docs if doc["status"] == "failed"]
+        stored = load_dft_moduli(path) if path.is_file() and path.stat().st_size else None
+        # ``usable`` is derived on load (annotate); storing it could contradict the row later
+        frame = _merge_frame(pd.DataFrame() if stored is None else stored, ok)
+        _write_csv(frame.drop(columns=["usable"], errors="ignore"), path)
+        failures = load_failures(path)
+        done = {row["id"] for row in ok}
+        failures = failures[~failures["id"].isin(done)].reset_index(drop=True)
+        merged = _merge_frame(failures, failed)
+        if not merged.empty or failures_path(path).is_file():
+            _write_csv(merged, failures_path(path))
+    if not path.is_file():
+        return pd.DataFrame()
+    return load_dft_moduli(path)
+
+
+def _stored_ids(path: Path, magnetic: bool) -> set[str]:
+    """Ids whose stored row counts as done (for ``magnetic``: computed spin-polarised)."""
     if not path.is_file() or not path.stat().st_size:
-        return {}
+        return set()
     stored = load_dft_moduli(path)
     if magnetic and "usable" in stored.columns:  # a magnetic compound's non-spin row is not done
         stored = stored[stored["usable"].astype(bool)]
-    # NaN reads "nan", so equal rows compare equal
-    text = [",".join(map(str, row)) for row in stored.itertuples(index=False)]
-    return dict(zip(stored["id"], text, strict=True))
-
-
-def _batch_folder(path: Path) -> Path:
-    """Where the batches writing ``path`` keep their claims (not part of the repository)."""
-    folder = path.with_name(f".{path.name}.claims")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@contextlib.contextmanager
-def claim_job(path: Path, ident: str) -> Iterator[bool]:
-    """Claim one cell of a batch writing ``path``: yields True if this process holds it.
-
-    The claim is an exclusive ``flock`` on a per-cell file beside the CSV
-    (``.<csv name>.claims/<id>.lock``), held while the cell is computed; the system drops
-    it when the process ends, however it ends, so a killed batch leaves no stale claim.
-    """
-    import fcntl
-
-    with open(_batch_folder(path) / f"{ident}.lock", "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return set(stored["id"])
 
 
 #: Materials Project check materials: rock salt insulators and an fcc metal.
 CHECK_FORMULAS = ("NaCl", "MgO", "Al")
 
 
-def run_batch(
+@dataclass(frozen=True)
+class BatchCell:
+    """One structure of a batch: ``status`` is ``stored`` (a row counts as done),
+    ``failed`` (a stored failure, skipped until redone, with its ``error``) or ``todo``."""
+
+    ident: str
+    formula: str
+    structure: Any
+    status: str
+    error: str = ""
+
+
+def plan_batch(
     check: tuple[str, ...] = CHECK_FORMULAS,
     n_external: int = 0,
     *,
     path: Path | None = None,
-    settings: DftSettings | None = None,
-    progress: bool = True,
     magnetic: bool = False,
     redo: tuple[str, ...] = (),
-) -> pd.DataFrame:
-    """Compute the check materials and the ``n_external`` smallest WBM cells not yet stored.
+) -> list[BatchCell]:
+    """The batch's cells: the check materials, then the external cells already stored or
+    failed and the ``n_external`` smallest still to do (``todo``), smallest first.
 
     ``magnetic`` False takes the external cells without a magnetic element; True takes only
-    those with one, spin-polarised, and redoes any of theirs stored without spin polarisation.
-
-    External cells with an element GPAW has no setup for (Tc) are left out of the job list,
-    with a printed line naming them, so one such cell cannot stop a long batch.
-    Resumable: each finished structure is appended to the CSV at once; stored ids are skipped.
-    Several processes (one per core) may run the same batch: each claims a cell before
-    computing it (:func:`claim_job`) and takes the next unclaimed one, so the cores stay busy
-    until the list is done (a fixed split left one core idle while the other still had the
-    large cells) and no cell is computed twice. A cell that fails is stored with its error
-    (:func:`load_failures`) and later batches skip it. ``redo`` ids are computed again (their
-    stored rows replaced, failed cells retried) when they are in this batch's job list.
-    """
-    from tqdm.auto import tqdm
-
+    those with one, and a row of theirs computed without spin polarisation is ``todo``.
+    External cells with an element GPAW has no setup for (Tc) are left out, with a printed
+    line naming them, so one such cell cannot stop a long batch. ``redo`` ids are ``todo``
+    whatever is stored for them."""
     from matfusion.ecd.data import contains_any, load_ecd_dataset, load_external_set, structures
 
     path = path or DFT_CSV
-    listed = _stored_rows(path, magnetic)
-    done = set(listed) - set(redo)
+    done = _stored_ids(path, magnetic) - set(redo)
+    known_failures = load_failures(path).set_index("id")["error"]
     mp = load_ecd_dataset(verbose=False)
     checks, externals = [], []
     for formula in check:
@@ -568,93 +630,215 @@ def run_batch(
             ext = ext[~lacking]
         externals = [ext.iloc[[i]] for i in range(len(ext))]
 
-    known_failures = load_failures(path).set_index("id")["error"]
-
-    def pending(jobs: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    def cells(jobs: list[pd.DataFrame], limit: int | None) -> list[BatchCell]:
         out = []
+        todo = 0
         for job in jobs:
-            ident = job["mp_id"].iloc[0]
+            ident, formula = job["mp_id"].iloc[0], job["formula"].iloc[0]
             if ident in done:
-                continue
-            if ident in known_failures.index and ident not in redo:
-                print(f"{ident}: failed before, left out (--redo {ident} retries): "
-                      f"{known_failures[ident]}", flush=True)  # fmt: skip
-                continue
-            out.append(job)
+                out.append(BatchCell(ident, formula, None, "stored"))
+            elif ident in known_failures.index and ident not in redo:
+                out.append(BatchCell(ident, formula, None, "failed", known_failures[ident]))
+            elif limit is None or todo < limit:
+                todo += 1
+                out.append(BatchCell(ident, formula, structures(job)[0], "todo"))
         return out
 
-    todo = pending(checks) + pending(externals)[:n_external]
-    failed = []
-    for job in tqdm(todo, desc="GPAW moduli", disable=not progress):
-        ident = job["mp_id"].iloc[0]
-        with claim_job(path, ident) as mine:
-            if not mine:
-                print(f"{ident}: being computed by another process; next cell", flush=True)
-                continue
-            # another process may have stored it, or failed on it, since this one listed its jobs
-            now = _stored_rows(path, magnetic)
-            if ident in now and (ident not in redo or now[ident] != listed.get(ident)):
-                continue
-            if ident not in redo and ident in set(load_failures(path)["id"]):
-                print(f"{ident}: failed in another process; next cell", flush=True)
-                continue
-            structure = structures(job)[0]
-            started = time.perf_counter()
-            try:
-                row = compute_moduli(
-                    structure,
-                    label=ident,
-                    settings=settings,
-                    progress=progress,
-                    gpaw_log=_batch_folder(path) / f"{ident}.gpaw.txt",
-                )
-            except DensityError as err:  # one cell's failure (a fit, a window) must not end it
-                failed.append(ident)
-                failure = {
-                    "id": ident,
-                    "formula": structure.composition.reduced_formula,
-                    "n_atoms": len(structure.get_primitive_structure()),
-                    "spin_polarized": spin_risk(structure.composition.reduced_formula),
-                    "seconds": round(time.perf_counter() - started, 1),
-                    "error": str(err),
-                }
-                _store_failure(failure, path)
-                print(f"FAILED {err}", flush=True)
-                continue
-            append_row(row, path)
-            _forget_failure(path, ident)
-        print(
-            f"{ident} {row['formula']}: K_eos {row['K_eos_GPa']:.1f} GPa, "
-            f"G_vrh {row['G_vrh_GPa'] if row['G_vrh_GPa'] is not None else '-'} "
-            f"({row['seconds']:.0f} s)",
-            flush=True,
-        )
-    if failed:
-        print(
-            f"{len(failed)} cell(s) failed, nothing stored for them: {', '.join(failed)}; "
-            "later batches skip them unless named in --redo"
-        )
-    return load_dft_moduli(path)
+    return cells(checks, None) + cells(externals, n_external)
 
 
-if __name__ == "__main__":
-    import argparse
+def dft_scope(path: Path) -> str:
+    """Submissions belong to the CSV their rows merge into."""
+    return f"dft:{Path(path).resolve()}"
 
-    parser = argparse.ArgumentParser(
-        description="GPAW moduli of check and external materials",
-        epilog="Run the same command once per core: each process claims the next free cell.",
+
+def run_batch(
+    check: tuple[str, ...] = CHECK_FORMULAS,
+    n_external: int = 0,
+    *,
+    path: Path | None = None,
+    settings: DftSettings | None = None,
+    progress: bool = True,
+    magnetic: bool = False,
+    redo: tuple[str, ...] = (),
+    executor: str = "local",
+    resources: Any = None,
+    jobs_dir: Path | None = None,
+    cluster: str = "slurm",
+    wait: bool = False,
+    poll_s: float = 10.0,
+    compute: Callable[..., dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Compute the check materials and the ``n_external`` smallest WBM cells not yet stored
+    (:func:`plan_batch`), each through :func:`compute_cell`, then merge (:func:`merge_rows`).
+
+    Row files finished since the last merge (another machine's, a SLURM array's) are merged
+    first, so they count as stored. ``executor`` ``local`` computes the cells one after
+    another here; ``slurm`` submits one job-array task per cell (``resources``, a
+    :class:`matfusion.cluster.Resources`) that no task is already queued or running for,
+    and with ``wait`` waits for them and merges; without it, running the same command later
+    merges what finished and resubmits what failed. A cell that fails is stored with its
+    error (:func:`load_failures`) and later batches skip it; ``redo`` ids are computed
+    again (their rows replaced, failed cells retried). Returns the merged table.
+    """
+    from tqdm.auto import tqdm
+
+    path = path or DFT_CSV
+    merge_rows(path)
+    plan = plan_batch(check, n_external, path=path, magnetic=magnetic, redo=redo)
+    for cell in plan:
+        if cell.status == "failed":
+            print(f"{cell.ident}: failed before, left out (--redo {cell.ident} retries): "
+                  f"{cell.error}", flush=True)  # fmt: skip
+    todo = [cell for cell in plan if cell.status == "todo"]
+    if executor == "local":
+        failed = []
+        for cell in tqdm(todo, desc="GPAW moduli", disable=not progress):
+            status = compute_cell(
+                cell.ident,
+                cell.structure,
+                path=path,
+                settings=settings,
+                progress=progress,
+                compute=compute,
+            )
+            if status == "failed":
+                failed.append(cell.ident)
+        if failed:
+            print(
+                f"{len(failed)} cell(s) failed, nothing stored for them: {', '.join(failed)}; "
+                "later batches skip them unless named in --redo"
+            )
+        return merge_rows(path)
+    if executor != "slurm":
+        raise ValueError(f"--executor: {executor!r} is not one of local, slurm")
+    return _submit_batch(
+        todo, path, settings, resources, jobs_dir, cluster, wait, poll_s, compute, len(plan)
     )
-    parser.add_argument("--check", default=",".join(CHECK_FORMULAS))
-    parser.add_argument(
-        "--external", type=int, default=0, help="how many WBM cells to add (all processes together)"
+
+
+def _submit_batch(
+    todo: list[BatchCell],
+    path: Path,
+    settings: DftSettings | None,
+    resources: Any,
+    jobs_dir: Path | None,
+    cluster: str,
+    wait: bool,
+    poll_s: float,
+    compute: Callable[..., dict[str, Any]] | None,
+    n_cells: int,
+) -> pd.DataFrame:
+    """The SLURM side of :func:`run_batch`: one task per cell not queued or running."""
+    import functools
+
+    from matfusion.cluster import Resources
+    from matfusion.executors import ACTIVE, Task, jobs_folder, submit, task_states, wait_for
+
+    folder = jobs_folder(jobs_dir)
+    scope = dft_scope(path)
+    keys = [cell.ident for cell in todo]
+    states = task_states(keys, scope=scope, folder=folder)
+    fresh = [cell for cell in todo if states[cell.ident].state not in ACTIVE]
+    task = functools.partial(
+        compute_cell, path=path.resolve(), settings=settings, progress=False, compute=compute
     )
-    parser.add_argument(
-        "--magnetic",
-        action="store_true",
-        help="external cells with Cr, Mn, Fe, Co or Ni instead, spin-polarised",
+    job_ids = submit(
+        task,
+        [Task(c.ident, f"{c.ident} {c.formula}", (c.ident, c.structure)) for c in fresh],
+        scope=scope,
+        resources=resources or Resources(),
+        folder=folder,
+        cluster=cluster,
+        name="matfusion-dft",
     )
-    parser.add_argument("--redo", default="", help="ids to compute again (comma-separated)")
-    args = parser.parse_args()
-    checks = tuple(c for c in args.check.split(",") if c)
-    redo = tuple(i for i in args.redo.split(",") if i)
-    run_batch(checks, args.external, magnetic=args.magnetic, redo=redo)
+    first = f" (job {job_ids[0].split('_')[0]})" if job_ids else ""
+    print(
+        f"[matfusion dft] {n_cells} cells: {n_cells - len(todo)} stored or failed before, "
+        f"{len(fresh)} submitted{first}, {len(todo) - len(fresh)} already queued or running",
+        flush=True,
+    )
+    if not wait:
+        if todo:
+            print("[matfusion dft] follow with --status; the same command merges what finished")
+        return merge_rows(path)
+    wait_for(keys, scope=scope, folder=folder, poll_s=poll_s)
+    return merge_rows(path)
+
+
+def batch_status(
+    plan: list[BatchCell], path: Path, jobs_dir: Path | None = None
+) -> list[tuple[BatchCell, Any]]:
+    """Each cell of ``plan`` with its state: ``done`` (a row), ``failed`` (a stored failure,
+    or a task that ended without a row file), else its latest task's state. Row files not
+    yet merged count as done or failed (the merge is a formality)."""
+    from matfusion.executors import ACTIVE, TaskState, jobs_folder, task_states
+
+    folder = jobs_folder(jobs_dir)
+    states = task_states([c.ident for c in plan], scope=dft_scope(path), folder=folder)
+    outcomes = {doc["id"]: doc for doc in _row_files(path)}
+    log_of = {c.ident: rows_folder(path) / f"{c.ident}.gpaw.txt" for c in plan}
+    out = []
+    for cell in plan:
+        state = states[cell.ident]
+        doc = outcomes.get(cell.ident)
+        if state.state in ACTIVE:  # a redo in flight: not its earlier row
+            pass
+        elif (doc is not None and doc["status"] == "ok") or cell.status == "stored":
+            state = TaskState(cell.ident, "done", state.job_id, state.log)
+        elif doc is not None or cell.status == "failed":
+            error = doc["failure"]["error"] if doc is not None else cell.error
+            state = TaskState(cell.ident, "failed", state.job_id, log_of[cell.ident], error)
+        elif state.state == "finished":
+            state = TaskState(cell.ident, "failed", state.job_id, state.log, "no row file")
+        out.append((cell, state))
+    return out
+
+
+def batch_command(args: Any) -> int:
+    """``matfusion dft``: run, submit, merge or report a batch."""
+    from matfusion.cluster import load_cluster
+    from matfusion.executors import describe, summary
+
+    if args.external < 0:
+        raise ValueError(f"--external: {args.external} is not a non-negative whole number")
+    if args.wait and args.executor != "slurm":
+        raise ValueError("--wait: only with --executor slurm (local runs finish before exit)")
+    args.csv = Path(args.csv) if args.csv else DFT_CSV
+    check = ",".join(CHECK_FORMULAS) if args.check is None else args.check
+    checks = tuple(c.strip() for c in check.split(",") if c.strip())
+    redo = tuple(i.strip() for i in args.redo.split(",") if i.strip())
+    if args.merge:
+        table = merge_rows(args.csv)
+        print(f"[matfusion dft] {len(table)} rows in {args.csv}")
+        return 0
+    if args.status:
+        plan = plan_batch(checks, args.external, path=args.csv, magnetic=args.magnetic, redo=redo)
+        rows = batch_status(plan, args.csv, args.jobs_dir)
+        for cell, state in rows:
+            print(describe(f"{cell.ident} {cell.formula}", state))
+        print(summary([state for _, state in rows]))
+        return 0
+    resources = None
+    if args.executor == "slurm":
+        resources = load_cluster(args.cluster).resources("dft")
+    run_batch(
+        checks,
+        args.external,
+        path=args.csv,
+        magnetic=args.magnetic,
+        redo=redo,
+        executor=args.executor,
+        resources=resources,
+        jobs_dir=args.jobs_dir,
+        wait=args.wait,
+    )
+    return 0
+
+
+if __name__ == "__main__":  # the old entry point: the same function as `matfusion dft`
+    import sys
+
+    from matfusion.cli import main
+
+    sys.exit(main(["dft", *sys.argv[1:]]))
