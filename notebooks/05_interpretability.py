@@ -36,13 +36,13 @@ oxide_partners = ["Si", "Al", "Ti", "Zn"]  # A in A_x O_(1-x); the first is Figu
 umap_max_compounds = None  # None: every anchor compound (smoke: 400)
 n_worst = 56
 min_pauling = 3.0  # "strongly electronegative": Pauling electronegativity at least this
+train_missing = None  # None: train missing runs only under smoke; other profiles read the store
 progress = True
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from matfusion import studies
 from matfusion.analysis.interpret import electronegative_elements, group_contrast
@@ -55,8 +55,18 @@ from matfusion.analysis.plots import (
     plot_periodic_table,
 )
 from matfusion.data import dataset_summary, get_dataset
-from matfusion.experiments import results_table, run_training
-from matfusion.notebook import profile_banner, setup_plots, show_markdown, with_difference
+from matfusion.experiments import results_table
+from matfusion.grid import collect_records, grid_cells
+from matfusion.notebook import (
+    analysis_within_reach,
+    grid_commands,
+    missing_runs_note,
+    profile_banner,
+    retrain_command,
+    setup_plots,
+    show_markdown,
+    with_difference,
+)
 from matfusion.paper import reported_floats
 from matfusion.profiles import get_profile
 
@@ -64,11 +74,62 @@ prof = get_profile(profile)
 setup_plots()
 if umap_max_compounds is None and prof.name == "smoke":
     umap_max_compounds = 400
-show_markdown(profile_banner(prof, {"Anchor element": anchor}))
+if train_missing is None:
+    train_missing = prof.name == "smoke"
+show_markdown(
+    profile_banner(
+        prof,
+        {
+            "Anchor element": anchor,
+            "Missing runs": "trained now" if train_missing else "read from the store only",
+        },
+    )
+)
+
+# %% [markdown]
+# ## The runs
+#
+# Every figure below reads runs of the earlier chapters from the results store (only the
+# `smoke` profile trains what is missing). A figure whose runs are not all there says so in
+# one line; the note names them and the command that trains them.
+
+# %%
+SECTION_MODELS = {
+    band_gap_dataset: ["L-G-DCNN", "LSTM", "DCNN-K1", "DCNN", "RNN"],
+    enthalpy_dataset: ["L-G-DCNN"],
+    shear_dataset: ["DCNN-K1", "DCNN", "LSTM", "L-G-DCNN"],
+}
+cells = [c for d, ms in SECTION_MODELS.items() for c in grid_cells(ms, [d])]
+records, missing = collect_records(cells, profile=prof, train_missing=train_missing)
+present = [c for c in cells if c not in missing]
+RUNS = {(c.model, c.dataset): rec for c, rec in zip(present, records, strict=True)}
+show_markdown(
+    missing_runs_note([c.label() for c in missing], grid_commands(missing, prof.name), len(cells))
+)
 
 
-def train(model, dataset):
-    return run_training(model, dataset, profile=prof, progress=progress)
+def section_runs(
+    pairs: dict[str, tuple[str, str]], analyses: list[tuple[str, list[str]]]
+) -> dict | None:
+    """The runs a figure needs by label, or None with a one-line note when one is not stored,
+    or when a stored analysis it reads (kind, labels) is missing and computing it would
+    retrain a model (no checkpoint on this machine)."""
+    lacking = [f"{m} / {d}" for m, d in pairs.values() if (m, d) not in RUNS]
+    if lacking:
+        show_markdown(f"Left out: it needs {', '.join(lacking)}, not stored (see the note above).")
+        return None
+    runs = {label: RUNS[pair] for label, pair in pairs.items()}
+    for kind, labels in analyses:
+        used = [runs[label] for label in labels]
+        if not train_missing and not analysis_within_reach(used, "interpret", kind=kind):
+            show_markdown(
+                f"Left out: its `{kind}` analysis is not stored and the checkpoints it needs are "
+                "not on this machine; "
+                + "; ".join(f"`{retrain_command(r)}`" for r in used)
+                + " brings them back, and this page then computes it."
+            )
+            return None
+    return runs
 
 
 # %% [markdown]
@@ -79,12 +140,15 @@ def train(model, dataset):
 # values (top) and of the predictions (right).
 
 # %% tags=["hide-input"]
-parity_runs = {
-    "band gap": train("L-G-DCNN", band_gap_dataset),
-    "formation enthalpy": train("L-G-DCNN", enthalpy_dataset),
-}
+parity_runs = section_runs(
+    {
+        "band gap": ("L-G-DCNN", band_gap_dataset),
+        "formation enthalpy": ("L-G-DCNN", enthalpy_dataset),
+    },
+    [("parity", ["band gap"]), ("parity", ["formation enthalpy"])],
+)
 rmse, n_test = {}, {}
-for label, record in parity_runs.items():
+for label, record in (parity_runs or {}).items():
     dataset = get_dataset(record["config"]["dataset"])
     frame = studies.parity(record)
     rmse[label] = float(np.sqrt(np.mean((frame["target"] - frame["prediction"]) ** 2)))
@@ -103,29 +167,32 @@ reported_rmse = pd.Series(
         "formation enthalpy": reported_floats("OQMD formation enthalpy parity RMSE L-G-DCNN")[0],
     }
 )
-rmse_table = with_difference(pd.Series(rmse), reported_rmse, ours_label=f"RMSE ours ({prof.name})")
-rmse_table["n_train"] = pd.Series({k: r["sizes"]["train"] for k, r in parity_runs.items()})
-rmse_table["test compounds"] = pd.Series(n_test)
-full_train = dataset_summary().set_index("name")["n_train"]
-capped = [r["config"]["max_train_rows"] is not None for r in parity_runs.values()]
-show_markdown(
-    "Our L-G-DCNN runs were trained on "
-    + " and ".join(
-        f"{r['sizes']['train']:,} rows ({label}; the {r['config']['dataset']} training split has "
-        f"{full_train[r['config']['dataset']]:,})"
-        for label, r in parity_runs.items()
-    )
-    + "; the paper trains on the full split"
-    + (
-        ", so the differences below set a run on capped training data against the paper's "
-        "full-data model."
-        if any(capped)
-        else "."
-    )
+rmse_table = with_difference(
+    pd.Series(rmse, dtype=float), reported_rmse, ours_label=f"RMSE ours ({prof.name})"
 )
-rmse_table.style.format({c: "{:.4g}" for c in rmse_table.select_dtypes("float").columns}).format(
-    "{:+.0f} %", subset=["difference %"]
-)
+if parity_runs:
+    rmse_table["n_train"] = pd.Series({k: r["sizes"]["train"] for k, r in parity_runs.items()})
+    rmse_table["test compounds"] = pd.Series(n_test)
+    full_train = dataset_summary().set_index("name")["n_train"]
+    capped = [r["config"]["max_train_rows"] is not None for r in parity_runs.values()]
+    show_markdown(
+        "Our L-G-DCNN runs were trained on "
+        + " and ".join(
+            f"{r['sizes']['train']:,} rows ({label}; the {r['config']['dataset']} training split "
+            f"has {full_train[r['config']['dataset']]:,})"
+            for label, r in parity_runs.items()
+        )
+        + "; the paper trains on the full split"
+        + (
+            ", so the differences below set a run on capped training data against the paper's "
+            "full-data model."
+            if any(capped)
+            else "."
+        )
+    )
+rmse_table.style.format(
+    {c: "{:.4g}" for c in rmse_table.select_dtypes("float").columns}, na_rep="–"
+).format("{:+.0f} %", subset=["difference %"], na_rep="–")
 
 # %% [markdown]
 # ## EFMs of four perovskites (Figure 6c)
@@ -135,23 +202,29 @@ rmse_table.style.format({c: "{:.4g}" for c in rmse_table.select_dtypes("float").
 # different to the band-gap and the formation-enthalpy model: the EFM is property-specific.
 
 # %% tags=["hide-input"]
-efms, efm_elements = studies.efm_maps(
-    {f"L-G-DCNN ({label})": record for label, record in parity_runs.items()}, perovskites
+efm_runs = section_runs(
+    {
+        "L-G-DCNN (band gap)": ("L-G-DCNN", band_gap_dataset),
+        "L-G-DCNN (formation enthalpy)": ("L-G-DCNN", enthalpy_dataset),
+    },
+    [("efm_maps", ["L-G-DCNN (band gap)", "L-G-DCNN (formation enthalpy)"])],
 )
-plot_efm_heatmaps(efms, efm_elements)
-plt.show()
-similarity = {
-    compound: float(
-        np.corrcoef(*(np.asarray(maps[compound]).ravel() for maps in efms.values()))[0, 1]
+if efm_runs:
+    efms, efm_elements = studies.efm_maps(efm_runs, perovskites)
+    plot_efm_heatmaps(efms, efm_elements)
+    plt.show()
+    similarity = {
+        compound: float(
+            np.corrcoef(*(np.asarray(maps[compound]).ravel() for maps in efms.values()))[0, 1]
+        )
+        for compound in perovskites
+    }
+    show_markdown(
+        "Correlation between the two models' EFMs of the same compound: "
+        + ", ".join(f"{c} {r:.2f}" for c, r in similarity.items())
+        + ". A value near 1 would mean the two property models encode a compound alike; the "
+        "lower it is, the more property-specific the learned features."
     )
-    for compound in perovskites
-}
-show_markdown(
-    "Correlation between the two models' EFMs of the same compound: "
-    + ", ".join(f"{c} {r:.2f}" for c, r in similarity.items())
-    + ". A value near 1 would mean the two property models encode a compound alike; the "
-    "lower it is, the more property-specific the learned features."
-)
 
 # %% [markdown]
 # ## Band gap along A_x O_(1-x) (Figure 8)
@@ -164,42 +237,53 @@ show_markdown(
 
 # %% tags=["hide-input"]
 sweep_models = ["LSTM", "DCNN-K1", "DCNN", "L-G-DCNN"]
-sweep_runs = {m: train(m, band_gap_dataset) for m in tqdm(sweep_models, disable=not progress)}
+sweep_runs = section_runs(
+    {m: (m, band_gap_dataset) for m in sweep_models},
+    [("binary_sweep", sweep_models), ("binary_sweep", ["L-G-DCNN"])],
+)
 unit = get_dataset(band_gap_dataset).unit
-sweep_rows = []
-for k, partner in enumerate(oxide_partners):
-    runs = sweep_runs if k == 0 else {"L-G-DCNN": sweep_runs["L-G-DCNN"]}
-    sweeps = studies.binary_sweeps(runs, partner, "O")
-    points = studies.dataset_binary_points(band_gap_dataset, partner, "O")
-    if k == 0:
-        plot_binary_sweeps(sweeps, points, a=partner, b="O", unit=unit)
-        plt.show()
-    for label, sweep in sweeps.items():
-        near = (
-            np.interp(points["x"], sweep["x"], sweep["prediction"]) if len(points) else np.array([])
-        )
-        sweep_rows.append(
-            {
-                "system": f"{partner}-O",
-                "model": label,
-                "mean uncertainty": sweep["uncertainty"].mean(),
-                "DFT points": len(points),
-                "mean (prediction - DFT)": float(np.mean(near - points["target"]))
+sweep_table = None
+if sweep_runs:
+    sweep_rows = []
+    for k, partner in enumerate(oxide_partners):
+        runs = sweep_runs if k == 0 else {"L-G-DCNN": sweep_runs["L-G-DCNN"]}
+        sweeps = studies.binary_sweeps(runs, partner, "O")
+        points = studies.dataset_binary_points(band_gap_dataset, partner, "O")
+        if k == 0:
+            plot_binary_sweeps(sweeps, points, a=partner, b="O", unit=unit)
+            plt.show()
+        for label, sweep in sweeps.items():
+            near = (
+                np.interp(points["x"], sweep["x"], sweep["prediction"])
                 if len(points)
-                else np.nan,
-                "MAE vs DFT": float(np.mean(np.abs(near - points["target"])))
-                if len(points)
-                else np.nan,
-            }
-        )
-sweep_table = pd.DataFrame(sweep_rows).set_index(["system", "model"])
-if sweep_table.isna().any().any():
-    show_markdown("A dash: the dataset has no DFT value on that oxide line to compare with.")
-sweep_table.style.format("{:.3f}", na_rep="–").format("{:d}", subset=["DFT points"])
+                else np.array([])
+            )
+            sweep_rows.append(
+                {
+                    "system": f"{partner}-O",
+                    "model": label,
+                    "mean uncertainty": sweep["uncertainty"].mean(),
+                    "DFT points": len(points),
+                    "mean (prediction - DFT)": float(np.mean(near - points["target"]))
+                    if len(points)
+                    else np.nan,
+                    "MAE vs DFT": float(np.mean(np.abs(near - points["target"])))
+                    if len(points)
+                    else np.nan,
+                }
+            )
+    sweep_table = pd.DataFrame(sweep_rows).set_index(["system", "model"])
+    if sweep_table.isna().any().any():
+        show_markdown("A dash: the dataset has no DFT value on that oxide line to compare with.")
+(
+    sweep_table.style.format("{:.3f}", na_rep="–").format("{:d}", subset=["DFT points"])
+    if sweep_table is not None
+    else None
+)
 
 # %% tags=["hide-input"]
 others = {}
-for partner in oxide_partners[1:]:
+for partner in oxide_partners[1:] if sweep_runs else []:
     sweep = studies.binary_sweeps({"L-G-DCNN": sweep_runs["L-G-DCNN"]}, partner, "O")["L-G-DCNN"]
     others[f"{partner}$_x$O$_{{1-x}}$"] = sweep
 if others:
@@ -219,36 +303,39 @@ if others:
     plt.show()
 
 # %% tags=["remove-input"]
-si = sweep_table.loc["Si-O"]
-lines = []
-fused_unc = si.loc["L-G-DCNN", "mean uncertainty"]
-ref_unc = si.loc[["LSTM", "DCNN-K1"], "mean uncertainty"].min()
-lines.append(
-    "* *Fusion lowers the uncertainty along the line*: "
-    + ("holds" if fused_unc < ref_unc else "does **not** hold")
-    + f" here (mean predicted uncertainty L-G-DCNN {fused_unc:.3f} vs the lower reference "
-    f"{ref_unc:.3f} {unit})."
-)
-if si["DFT points"].iloc[0] > 0:
-    bias = si["mean (prediction - DFT)"]
-    lines.append(
-        "* *LSTM predicts too low, DCNN-K1 too high*: "
-        + ("holds" if bias["LSTM"] < 0 < bias["DCNN-K1"] else "does **not** hold")
-        + f" here (mean prediction minus DFT at the dataset's Si-O compounds: LSTM "
-        f"{bias['LSTM']:+.3f}, DCNN-K1 {bias['DCNN-K1']:+.3f} {unit})."
-    )
-    mae = si["MAE vs DFT"]
-    best_ref = mae[["LSTM", "DCNN-K1"]].min()
-    lines.append(
-        "* *DCNN and L-G-DCNN come closer to DFT than the references*: "
-        + ("holds" if max(mae["DCNN"], mae["L-G-DCNN"]) < best_ref else "does **not** hold")
-        + " here (MAE at the Si-O points: "
-        + ", ".join(f"{m} {v:.3f}" for m, v in mae.items())
-        + ")."
-    )
+if sweep_table is None:
+    show_markdown("*The paper's reading of Figure 8*: not checked here, its runs are missing.")
 else:
-    lines.append("* The dataset has no Si-O binary with a DFT value to compare with.")
-show_markdown("\n".join(lines))
+    si = sweep_table.loc["Si-O"]
+    lines = []
+    fused_unc = si.loc["L-G-DCNN", "mean uncertainty"]
+    ref_unc = si.loc[["LSTM", "DCNN-K1"], "mean uncertainty"].min()
+    lines.append(
+        "* *Fusion lowers the uncertainty along the line*: "
+        + ("holds" if fused_unc < ref_unc else "does **not** hold")
+        + f" here (mean predicted uncertainty L-G-DCNN {fused_unc:.3f} vs the lower reference "
+        f"{ref_unc:.3f} {unit})."
+    )
+    if si["DFT points"].iloc[0] > 0:
+        bias = si["mean (prediction - DFT)"]
+        lines.append(
+            "* *LSTM predicts too low, DCNN-K1 too high*: "
+            + ("holds" if bias["LSTM"] < 0 < bias["DCNN-K1"] else "does **not** hold")
+            + f" here (mean prediction minus DFT at the dataset's Si-O compounds: LSTM "
+            f"{bias['LSTM']:+.3f}, DCNN-K1 {bias['DCNN-K1']:+.3f} {unit})."
+        )
+        mae = si["MAE vs DFT"]
+        best_ref = mae[["LSTM", "DCNN-K1"]].min()
+        lines.append(
+            "* *DCNN and L-G-DCNN come closer to DFT than the references*: "
+            + ("holds" if max(mae["DCNN"], mae["L-G-DCNN"]) < best_ref else "does **not** hold")
+            + " here (MAE at the Si-O points: "
+            + ", ".join(f"{m} {v:.3f}" for m, v in mae.items())
+            + ")."
+        )
+    else:
+        lines.append("* The dataset has no Si-O binary with a DFT value to compare with.")
+    show_markdown("\n".join(lines))
 
 # %% [markdown]
 # ## Element contributions on the periodic table (Figure 9)
@@ -263,46 +350,57 @@ show_markdown("\n".join(lines))
 
 # %% tags=["hide-input"]
 contribution_models = ["DCNN-K1", "DCNN", "LSTM", "L-G-DCNN"]
-shear_runs = {m: train(m, shear_dataset) for m in tqdm(contribution_models, disable=not progress)}
-contributions = studies.average_contributions(shear_runs)
-shear_unit = get_dataset(shear_dataset).unit
-deltas = {
-    f"Δ{k} = L-G-DCNN − {m}": (contributions["L-G-DCNN"] - contributions[m]).abs()
-    for k, m in enumerate(["DCNN-K1", "DCNN", "LSTM"], start=1)
-}
-fig, axes = plt.subplots(2, 2, figsize=(15, 8))
-plot_periodic_table(
-    contributions["L-G-DCNN"],
-    ax=axes[0, 0],
-    cmap="viridis",
-    title="L-G-DCNN: average contribution",
-    label=shear_unit,
+shear_runs = section_runs(
+    {m: (m, shear_dataset) for m in contribution_models},
+    [("average_contribution", contribution_models)],
 )
-shared_range = (0.0, max(float(v.max()) for v in deltas.values()))
-for ax, (label, values) in zip(axes.ravel()[1:], deltas.items(), strict=True):
+shear_unit = get_dataset(shear_dataset).unit
+delta_summary = None
+if shear_runs:
+    contributions = studies.average_contributions(shear_runs)
+    deltas = {
+        f"Δ{k} = L-G-DCNN − {m}": (contributions["L-G-DCNN"] - contributions[m]).abs()
+        for k, m in enumerate(["DCNN-K1", "DCNN", "LSTM"], start=1)
+    }
+    fig, axes = plt.subplots(2, 2, figsize=(15, 8))
     plot_periodic_table(
-        values, ax=ax, title=f"|{label}|", label=shear_unit, value_range=shared_range
+        contributions["L-G-DCNN"],
+        ax=axes[0, 0],
+        cmap="viridis",
+        title="L-G-DCNN: average contribution",
+        label=shear_unit,
     )
-plt.tight_layout()
-plt.show()
-delta_summary = pd.DataFrame(
-    {"mean |Δ|": {k: v.mean() for k, v in deltas.items()}, "max |Δ|": {
-        k: v.max() for k, v in deltas.items()}, "element of max": {
-        k: v.idxmax() for k, v in deltas.items()}}
-)  # fmt: skip
-delta_summary.round(2)
+    shared_range = (0.0, max(float(v.max()) for v in deltas.values()))
+    for ax, (label, values) in zip(axes.ravel()[1:], deltas.items(), strict=True):
+        plot_periodic_table(
+            values, ax=ax, title=f"|{label}|", label=shear_unit, value_range=shared_range
+        )
+    plt.tight_layout()
+    plt.show()
+    delta_summary = pd.DataFrame(
+        {"mean |Δ|": {k: v.mean() for k, v in deltas.items()}, "max |Δ|": {
+            k: v.max() for k, v in deltas.items()}, "element of max": {
+            k: v.idxmax() for k, v in deltas.items()}}
+    )  # fmt: skip
+delta_summary.round(2) if delta_summary is not None else None
 
 # %% tags=["remove-input"]
-shear_table = results_table(list(shear_runs.values())).set_index("model")
-d1, d2, d3 = (delta_summary["mean |Δ|"].iloc[i] for i in range(3))
-show_markdown(
-    f"Test MAE on {shear_dataset} ({shear_unit}): "
-    + ", ".join(f"{m} {shear_table.loc[m, 'test_mae']:.1f}" for m in contribution_models)
-    + f"; averages over {len(contributions)} elements.\n\n"
-    "* *Δ1 (DCNN-K1) differs most from L-G-DCNN*: "
-    + ("holds" if d1 > max(d2, d3) else "does **not** hold")
-    + f" here (mean |Δ| {d1:.2f}, {d2:.2f}, {d3:.2f} {shear_unit} for Δ1, Δ2, Δ3)."
-)
+if delta_summary is not None:
+    shear_table = results_table(list(shear_runs.values())).set_index("model")
+    d1, d2, d3 = (delta_summary["mean |Δ|"].iloc[i] for i in range(3))
+    show_markdown(
+        f"Test MAE on {shear_dataset} ({shear_unit}): "
+        + ", ".join(f"{m} {shear_table.loc[m, 'test_mae']:.1f}" for m in contribution_models)
+        + f"; averages over {len(contributions)} elements.\n\n"
+        "* *Δ1 (DCNN-K1) differs most from L-G-DCNN*: "
+        + ("holds" if d1 > max(d2, d3) else "does **not** hold")
+        + f" here (mean |Δ| {d1:.2f}, {d2:.2f}, {d3:.2f} {shear_unit} for Δ1, Δ2, Δ3)."
+    )
+else:
+    show_markdown(
+        "*Δ1 (DCNN-K1) differs most from L-G-DCNN* (the paper): not checked here, its runs "
+        "are missing."
+    )
 
 # %% [markdown]
 # ## UMAP of the EFMs of Si compounds (Figures 10 and S3)
@@ -317,42 +415,51 @@ show_markdown(
 
 # %% tags=["hide-input"]
 umap_models = ["RNN", "LSTM", "L-G-DCNN"]
-umap_runs = {m: train(m, band_gap_dataset) for m in umap_models}
-maps = studies.efm_umaps(umap_runs, anchor=anchor, max_compounds=umap_max_compounds)
-coords = {m: maps[[f"{m}_x", f"{m}_y"]].to_numpy() for m in umap_models}
-for pair in (["RNN", "LSTM"], ["LSTM", "L-G-DCNN"]):
-    colours = {}
-    for m in pair:
-        colours[f"{m} | predicted"] = maps[f"{m}_pred"].to_numpy()
-        colours[f"{m} | DFT"] = maps["target"].to_numpy()
-    plot_embedding_panels(coords, colours, label=f"band gap ({unit})")
-    plt.show()
-spread = pd.Series(
-    {m: studies.neighbour_spread(coords[m], maps["target"]) for m in umap_models},
-    name=f"neighbour spread of DFT band gap ({unit})",
+umap_runs = section_runs(
+    {m: (m, band_gap_dataset) for m in umap_models}, [("efm_umap", umap_models)]
 )
-# Scale: the same map with the band gaps shuffled (no structure at all).
-shuffled = np.random.default_rng(0).permutation(maps["target"].to_numpy())
-spread["shuffled values (no structure)"] = studies.neighbour_spread(coords["LSTM"], shuffled)
-show_markdown(f"{len(maps):,} compounds with {anchor} from the {band_gap_dataset} test split.")
-spread.round(3).to_frame()
+spread = None
+if umap_runs:
+    maps = studies.efm_umaps(umap_runs, anchor=anchor, max_compounds=umap_max_compounds)
+    coords = {m: maps[[f"{m}_x", f"{m}_y"]].to_numpy() for m in umap_models}
+    for pair in (["RNN", "LSTM"], ["LSTM", "L-G-DCNN"]):
+        colours = {}
+        for m in pair:
+            colours[f"{m} | predicted"] = maps[f"{m}_pred"].to_numpy()
+            colours[f"{m} | DFT"] = maps["target"].to_numpy()
+        plot_embedding_panels(coords, colours, label=f"band gap ({unit})")
+        plt.show()
+    spread = pd.Series(
+        {m: studies.neighbour_spread(coords[m], maps["target"]) for m in umap_models},
+        name=f"neighbour spread of DFT band gap ({unit})",
+    )
+    # Scale: the same map with the band gaps shuffled (no structure at all).
+    shuffled = np.random.default_rng(0).permutation(maps["target"].to_numpy())
+    spread["shuffled values (no structure)"] = studies.neighbour_spread(coords["LSTM"], shuffled)
+    show_markdown(f"{len(maps):,} compounds with {anchor} from the {band_gap_dataset} test split.")
+spread.round(3).to_frame() if spread is not None else None
 
 # %% tags=["remove-input"]
-show_markdown(
-    "* *LSTM maps chemical environments better than RNN* (Figure S3): "
-    + ("holds" if spread["LSTM"] < spread["RNN"] else "does **not** hold")
-    + f" by the neighbour spread ({spread['LSTM']:.3f} vs {spread['RNN']:.3f}).\n"
-    "* *After fusion, compounds of different band gap are better separated* (Figure 10): "
-    + ("holds" if spread["L-G-DCNN"] < spread["LSTM"] else "does **not** hold")
-    + f" ({spread['L-G-DCNN']:.3f} for L-G-DCNN vs {spread['LSTM']:.3f} for LSTM).\n\n"
-    f"For scale, a structureless map scores {spread.iloc[-1]:.3f}"
-    + (
-        ": all three models already group Si compounds of similar band gap together, and the "
-        "differences between them are small."
-        if spread[umap_models].max() < 0.5 * spread.iloc[-1]
-        else "."
+if spread is not None:
+    show_markdown(
+        "* *LSTM maps chemical environments better than RNN* (Figure S3): "
+        + ("holds" if spread["LSTM"] < spread["RNN"] else "does **not** hold")
+        + f" by the neighbour spread ({spread['LSTM']:.3f} vs {spread['RNN']:.3f}).\n"
+        "* *After fusion, compounds of different band gap are better separated* (Figure 10): "
+        + ("holds" if spread["L-G-DCNN"] < spread["LSTM"] else "does **not** hold")
+        + f" ({spread['L-G-DCNN']:.3f} for L-G-DCNN vs {spread['LSTM']:.3f} for LSTM).\n\n"
+        f"For scale, a structureless map scores {spread.iloc[-1]:.3f}"
+        + (
+            ": all three models already group Si compounds of similar band gap together, and the "
+            "differences between them are small."
+            if spread[umap_models].max() < 0.5 * spread.iloc[-1]
+            else "."
+        )
     )
-)
+else:
+    show_markdown(
+        "*The paper's reading of Figures 10 and S3*: not checked here, its runs are missing."
+    )
 
 # %% [markdown]
 # ## Element pairs that fusion changes most (Figure 12)
@@ -364,30 +471,42 @@ show_markdown(
 # pairs involve strongly electronegative elements such as O, Cl and F.
 
 # %% tags=["hide-input"]
-pairs, worst = studies.worst_compound_pair_shift(
-    umap_runs["LSTM"], umap_runs["L-G-DCNN"], anchor=anchor, n_worst=n_worst
+shift_runs = section_runs(
+    {"reference": ("LSTM", band_gap_dataset), "fused": ("L-G-DCNN", band_gap_dataset)},
+    [("pair_shift", ["reference", "fused"])],
 )
-top = pairs.head(15).iloc[::-1]
-fig, ax = plt.subplots(figsize=(6, 4.5))
-ax.barh(top["pair"], top["total_abs_change"], color="C0")
-ax.set_xlabel("summed |Δ correlation| over the compounds, LSTM → L-G-DCNN")
-ax.set_title(f"Top element pairs over the {len(worst)} worst LSTM {anchor} compounds")
-plt.show()
-pairs.head(10).round(3)
+pairs = None
+if shift_runs:
+    pairs, worst = studies.worst_compound_pair_shift(
+        shift_runs["reference"], shift_runs["fused"], anchor=anchor, n_worst=n_worst
+    )
+    top = pairs.head(15).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.barh(top["pair"], top["total_abs_change"], color="C0")
+    ax.set_xlabel("summed |Δ correlation| over the compounds, LSTM → L-G-DCNN")
+    ax.set_title(f"Top element pairs over the {len(worst)} worst LSTM {anchor} compounds")
+    plt.show()
+pairs.head(10).round(3) if pairs is not None else None
 
 # %% tags=["remove-input"]
-strong = electronegative_elements(min_pauling)
-top10 = pairs.head(10)["pair"].str.split("-")
-electronegative = [any(e in strong for e in pair if e != anchor) for pair in top10]
-share = float(np.mean(electronegative)) if len(electronegative) else float("nan")
-show_markdown(
-    f"{sum(electronegative)} of the top {len(top10)} pairs involve an element with Pauling "
-    f"electronegativity ≥ {min_pauling} besides {anchor} (by pymatgen's table: "
-    f"{', '.join(strong)}). "
-    "*Most top pairs involve strongly electronegative elements* (the paper): "
-    + ("holds" if share > 0.5 else "does **not** hold")
-    + " here."
-)
+if pairs is not None:
+    strong = electronegative_elements(min_pauling)
+    top10 = pairs.head(10)["pair"].str.split("-")
+    electronegative = [any(e in strong for e in pair if e != anchor) for pair in top10]
+    share = float(np.mean(electronegative)) if len(electronegative) else float("nan")
+    show_markdown(
+        f"{sum(electronegative)} of the top {len(top10)} pairs involve an element with Pauling "
+        f"electronegativity ≥ {min_pauling} besides {anchor} (by pymatgen's table: "
+        f"{', '.join(strong)}). "
+        "*Most top pairs involve strongly electronegative elements* (the paper): "
+        + ("holds" if share > 0.5 else "does **not** hold")
+        + " here."
+    )
+else:
+    show_markdown(
+        "*Most top pairs involve strongly electronegative elements* (the paper): not checked "
+        "here, its runs are missing."
+    )
 
 # %% [markdown]
 # ## Learned element vectors recover the periodic table (Figure S9)
@@ -400,38 +519,40 @@ show_markdown(
 # between elements of the same group against that of different groups.
 
 # %% tags=["hide-input"]
-learned, raw = studies.element_correlations(parity_runs["formation enthalpy"])
-fig, axes = plt.subplots(1, 2, figsize=(14, 6))
-plot_correlation_matrix(learned, ax=axes[0], title="L-G-DCNN (formation enthalpy)")
-plot_correlation_matrix(raw, ax=axes[1], title="input embedding (mat2vec)")
-plt.tight_layout()
-plt.show()
-
-contrast = pd.DataFrame(
-    {"L-G-DCNN": group_contrast(learned), "mat2vec input": group_contrast(raw)}
-).T
-contrast["same - different"] = contrast["same_group"] - contrast["different_group"]
-show_markdown(
-    f"{len(learned)} elements (the paper: "
-    f"{int(reported_floats('Element EFM periodic correlation elements')[0])})."
+correlation_runs = section_runs(
+    {"model": ("L-G-DCNN", enthalpy_dataset)}, [("element_correlation", ["model"])]
 )
-contrast.round(3)
+if correlation_runs:
+    learned, raw = studies.element_correlations(correlation_runs["model"])
+    fig, axes = plt.subplots(1, 2, figsize=(14, 6))
+    plot_correlation_matrix(learned, ax=axes[0], title="L-G-DCNN (formation enthalpy)")
+    plot_correlation_matrix(raw, ax=axes[1], title="input embedding (mat2vec)")
+    plt.tight_layout()
+    plt.show()
+
+    contrast = pd.DataFrame(
+        {"L-G-DCNN": group_contrast(learned), "mat2vec input": group_contrast(raw)}
+    ).T
+    contrast["same - different"] = contrast["same_group"] - contrast["different_group"]
+    show_markdown(
+        f"{len(learned)} elements (the paper: "
+        f"{int(reported_floats('Element EFM periodic correlation elements')[0])})."
+    )
+contrast.round(3) if correlation_runs else None
 
 # %% [markdown]
 # ## The runs behind this page
 #
-# Every training run used above, once each: its training-row count (`n_train`), test metrics
+# Every training run this page reads, once each: its training-row count (`n_train`), test metrics
 # and `source` (trained now, read back from the results store, or a stored run of a larger
 # profile standing in).
 
 # %% tags=["hide-input"]
-page_runs = {
-    (rec["config"]["model"], rec["config"]["dataset"]): rec
-    for group in (parity_runs, sweep_runs, shear_runs, umap_runs)
-    for rec in group.values()
-}
-runs_table = results_table(list(page_runs.values())).sort_values(["dataset", "model"])
-runs_table = runs_table[
-    ["dataset", "model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]
-].reset_index(drop=True)
+RUN_COLUMNS = ["dataset", "model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]
+if RUNS:
+    runs_table = results_table(list(RUNS.values())).sort_values(["dataset", "model"])
+    runs_table = runs_table[RUN_COLUMNS].reset_index(drop=True)
+else:
+    show_markdown("No stored run (see the note at the top of the page).")
+    runs_table = pd.DataFrame(columns=RUN_COLUMNS)
 runs_table.style.format({"test_mae": "{:.4g}", "test_r2": "{:.3f}"})

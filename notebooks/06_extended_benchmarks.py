@@ -64,7 +64,13 @@ from matfusion.analysis.compare import (
 from matfusion.data import dataset_summary
 from matfusion.experiments import results_table
 from matfusion.grid import collect_records, grid_cells
-from matfusion.notebook import profile_banner, setup_plots, show_markdown
+from matfusion.notebook import (
+    grid_commands,
+    missing_runs_note,
+    profile_banner,
+    setup_plots,
+    show_markdown,
+)
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
 
@@ -122,12 +128,7 @@ if len(table):
     table["subsampled"] = table["n_train"] < table["full n_train"]
     table["threads"] = [(r.get("train_settings") or {}).get("num_threads") for r in records]
 show_markdown(
-    f"{len(records)} of {len(datasets) * len(models)} cells stored"
-    + (
-        "; missing: " + ", ".join(c.label() for c in missing) + "."
-        if missing
-        else "; none missing."
-    )
+    missing_runs_note([c.label() for c in missing], grid_commands(missing, prof.name), len(cells))
 )
 shown_cols = ["dataset", "model", "n_train", "full n_train", "epochs_run", "test_mae"]
 shown_cols += ["test_r2", "wall_time_s", "source"]

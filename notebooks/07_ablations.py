@@ -52,7 +52,13 @@ from matfusion.analysis import ABLATION_CLAIMS, check_claims
 from matfusion.data import dataset_summary
 from matfusion.experiments import results_table
 from matfusion.grid import collect_records, grid_cells
-from matfusion.notebook import profile_banner, setup_plots, show_markdown
+from matfusion.notebook import (
+    grid_commands,
+    missing_runs_note,
+    profile_banner,
+    setup_plots,
+    show_markdown,
+)
 from matfusion.paper import reported_ablation
 from matfusion.profiles import get_profile
 
@@ -110,12 +116,7 @@ records, missing = collect_records(
 )
 table = results_table(records) if records else pd.DataFrame(columns=["model", "dataset"])
 show_markdown(
-    f"{len(records)} of {len(datasets) * len(models)} cells stored"
-    + (
-        "; missing: " + ", ".join(c.label() for c in missing) + "."
-        if missing
-        else "; none missing."
-    )
+    missing_runs_note([c.label() for c in missing], grid_commands(missing, prof.name), len(cells))
 )
 shown = ["dataset", "model", "trained_as", "n_train", "epochs_run", "test_mae", "test_r2"]
 (

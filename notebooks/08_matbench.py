@@ -47,7 +47,13 @@ import pandas as pd
 from matfusion.data import dataset_summary
 from matfusion.experiments import results_table
 from matfusion.grid import collect_records, grid_cells
-from matfusion.notebook import profile_banner, setup_plots, show_markdown
+from matfusion.notebook import (
+    grid_commands,
+    missing_runs_note,
+    profile_banner,
+    setup_plots,
+    show_markdown,
+)
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
 
@@ -87,8 +93,7 @@ records, missing = collect_records(
 )
 table = results_table(records) if records else pd.DataFrame(columns=["model", "dataset", "fold"])
 show_markdown(
-    f"{len(records)} of {len(cells)} cells stored"
-    + (f"; {len(missing)} missing (listed at the end of the page)." if missing else ".")
+    missing_runs_note([c.label() for c in missing], grid_commands(missing, prof.name), len(cells))
 )
 if len(table):
     table["full n_train"] = [r["full_sizes"]["train"] for r in records]

@@ -50,7 +50,13 @@ from matfusion.analysis.convergence import (
 from matfusion.data import get_dataset
 from matfusion.experiments import results_table, stored_training
 from matfusion.grid import collect_records, grid_cells
-from matfusion.notebook import profile_banner, setup_plots, show_markdown
+from matfusion.notebook import (
+    grid_commands,
+    missing_runs_note,
+    profile_banner,
+    setup_plots,
+    show_markdown,
+)
 from matfusion.profiles import get_profile
 
 prof = get_profile(profile)
@@ -115,8 +121,7 @@ records, missing = collect_records(
 )
 table = results_table(records) if records else pd.DataFrame(columns=["model", "n_train"])
 show_markdown(
-    f"{len(records)} of {len(cells)} cells stored"
-    + ("; missing: " + ", ".join(c.label() for c in missing) + "." if missing else ".")
+    missing_runs_note([c.label() for c in missing], grid_commands(missing, prof.name), len(cells))
 )
 table.reindex(columns=["model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]).round(4)
 
@@ -219,7 +224,7 @@ if len(table):
 else:
     mae = r2 = pd.DataFrame()
     curve = pd.DataFrame({"note": ["no stored runs"]})
-    steps_table = pd.DataFrame()
+    steps = steps_table = pd.DataFrame()
 curve.round(4)
 
 # %%

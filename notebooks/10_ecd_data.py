@@ -31,6 +31,7 @@ profile = "standard"
 progress = True
 n_figure = 2  # materials with the highest and with the lowest bulk modulus in Figure 1
 n_gpaw = None  # materials compared with GPAW (None: 1 in smoke, 3 otherwise)
+train_missing = None  # None: compute the stored comparison only under smoke; others read it
 
 # %%
 import matplotlib.pyplot as plt
@@ -41,15 +42,17 @@ from IPython.display import display
 from matfusion.ecd.data import element_counts, load_ecd_dataset, loeo_elements, structures
 from matfusion.ecd.density import density_difference, density_for, get_provider, gpaw_available
 from matfusion.ecd.reported import loeo_size_mismatches
-from matfusion.ecd.settings import ecd_profile
+from matfusion.ecd.settings import ecd_profile_for
 from matfusion.ecd.train import comparison_left_out, left_out_sentence, run_density_comparison
-from matfusion.notebook import profile_banner, setup_plots, show_markdown
+from matfusion.notebook import missing_runs_note, profile_banner, setup_plots, show_markdown
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
 
 prof = get_profile(profile)
-ecd = ecd_profile(profile)
+ecd, ecd_note = ecd_profile_for(profile)
 setup_plots()
+if train_missing is None:
+    train_missing = prof.name == "smoke"
 show_markdown(
     profile_banner(
         prof,
@@ -60,6 +63,8 @@ show_markdown(
         paper_a_runs=False,
     )
 )
+if ecd_note:
+    show_markdown(f"**{ecd_note}**")
 
 # %% [markdown]
 # ## The dataset
@@ -231,23 +236,26 @@ compare.round(3)
 #
 # The same measure for every material of the provider comparison in
 # [the CV and LOEO chapter](11_ecd_cv_loeo.ipynb) (all materials GPAW has setups for; `smoke`:
-# the few with the fewest electrons). Computing the GPAW densities
-# takes about an hour on this machine, so `standard` reads the stored per-material numbers
-# (`results/ecd_density_diff/`, made by `python -m matfusion.ecd compare`). If the
+# the few with the fewest electrons). Computing the GPAW densities takes about an hour on
+# this machine, so every profile but `smoke` reads the stored per-material numbers
+# (`results/ecd_density_diff/`, made by `matfusion ecd compare`). If the
 # promolecular density were a good stand-in for the DFT one, few electrons would move; how
 # many do, and whether it grows with ionicity (the spread of the elements'
 # electronegativities), says how much a density model on promolecular input can be missing.
 
 # %% tags=["hide-input"]
 moved_all = run_density_comparison(
-    ecd, progress=progress, missing="skip" if prof.name == "standard" else "train"
+    ecd, progress=progress, missing="train" if train_missing else "skip"
 )
-if moved_all is None:
-    show_markdown(
-        "No stored per-material comparison for this profile: "
-        "`python -m matfusion.ecd compare --profile standard` computes it."
+show_markdown(
+    missing_runs_note(
+        [] if moved_all is not None else [f"promolecular vs GPAW densities ({ecd.name} sizes)"],
+        f"matfusion ecd compare --profile {ecd.name}",
+        1,
+        what="per-material comparisons",
     )
-else:
+)
+if moved_all is not None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     pct = 100 * moved_all["moved_between_atoms_fraction"]
     axes[0].hist(pct, bins=30, color="#d62728", alpha=0.8)

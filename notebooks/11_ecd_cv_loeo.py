@@ -31,6 +31,7 @@ profile = "standard"
 progress = True
 targets = ["bulk", "shear"]
 tsne_elements = ["Cl", "Tl"]
+train_missing = None  # None: train missing runs only under smoke; other profiles read the store
 
 # %%
 import matplotlib.pyplot as plt
@@ -39,9 +40,9 @@ import pandas as pd
 import torch
 from sklearn.manifold import TSNE
 
-from matfusion.ecd.data import loeo_split
+from matfusion.ecd.data import loeo_elements, loeo_split
 from matfusion.ecd.models import ECD_MODELS
-from matfusion.ecd.settings import ecd_profile
+from matfusion.ecd.settings import ecd_profile_for
 from matfusion.ecd.train import (
     DENSITY_MODELS,
     LOEO_MODELS,
@@ -59,16 +60,24 @@ from matfusion.ecd.train import (
     run_provider_comparison,
     win_counts,
 )
-from matfusion.notebook import profile_banner, setup_plots, show_markdown, with_difference
+from matfusion.notebook import (
+    missing_runs_note,
+    profile_banner,
+    setup_plots,
+    show_markdown,
+    with_difference,
+)
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
 
 prof = get_profile(profile)
-ecd = ecd_profile(profile)
+ecd, ecd_note = ecd_profile_for(profile)
 setup_plots()
-# The standard profile reads the committed runs in results/ (about an hour of training on
-# one thread); the others train what is not stored yet.
-missing = "skip" if prof.name == "standard" else "train"
+# Outside smoke the page reads the committed runs in results/ (the standard ones took about
+# an hour of training on one thread) and lists what is not stored; smoke trains it.
+if train_missing is None:
+    train_missing = prof.name == "smoke"
+missing = "train" if train_missing else "skip"
 provider_note = density_note(ecd.provider, ecd.grid)
 show_markdown(
     profile_banner(
@@ -83,7 +92,23 @@ show_markdown(
         paper_a_runs=False,
     )
 )
+if ecd_note:
+    show_markdown(f"**{ecd_note}**")
 inputs = prepare_inputs(ecd, need_density=False, progress=progress, verbose=False)
+PROVIDERS = ("promolecular", "gpaw")
+
+
+def unstored(expected: dict[tuple, str], records: list[dict], fields: list[str]) -> list[str]:
+    """Labels of the ``expected`` runs (keyed by the values of ``fields``) that ``records``
+    (run records, or rows of a per-run table) lack."""
+    have = {tuple(r.get("config", r)[k] for k in fields) for r in records}
+    return [label for key, label in expected.items() if key not in have]
+
+
+def run_label(model: str, target: str, split: str, repeat: int) -> str:
+    """One run's name in a missing-runs note: model / target, fold or element, repeat."""
+    return f"{model} / {target} {split}" + (f" repeat {repeat}" if ecd.repeats > 1 else "")
+
 
 # %% [markdown]
 # ## Table 2: five-fold cross-validation
@@ -92,9 +117,31 @@ inputs = prepare_inputs(ecd, need_density=False, progress=progress, verbose=Fals
 
 # %%
 cv_records = run_cv(list(ECD_MODELS), targets, inputs, progress=progress, missing=missing)
-expected_cv = len(ECD_MODELS) * len(targets) * ecd.folds * ecd.repeats
-show_markdown(run_caption(inputs, "cv") + f" {len(cv_records)} of {expected_cv} CV runs available.")
-ours = cv_summary(cv_records)
+expected_cv = {
+    (m, t, f, r): run_label(m, t, f"fold {f}", r)
+    for r in range(ecd.repeats)
+    for t in targets
+    for f in range(ecd.folds)
+    for m in ECD_MODELS
+}
+show_markdown(run_caption(inputs, "cv"))
+show_markdown(
+    missing_runs_note(
+        unstored(expected_cv, cv_records, ["model", "target", "fold", "repeat"]),
+        f"matfusion ecd cv --profile {ecd.name}",
+        len(expected_cv),
+        what="CV runs",
+    )
+)
+if cv_records:
+    ours = cv_summary(cv_records)
+else:
+    ours = pd.DataFrame(
+        columns=["R2", "R2_sd", "RMSE_GPa", "runs"],
+        index=pd.MultiIndex.from_tuples([], names=["target", "model"]),
+        dtype=float,
+    )
+    show_markdown("No stored CV run: Table 2 has the paper's numbers only.")
 paper_cv = reported("ecd_cv").set_index(["target", "model"])
 table2 = pd.concat(
     {
@@ -107,32 +154,38 @@ table2[("", "runs")] = ours["runs"]
 table2.round(3)
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(
-    len(targets), len(ECD_MODELS), figsize=(3 * len(ECD_MODELS), 3 * len(targets)), squeeze=False
-)
-for i, target in enumerate(targets):
-    for j, model in enumerate(ECD_MODELS):
-        ax = axes[i, j]
-        recs = [
-            r
-            for r in cv_records
-            if r["config"]["model"] == model and r["config"]["target"] == target
-        ]
-        if not recs:
-            ax.set_axis_off()
-            continue
-        y = np.concatenate([r["predictions"]["y"] for r in recs])
-        p = np.concatenate([r["predictions"]["pred"] for r in recs])
-        ax.scatter(y, p, s=6, alpha=0.6)
-        lim = [0, max(y.max(), p.max()) * 1.05]
-        ax.plot(lim, lim, "k--", lw=0.8)
-        ax.set_title(f"{model}\n{target}", fontsize=9)
-        ax.set_xlabel("MP DFT (GPa)")
-        if j == 0:
-            ax.set_ylabel("predicted (GPa)")
-fig.suptitle(f"Out-of-fold predictions ({provider_note.replace('`', '')} for the ECD models)")
-plt.tight_layout()
-plt.show()
+if not cv_records:
+    show_markdown("No stored CV run: no out-of-fold predictions to plot.")
+else:
+    fig, axes = plt.subplots(
+        len(targets),
+        len(ECD_MODELS),
+        figsize=(3 * len(ECD_MODELS), 3 * len(targets)),
+        squeeze=False,
+    )
+    for i, target in enumerate(targets):
+        for j, model in enumerate(ECD_MODELS):
+            ax = axes[i, j]
+            recs = [
+                r
+                for r in cv_records
+                if r["config"]["model"] == model and r["config"]["target"] == target
+            ]
+            if not recs:
+                ax.set_axis_off()
+                continue
+            y = np.concatenate([r["predictions"]["y"] for r in recs])
+            p = np.concatenate([r["predictions"]["pred"] for r in recs])
+            ax.scatter(y, p, s=6, alpha=0.6)
+            lim = [0, max(y.max(), p.max()) * 1.05]
+            ax.plot(lim, lim, "k--", lw=0.8)
+            ax.set_title(f"{model}\n{target}", fontsize=9)
+            ax.set_xlabel("MP DFT (GPa)")
+            if j == 0:
+                ax.set_ylabel("predicted (GPa)")
+    fig.suptitle(f"Out-of-fold predictions ({provider_note.replace('`', '')} for the ECD models)")
+    plt.tight_layout()
+    plt.show()
 
 # %% tags=["remove-input"]
 lines = []
@@ -140,6 +193,7 @@ if prof.name == "smoke":
     lines.append("Smoke-sized runs: the numbers exercise the code only.")
 for target in targets:
     if target not in ours.index.get_level_values(0):
+        lines.append(f"* {target}: no stored CV run, nothing to compare.")
         continue
     r2 = ours.loc[target, "R2"]
     best = r2.idxmax()
@@ -171,6 +225,15 @@ by_provider, provider_info = run_provider_comparison(
     targets, ecd, progress=progress, missing=missing
 )
 sizes = provider_info["materials"]
+expected_compare = {
+    (p, m, t, f, r): f"{p}: " + run_label(m, t, f"fold {f}", r)
+    for p in PROVIDERS
+    for r in range(ecd.repeats)
+    for t in targets
+    for f in range(ecd.folds)
+    for m in ECD_MODELS
+}
+compare_complete = len(provider_info["per_fold"]) == len(expected_compare)
 show_markdown(
     (
         f"Both providers: the same {next(iter(sizes.values()))} materials"
@@ -180,11 +243,20 @@ show_markdown(
     + f", {ecd.folds}-fold CV. "
     + (left_out_sentence(provider_info) or "No material is left out.")
 )
-if by_provider.empty or by_provider["provider"].nunique() < 2:
-    show_markdown(
-        "Not every provider has stored runs under this profile yet: "
-        "`python -m matfusion.ecd compare --profile standard` trains what is missing."
+show_markdown(
+    missing_runs_note(
+        unstored(
+            expected_compare,
+            provider_info["per_fold"].to_dict("records"),
+            ["provider", "model", "target", "fold", "repeat"],
+        ),
+        f"matfusion ecd compare --profile {ecd.name}",
+        len(expected_compare),
+        what="paired CV runs",
     )
+)
+if by_provider.empty or by_provider["provider"].nunique() < 2:
+    show_markdown("Not every provider has stored runs: the comparison table is left out.")
     provider_table = pd.DataFrame()
 else:
     provider_table = by_provider.pivot_table(
@@ -200,10 +272,12 @@ else:
     provider_table[("R2 gain, GPAW - promolecular", "folds GPAW better")] = gain.apply(
         lambda g: f"{int((g > 0).sum())} of {len(g)}"
     )
-provider_table.round(3)
+provider_table.round(3) if not provider_table.empty else None
 
 # %% tags=["hide-input"]
-if not provider_table.empty:
+if not provider_table.empty and not compare_complete:
+    show_markdown("Some paired runs are not stored: the figure and its summary are left out.")
+if not provider_table.empty and compare_complete:
     fig, axes = plt.subplots(1, len(targets), figsize=(5 * len(targets), 3.2), squeeze=False)
     for ax, target in zip(axes[0], targets, strict=True):
         part = provider_table.loc[target, "R2"][["promolecular", "gpaw"]]
@@ -216,7 +290,7 @@ if not provider_table.empty:
     plt.show()
 
 # %% tags=["remove-input"]
-if not provider_table.empty:
+if not provider_table.empty and compare_complete:
     mean_gain = provider_table[("R2 gain, GPAW - promolecular", "mean")]
     sd_gain = provider_table[("R2 gain, GPAW - promolecular", "sd over folds")]
     is_density = mean_gain.index.get_level_values("model").isin(DENSITY_MODELS)
@@ -244,10 +318,27 @@ if not provider_table.empty:
 # %%
 loeo_records = run_loeo(list(LOEO_MODELS), targets, inputs, progress=progress, missing=missing)
 loeo_table = loeo_summary(loeo_records) if loeo_records else pd.DataFrame()
+profile_elements = loeo_elements(inputs.frame, min_count=ecd.loeo_min_count)["element"].tolist()
+profile_elements = profile_elements[: ecd.loeo_max_elements]
+expected_loeo = {
+    (m, t, e, r): run_label(m, t, f"without {e}", r)
+    for r in range(ecd.repeats)
+    for e in profile_elements
+    for t in targets
+    for m in LOEO_MODELS
+}
+show_markdown(
+    missing_runs_note(
+        unstored(expected_loeo, loeo_records, ["model", "target", "element", "repeat"]),
+        f"matfusion ecd loeo --profile {ecd.name}",
+        len(expected_loeo),
+        what="LOEO runs",
+    )
+)
 if not loeo_table.empty:
     show_markdown(run_caption(inputs, "loeo", elements=loeo_table["element"].unique()))
 if loeo_table.empty:
-    show_markdown("No LOEO runs available for this profile.")
+    show_markdown("No stored LOEO run: Tables 1 and 3 are left out.")
     comparison = pd.DataFrame()
 else:
     paper_loeo = reported("ecd_loeo")
@@ -264,7 +355,7 @@ else:
     comparison = comparison.set_index(key)[
         ["test_size", "test_size paper", "R2", "R2 paper", "RMSE", "RMSE paper"]
     ]
-comparison.round(3)
+comparison.round(3) if not comparison.empty else None
 
 # %% tags=["hide-input"]
 if not loeo_table.empty:
@@ -291,6 +382,9 @@ if not loeo_table.empty:
         sub = loeo_table[loeo_table["target"] == target].pivot(
             index="element", columns="model", values="R2"
         )
+        if sub.empty:
+            ax[0, k].set_axis_off()
+            continue
         sub.clip(lower=-1).plot.bar(ax=ax[0, k], width=0.8)
         ax[0, k].set_title(f"LOEO R2 ({target}; clipped at -1)")
         ax[0, k].axhline(0, color="k", lw=0.6)
@@ -301,7 +395,7 @@ if not loeo_table.empty:
     display_wins = wins.astype(int)
 else:
     display_wins = pd.DataFrame()
-display_wins
+display_wins if not display_wins.empty else None
 
 # %% [markdown]
 # ## Does a real DFT density extrapolate better? LOEO with promolecular and GPAW densities
@@ -321,21 +415,41 @@ loeo_by_provider, loeo_provider_info = run_provider_comparison(
 )
 loeo_pairs = paired_provider_gain(loeo_provider_info["per_fold"], "element")
 compare_elements = loeo_provider_info["elements"] or []
+expected_compare_loeo = {
+    (p, m, t, e, r): f"{p}: " + run_label(m, t, f"without {e}", r)
+    for p in PROVIDERS
+    for r in range(ecd.repeats)
+    for e in compare_elements
+    for t in targets
+    for m in LOEO_MODELS
+}
+loeo_compare_complete = len(loeo_provider_info["per_fold"]) == len(expected_compare_loeo)
 show_markdown(
     f"*Runs: {max(loeo_provider_info['materials'].values())} materials, "
     f"{len(compare_elements)} elements left out one at a time ({', '.join(compare_elements)}); "
     f"`promolecular` and `gpaw` densities on a {ecd.grid}^3 grid.* "
     + (left_out_sentence(loeo_provider_info) or "No material is left out.")
 )
-if loeo_pairs.empty:
-    show_markdown(
-        "Not every provider has stored LOEO runs under this profile yet: "
-        f"`python -m matfusion.ecd compare-loeo --profile {ecd.name}` trains what is missing."
+show_markdown(
+    missing_runs_note(
+        unstored(
+            expected_compare_loeo,
+            loeo_provider_info["per_fold"].to_dict("records"),
+            ["provider", "model", "target", "element", "repeat"],
+        ),
+        f"matfusion ecd compare-loeo --profile {ecd.name}",
+        len(expected_compare_loeo),
+        what="paired LOEO runs",
     )
-loeo_pairs.round(3)
+)
+if loeo_pairs.empty:
+    show_markdown("No paired LOEO run stored: the comparison table is left out.")
+loeo_pairs.round(3) if not loeo_pairs.empty else None
 
 # %% tags=["hide-input"]
-if not loeo_pairs.empty:
+if not loeo_pairs.empty and not loeo_compare_complete:
+    show_markdown("Some paired runs are not stored: the figure and the win counts are left out.")
+if not loeo_pairs.empty and loeo_compare_complete:
     runs = loeo_provider_info["per_fold"]
     loeo_density_models = [m for m in LOEO_MODELS if m in DENSITY_MODELS]
     density_runs = runs[runs["model"].isin(loeo_density_models)]
@@ -383,7 +497,7 @@ if not loeo_pairs.empty:
     display_provider_wins = provider_wins
 else:
     display_provider_wins = pd.DataFrame()
-display_provider_wins
+display_provider_wins if not display_provider_wins.empty else None
 
 # %% [markdown]
 # ## Figure 4: t-SNE of Magpie vectors and of max-pooled densities

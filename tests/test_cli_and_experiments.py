@@ -203,6 +203,9 @@ def test_cecv_is_stored_and_a_missing_checkpoint_is_rebuilt(tmp_path, monkeypatc
 
     # A committed record on a machine without its checkpoint: retrained to the same weights.
     Path(record["checkpoint"]).unlink()
+    # a chapter outside smoke never retrains for an analysis: it gets None and says so
+    assert run_cecv(record, anchor="Fe", mode="signed", store=store, retrain=False) is None
+    assert len(store.records("cecv")) == 1
     again = run_cecv(record, anchor="Fe", mode="signed", store=store)
     assert not again["cache_hit"] and Path(store.records("train")[0]["checkpoint"]).is_file()
     retrained = store.records("train")[0]

@@ -704,9 +704,13 @@ def run_cecv(
     layer: str | None = None,
     store: ResultsStore | None = None,
     progress: bool = False,
-) -> dict[str, Any]:
+    retrain: bool = True,
+) -> dict[str, Any] | None:
     """CECV of a trained run over the ``split`` compounds containing ``anchor``, stored in the
-    results store (experiment ``cecv``) so the book reuses it without the checkpoint."""
+    results store (experiment ``cecv``) so the book reuses it without the checkpoint.
+
+    Not stored: computed from the run's checkpoint (seconds); where the checkpoint is not on
+    this machine the model is retrained (minutes), or, with ``retrain=False``, None."""
     from matfusion.analysis.cecv import DEFAULT_THRESHOLDS, model_cecv
 
     store = store or ResultsStore()
@@ -728,6 +732,8 @@ def run_cecv(
     hit = store.get(config)
     if hit is not None:
         return {**hit, "cache_hit": True}
+    if not retrain and not Path(train_record.get("checkpoint") or "").is_file():
+        return None
     model, _scaler = trained_model(train_record, progress=progress)
     started = time.perf_counter()
     frame = load_split(train_cfg["dataset"], split, fold=train_cfg["fold"], verbose=False)

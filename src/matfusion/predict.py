@@ -67,9 +67,7 @@ def predict_formulas(checkpoint: str | Path, formulas: Sequence[str]) -> list[di
         if problem is None:
             good.append(i)
     if good:
-        encoded = encode_formulas(
-            [formulas[i] for i in good], table, order=encoding_order(model)
-        )
+        encoded = encode_formulas([formulas[i] for i in good], table, order=encoding_order(model))
         mean, std = predict(model, scaler, encoded)
         for i, m, s in zip(good, np.asarray(mean), np.asarray(std), strict=True):
             rows[i]["prediction"] = float(m)

@@ -134,7 +134,9 @@ def binary_sweep(
     formulas = binary_formulas(a, b, xs)
     from matfusion.models import encoding_order
 
-    mean, std = predict(model, scaler, encode_formulas(formulas, table, order=encoding_order(model)))
+    mean, std = predict(
+        model, scaler, encode_formulas(formulas, table, order=encoding_order(model))
+    )
     return pd.DataFrame({"x": xs, "formula": formulas, "prediction": mean, "uncertainty": std})
 
 
