@@ -20,10 +20,10 @@
 # clustered greedily at a threshold *t*; the number of clusters at *t* = 0.05 ... 0.40 is the
 # chemical environment clustering vector, CECV.
 #
-# Two reference models bound the picture: the LSTM (a global extractor, many distinct
-# environments at small *t*) and DCNN-K1 (a local one that sees one element at a time). The
-# paper wants a fusion that stays near the LSTM below *t* = 0.15 and near DCNN-K1 above it —
-# the shaded "target region" — and walks LDCNN → L-ATT-RES-DCNN → L-G-DCNN → L-G-DCNN-V1
+# Two reference models bound the picture: the LSTM (a global extractor whose element features
+# mix the whole compound, so compounds look alike: few clusters) and DCNN-K1 (a local one that
+# sees one element at a time, so compounds stay distinct: many clusters). The paper defines
+# the "target region" between the two and walks LDCNN → L-ATT-RES-DCNN → L-G-DCNN → L-G-DCNN-V1
 # towards it, with test MAEs 0.0349, 0.0332 and 0.0317 eV/atom for LDCNN, L-G-DCNN and
 # L-G-DCNN-V1 on OQMD formation enthalpy.
 
@@ -256,6 +256,59 @@ for text, a, b, cols, op in design_claims:
     else:
         lines.append(f"* *{text}* (the paper's reading): not checked, a CECV is missing.")
 show_markdown("\n".join(lines))
+
+# %% [markdown]
+# ## Conventions: where the paper is silent
+#
+# The paper leaves several details of its models open. Our first reading of the text
+# (`matfusion-v1`, the conventions of every run stored for the `standard` and `large`
+# profiles) and the authors' public code (`dhw059/DeepModelFusion`) fill them differently;
+# each is now a named, recorded option of `matfusion.models.Conventions`, and a run's record
+# says which set built its model (`--conventions authors|matfusion-v1` on `matfusion train`
+# and `matfusion grid`). The default for new runs is the authors' wherever the paper is silent.
+#
+# | choice | `matfusion-v1` | the authors' code (`authors`) |
+# | --- | --- | --- |
+# | V1's max pooling | over the elements | over the features (`F.max_pool1d` on a (batch, elements, features) tensor, `fusion_lstm_dcnn_v1.py`) |
+# | skip around the region-embedding convolution | yes | no (`fusion_lstm_dcnn.py`; Model 4 of the ablations then removes block 0's residual) |
+# | element order fed to the LSTM/GRU | ascending atomic number | descending fraction, ties in order of appearance (`utils.get_edm`) |
+# | uncertainty gating | value and uncertainty | value only (as CrabNet) |
+# | DCNN-K1 width | 512 | 256 |
+# | fraction resolution (LSTM, DCNN, DCNN-K1) | 2000 | 5000 (fusions 2000) |
+# | fraction encoding | sine and cosine (CrabNet's) | sine in every column |
+# | padding | masked | unmasked: it reaches the recurrent layers, the attention and the convolutions; we keep masking, since otherwise a compound's prediction and EFM change with the file it is in |
+#
+# How far does each choice move CECV by itself? The table starts from `matfusion-v1`,
+# switches one convention at a time to the authors' value (then all of them) and counts
+# the clusters at *t* = 0.05 of freshly initialised models (same seed: the same initial
+# weights wherever the shapes agree), over the same test compounds as Figure 3.
+# "reaches the EFM" says whether the switch changes anything the CECV layer sees; a switch
+# that acts after it (the gate) cannot move the count.
+
+# %% tags=["hide-input"]
+from matfusion.chapters.conventions import conventions_at_init  # noqa: E402
+
+effects = conventions_at_init(prof, missing="compute" if train_missing else "skip")
+if effects is None:
+    show_markdown(
+        "The conventions table is not stored for this profile: "
+        '`python -c "from matfusion.chapters.conventions import conventions_at_init; '
+        f"from matfusion.profiles import get_profile; conventions_at_init(get_profile('{prof.name}'))\"` "
+        "computes it (a few minutes)."
+    )
+else:
+    shown = effects.pivot(index="switched", columns="model", values="cecv")
+    shown = shown.reindex(list(dict.fromkeys(effects["switched"])))
+    reaches = effects.pivot(index="switched", columns="model", values="reaches_efm")
+    display_table = shown.astype("string").where(
+        reaches.reindex(shown.index).astype(bool), shown.astype("string") + " (not reached)"
+    )
+    display_table.index.name = f"switched (CECV at t = {effects.attrs['threshold']})"
+    show_markdown(
+        f"{effects.attrs['n_compounds']:,} test compounds; CECV of the {anchor} compounds with "
+        "three or more elements, random weights."
+    )
+    display(display_table)  # noqa: F821 - IPython's display
 
 # %% [markdown]
 # ## The references and L-G-DCNN at a larger training size
