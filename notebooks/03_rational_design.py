@@ -42,6 +42,7 @@ progress = True
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 from matfusion.analysis.cecv import cecv_frame
 from matfusion.analysis.plots import plot_cecv
@@ -308,7 +309,7 @@ else:
         f"{effects.attrs['n_compounds']:,} test compounds; CECV of the {anchor} compounds with "
         "three or more elements, random weights."
     )
-    display(display_table)  # noqa: F821 - IPython's display
+    display(display_table)
 
 # %% [markdown]
 # ## The references and L-G-DCNN at a larger training size

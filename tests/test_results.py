@@ -222,3 +222,21 @@ def test_lock_goes_on_unlocked_where_the_file_system_cannot_flock(tmp_path, monk
         pass
     assert store.get(config) is not None
     assert capsys.readouterr().err.count("cannot be locked") == 1  # warned once per folder
+
+
+def test_lookup_log_marks_optional_sections(tmp_path, monkeypatch):
+    import json
+
+    from matfusion.results import optional_lookups
+
+    log = tmp_path / "lookups.jsonl"
+    monkeypatch.setenv("MATFUSION_LOOKUP_LOG", str(log))
+    monkeypatch.setenv("MATFUSION_CHAPTER", "11_demo")
+    store = ResultsStore(tmp_path / "store")
+    store.put({"experiment": "demo", "x": 1}, {"metrics": {}})
+    store.get({"experiment": "demo", "x": 1})
+    with optional_lookups():
+        store.get({"experiment": "demo", "x": 2})
+    first, second = (json.loads(line) for line in log.read_text().splitlines())
+    assert first["found"] and first["chapter"] == "11_demo" and "optional" not in first
+    assert not second["found"] and second["optional"]

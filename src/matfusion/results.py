@@ -23,6 +23,7 @@ these logs across machines and checks that a chapter finds every run it reads.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import errno
 import fcntl
@@ -49,6 +50,7 @@ __all__ = [
     "canonical_json",
     "key_for",
     "log_lookup",
+    "optional_lookups",
 ]
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
@@ -111,6 +113,21 @@ def _warn_no_flock(folder: Path) -> None:
         )
 
 
+_optional = contextvars.ContextVar("matfusion_optional_lookups", default=False)
+
+
+@contextlib.contextmanager
+def optional_lookups() -> Iterator[None]:
+    """Mark the lookups inside as optional in the lookup log: a page section that shows runs
+    still being computed (and says how many are stored) rather than runs the page needs.
+    The portability test requires every other lookup of the ``standard`` book to be found."""
+    token = _optional.set(True)
+    try:
+        yield
+    finally:
+        _optional.reset(token)
+
+
 def log_lookup(event: str, **fields: Any) -> None:
     """Append ``{"event": event, "chapter": ..., **fields}`` as one line to
     ``$MATFUSION_LOOKUP_LOG``, if set (one short ``write`` in append mode per event, so
@@ -118,6 +135,8 @@ def log_lookup(event: str, **fields: Any) -> None:
     target = os.environ.get(ENV_LOOKUP_LOG)
     if not target:
         return
+    if _optional.get():
+        fields = {**fields, "optional": True}
     line = json.dumps(
         {"event": event, "chapter": os.environ.get(ENV_CHAPTER), **fields},
         sort_keys=True,
