@@ -102,7 +102,12 @@ records, missing = collect_records(
     cells, profile=prof, train_missing=train_missing, epochs=epochs, progress=progress
 )
 show_markdown(
-    missing_runs_note([c.label() for c in missing], grid_commands(missing, prof.name), len(cells))
+    missing_runs_note(
+        [c.label() for c in missing],
+        grid_commands(missing, prof.name),
+        len(cells),
+        records=records,
+    )
 )
 RUN_COLUMNS = ["dataset", "model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]
 table = results_table(records) if records else pd.DataFrame(columns=RUN_COLUMNS + ["trained_as"])

@@ -104,7 +104,12 @@ records, missing = collect_records(cells, profile=prof, train_missing=train_miss
 present = [c for c in cells if c not in missing]
 RUNS = {(c.model, c.dataset): rec for c, rec in zip(present, records, strict=True)}
 show_markdown(
-    missing_runs_note([c.label() for c in missing], grid_commands(missing, prof.name), len(cells))
+    missing_runs_note(
+        [c.label() for c in missing],
+        grid_commands(missing, prof.name),
+        len(cells),
+        records=records,
+    )
 )
 
 

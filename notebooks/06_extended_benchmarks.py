@@ -128,7 +128,12 @@ if len(table):
     table["subsampled"] = table["n_train"] < table["full n_train"]
     table["threads"] = [(r.get("train_settings") or {}).get("num_threads") for r in records]
 show_markdown(
-    missing_runs_note([c.label() for c in missing], grid_commands(missing, prof.name), len(cells))
+    missing_runs_note(
+        [c.label() for c in missing],
+        grid_commands(missing, prof.name),
+        len(cells),
+        records=records,
+    )
 )
 shown_cols = ["dataset", "model", "n_train", "full n_train", "epochs_run", "test_mae"]
 shown_cols += ["test_r2", "wall_time_s", "source"]

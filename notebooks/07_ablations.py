@@ -116,7 +116,12 @@ records, missing = collect_records(
 )
 table = results_table(records) if records else pd.DataFrame(columns=["model", "dataset"])
 show_markdown(
-    missing_runs_note([c.label() for c in missing], grid_commands(missing, prof.name), len(cells))
+    missing_runs_note(
+        [c.label() for c in missing],
+        grid_commands(missing, prof.name),
+        len(cells),
+        records=records,
+    )
 )
 shown = ["dataset", "model", "trained_as", "n_train", "epochs_run", "test_mae", "test_r2"]
 (

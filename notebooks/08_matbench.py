@@ -93,7 +93,12 @@ records, missing = collect_records(
 )
 table = results_table(records) if records else pd.DataFrame(columns=["model", "dataset", "fold"])
 show_markdown(
-    missing_runs_note([c.label() for c in missing], grid_commands(missing, prof.name), len(cells))
+    missing_runs_note(
+        [c.label() for c in missing],
+        grid_commands(missing, prof.name),
+        len(cells),
+        records=records,
+    )
 )
 if len(table):
     table["full n_train"] = [r["full_sizes"]["train"] for r in records]

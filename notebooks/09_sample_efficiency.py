@@ -121,7 +121,12 @@ records, missing = collect_records(
 )
 table = results_table(records) if records else pd.DataFrame(columns=["model", "n_train"])
 show_markdown(
-    missing_runs_note([c.label() for c in missing], grid_commands(missing, prof.name), len(cells))
+    missing_runs_note(
+        [c.label() for c in missing],
+        grid_commands(missing, prof.name),
+        len(cells),
+        records=records,
+    )
 )
 table.reindex(columns=["model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]).round(4)
 

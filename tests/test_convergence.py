@@ -268,3 +268,29 @@ def test_verdict_sentence_states_ratio_and_target():
     assert "0.67x" in slow.verdict() and "not met" in slow.verdict()
     never = time_to_accuracy({"history": _history([0.6, 0.55])}, reference)
     assert "never reaches" in never.verdict() and "not met" in never.verdict()
+
+
+def test_ended_at_cap_counts_runs_still_improving_at_their_last_epochs():
+    from matfusion.analysis.convergence import cap_share, ended_at_cap
+
+    def run(cap, ran, best):
+        return {"train_settings": {"epochs": cap}, "epochs_run": ran, "best_epoch": best}
+
+    assert ended_at_cap(run(30, 30, 30)) and ended_at_cap(run(30, 30, 29))
+    assert not ended_at_cap(run(30, 30, 20))  # plateaued long before the cap
+    assert not ended_at_cap(run(300, 92, 80))  # stopped early on its plateau
+    forest = {"train_settings": {"n_estimators": 300}, "epochs_run": 0, "best_epoch": None}
+    assert ended_at_cap(forest) is None
+    assert cap_share([run(30, 30, 30), run(300, 92, 80), forest]) == (1, 2)
+
+
+def test_missing_runs_note_states_the_share_at_the_cap():
+    from matfusion.notebook import missing_runs_note
+
+    runs = [
+        {"train_settings": {"epochs": 30}, "epochs_run": 30, "best_epoch": 30},
+        {"train_settings": {"epochs": 30}, "epochs_run": 30, "best_epoch": 12},
+    ]
+    note = missing_runs_note([], "", 2, records=runs)
+    assert note.startswith("**2 of 2 runs stored.** 1 of the 2 trained by epochs ended at")
+    assert note.endswith("50%.")

@@ -87,17 +87,29 @@ def missing_runs_note(
     *,
     what: str = "runs",
     list_limit: int = 6,
+    records: Sequence[dict[str, Any]] = (),
 ) -> str:
     """Markdown saying how many of a page's ``total`` runs are stored, naming the missing ones
-    (folded into a collapsed list beyond ``list_limit``) and the command(s) that compute them.
+    (folded into a collapsed list beyond ``list_limit``) and the command(s) that compute them;
+    with the stored training ``records``, also how many ended at their epoch cap still
+    improving (:func:`matfusion.analysis.convergence.ended_at_cap`).
 
     A chapter built from a partial store shows this instead of failing on what it lacks or
     training it for hours; its sections that need a missing run say so in one line.
     """
+    from matfusion.analysis.convergence import cap_share
+
     labels = list(missing_labels)
     if len(labels) > total:
         raise ValueError(f"{len(labels)} missing of only {total} {what}")
     head = f"**{total - len(labels)} of {total} {what} stored.**"
+    at_cap, with_epochs = cap_share(records)
+    if with_epochs:
+        head += (
+            f" {at_cap} of the {with_epochs} trained by epochs ended at their epoch cap "
+            f"still improving (best validation epoch among the last two): "
+            f"{at_cap / with_epochs:.0%}."
+        )
     if not labels:
         return head
     commands = [command] if isinstance(command, str) else list(command)
@@ -251,7 +263,10 @@ def runs_and_cecv(
     )
     show_markdown(
         missing_runs_note(
-            [c.label() for c in missing], grid_commands(missing, profile.name), len(cells)
+            [c.label() for c in missing],
+            grid_commands(missing, profile.name),
+            len(cells),
+            records=records,
         )
     )
     runs = dict(zip([c.model for c in cells if c not in missing], records, strict=True))

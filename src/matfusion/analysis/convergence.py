@@ -391,3 +391,25 @@ def _verdict(total: int, held: int) -> str:
     if total == 0:
         return "no runs"
     return "supported" if held == total else ("mixed" if held else "not supported")
+
+
+def ended_at_cap(record: dict[str, Any]) -> bool | None:
+    """Whether a training run ran into its epoch cap still improving: it ran every allowed
+    epoch and its best validation epoch was one of the last two. None for a run without
+    epochs (the forest) or without the settings to tell.
+
+    Such a run is undertrained by its own evidence: more epochs would likely have helped.
+    """
+    settings = record.get("train_settings") or {}
+    cap = settings.get("epochs")
+    run = record.get("epochs_run")
+    best = record.get("best_epoch")
+    if not cap or run is None or best is None:
+        return None
+    return bool(run >= cap and best >= cap - 1)
+
+
+def cap_share(records: Iterable[dict[str, Any]]) -> tuple[int, int]:
+    """``(runs that ended at their cap, runs with epochs)`` among ``records``."""
+    flags = [f for f in (ended_at_cap(r) for r in records) if f is not None]
+    return sum(flags), len(flags)
