@@ -87,3 +87,21 @@ def test_bad_input_is_one_clear_error(target):
         compare_mae(target, np.full_like(target, np.nan), target)
     with pytest.raises(ValueError, match="confidence"):
         paired_bootstrap(target, target, confidence=1.5)
+
+
+def test_runs_with_their_own_test_sets_are_compared_run_by_run():
+    from matfusion.analysis.intervals import compare_mae_runs
+
+    runs = []
+    for s in range(3):
+        y = np.random.default_rng(100 + s).normal(size=300 + 50 * s)  # each seed's own rows
+        runs.append((y, _noisy(y, 0.1, s), _noisy(y, 0.3, 10 + s)))
+    result = compare_mae_runs(runs)
+    assert result.verdict == "holds" and result.n_seeds == 3
+    assert result.n_compounds == 300 + 350 + 400
+    expected = np.mean([np.abs(a - y).mean() - np.abs(b - y).mean() for y, a, b in runs])
+    assert result.difference == pytest.approx(expected)
+    one = compare_mae_runs(runs[:1])
+    assert one.verdict == "inconclusive" and one.high < 0  # one seed never decides
+    with pytest.raises(ValueError, match="no runs"):
+        compare_mae_runs([])

@@ -28,7 +28,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["MaeComparison", "compare_mae", "paired_bootstrap", "verdict"]
+__all__ = ["MaeComparison", "compare_mae", "compare_mae_runs", "paired_bootstrap", "verdict"]
 
 Verdict = Literal["holds", "fails", "inconclusive"]
 
@@ -160,6 +160,57 @@ def compare_mae(
         seed_differences=seed_diffs,
         n_compounds=len(y),
         n_seeds=len(seed_diffs),
+        confidence=confidence,
+        verdict=verdict(low, high, seed_diffs),
+    )
+
+
+def compare_mae_runs(
+    runs: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    *,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> MaeComparison:
+    """Compare A's test MAE with B's over runs whose test sets differ: seeds that subsample
+    their own test rows, or cross-validation folds. ``runs`` holds one
+    ``(target, prediction_a, prediction_b)`` per seed or fold, A and B on the same rows.
+
+    The difference is the mean over runs of each run's ``MAE_a - MAE_b`` (every run weighs
+    the same); the interval resamples compounds within each run (a stratified paired
+    bootstrap); the runs' own differences are the seed spread the verdict needs.
+    """
+    if not runs:
+        raise ValueError("no runs to compare")
+    diffs, bases = [], []
+    for i, (target, a, b) in enumerate(runs):
+        y = np.asarray(target, dtype=float)
+        pa, pb = _as_runs(a, len(y))[0], _as_runs(b, len(y))[0]
+        if len(y) < 2 or not np.isfinite(y).all():
+            raise ValueError(f"run {i}: need 2+ finite targets")
+        diffs.append(np.abs(pa - y) - np.abs(pb - y))
+        bases.append(float(np.abs(pb - y).mean()))
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    rng = np.random.default_rng(seed)
+    boot = np.zeros(n_boot)
+    for d in diffs:
+        idx = rng.integers(0, len(d), size=(n_boot, len(d)))
+        boot += d[idx].mean(axis=1)
+    boot /= len(diffs)
+    tail = (1 - confidence) / 2
+    low, high = (float(x) for x in np.quantile(boot, [tail, 1 - tail]))
+    seed_diffs = tuple(float(d.mean()) for d in diffs)
+    difference = float(np.mean(seed_diffs))
+    base = float(np.mean(bases))
+    return MaeComparison(
+        difference=difference,
+        low=low,
+        high=high,
+        relative=difference / base if base > 0 else float("nan"),
+        seed_differences=seed_diffs,
+        n_compounds=int(sum(len(d) for d in diffs)),
+        n_seeds=len(diffs),
         confidence=confidence,
         verdict=verdict(low, high, seed_diffs),
     )

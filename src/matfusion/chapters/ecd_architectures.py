@@ -101,7 +101,12 @@ def cv_variant_comparison(
             list(models), list(targets), inputs, store=store, progress=False, missing="skip"
         )
         have = {
-            (r["config"]["model"], r["config"]["target"], r["config"]["fold"], r["config"]["repeat"])
+            (
+                r["config"]["model"],
+                r["config"]["target"],
+                r["config"]["fold"],
+                r["config"]["repeat"],
+            )
             for r in frames[variant]
         }
         missing += [
