@@ -44,14 +44,13 @@ import seaborn as sns
 
 from matfusion.analysis import REFERENCE_MODEL_CLAIMS, check_claims
 from matfusion.experiments import results_table
-from matfusion.grid import collect_records, grid_cells
+from matfusion.grid import grid_cells
 from matfusion.models import MODELS
 from matfusion.notebook import (
-    grid_commands,
-    missing_runs_note,
     profile_banner,
     setup_plots,
     show_markdown,
+    stored_runs,
     with_difference,
 )
 from matfusion.paper import reported, reported_floats
@@ -98,16 +97,8 @@ pd.DataFrame(
 
 # %%
 cells = [c for d in datasets for c in grid_cells(models, [d], seeds=[seed])]
-records, missing = collect_records(
-    cells, profile=prof, train_missing=train_missing, epochs=epochs, progress=progress
-)
-show_markdown(
-    missing_runs_note(
-        [c.label() for c in missing],
-        grid_commands(missing, prof.name),
-        len(cells),
-        records=records,
-    )
+records, missing = stored_runs(
+    cells, prof, train_missing=train_missing, epochs=epochs, progress=progress
 )
 RUN_COLUMNS = ["dataset", "model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]
 table = results_table(records) if records else pd.DataFrame(columns=RUN_COLUMNS + ["trained_as"])
@@ -291,3 +282,15 @@ else:
 if shown.isna().any().any():
     show_markdown("A dash: the paper reports no test MAE for that model on that dataset.")
 shown.style.format({c: "{:.4g}" for c in shown.select_dtypes("float").columns}, na_rep="–")
+
+# %% [markdown]
+# ## Rerun this chapter
+#
+# One command reruns this page with other parameters; the box lists them with their defaults,
+# the command, and how long the chapter took.
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "gfm"}
+from matfusion.chapters.rerun_box import rerun_box
+from matfusion.notebook import show_markdown
+
+show_markdown(rerun_box("02_reference_models"))

@@ -454,3 +454,15 @@ else:
     show_markdown("No stored `large` runs in this checkout's results store; the section is empty.")
     display_table = None
 display_table
+
+# %% [markdown]
+# ## Rerun this chapter
+#
+# One command reruns this page with other parameters; the box lists them with their defaults,
+# the command, and how long the chapter took.
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "gfm"}
+from matfusion.chapters.rerun_box import rerun_box
+from matfusion.notebook import show_markdown
+
+show_markdown(rerun_box("03_rational_design"))

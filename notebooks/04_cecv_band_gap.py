@@ -30,7 +30,7 @@ dataset = "OQMD_Bandgap"
 anchor = "Si"
 mode = "authors"
 models = None  # None: the five models of Figure 11a
-ablation_dataset = "OQMD_Formation_Enthalpy"
+ablation_dataset = "OQMD_Formation_Enthalpy"  # the set of the ablation models' CECV (Figure 7)
 train_missing = None  # None: train missing runs only under smoke; other profiles read the store
 progress = True
 
@@ -316,3 +316,15 @@ else:
 if prof.name == "smoke":
     lines.insert(0, "Smoke-sized runs: the verdicts exercise the code only.")
 show_markdown("\n".join(lines))
+
+# %% [markdown]
+# ## Rerun this chapter
+#
+# One command reruns this page with other parameters; the box lists them with their defaults,
+# the command, and how long the chapter took.
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "gfm"}
+from matfusion.chapters.rerun_box import rerun_box
+from matfusion.notebook import show_markdown
+
+show_markdown(rerun_box("04_cecv_band_gap"))

@@ -27,14 +27,14 @@
 
 # %% tags=["parameters"]
 profile = "standard"
-band_gap_dataset = "OQMD_Bandgap"
-enthalpy_dataset = "OQMD_Formation_Enthalpy"
-shear_dataset = "mp_shear_modulus"
+band_gap_dataset = "OQMD_Bandgap"  # most figures: parity, EFMs, sweeps, UMAPs, worst pairs
+enthalpy_dataset = "OQMD_Formation_Enthalpy"  # the second parity plot and element correlations
+shear_dataset = "mp_shear_modulus"  # the element-contribution comparison
 anchor = "Si"
-perovskites = ["SrTiO3", "BaTiO3", "KNbO3", "CsPbI3"]
+perovskites = ["SrTiO3", "BaTiO3", "KNbO3", "CsPbI3"]  # compounds whose EFMs Figure 6c compares
 oxide_partners = ["Si", "Al", "Ti", "Zn"]  # A in A_x O_(1-x); the first is Figure 8
 umap_max_compounds = None  # None: every anchor compound (smoke: 400)
-n_worst = 56
+n_worst = 56  # worst-predicted compounds whose element pairs are compared (Figure 10)
 min_pauling = 3.0  # "strongly electronegative": Pauling electronegativity at least this
 train_missing = None  # None: train missing runs only under smoke; other profiles read the store
 progress = True
@@ -56,15 +56,14 @@ from matfusion.analysis.plots import (
 )
 from matfusion.data import dataset_summary, get_dataset
 from matfusion.experiments import results_table
-from matfusion.grid import collect_records, grid_cells
+from matfusion.grid import grid_cells
 from matfusion.notebook import (
     analysis_within_reach,
-    grid_commands,
-    missing_runs_note,
     profile_banner,
     retrain_command,
     setup_plots,
     show_markdown,
+    stored_runs,
     with_difference,
 )
 from matfusion.paper import reported_floats
@@ -100,17 +99,9 @@ SECTION_MODELS = {
     shear_dataset: ["DCNN-K1", "DCNN", "LSTM", "L-G-DCNN"],
 }
 cells = [c for d, ms in SECTION_MODELS.items() for c in grid_cells(ms, [d])]
-records, missing = collect_records(cells, profile=prof, train_missing=train_missing)
+records, missing = stored_runs(cells, prof, train_missing=train_missing)
 present = [c for c in cells if c not in missing]
 RUNS = {(c.model, c.dataset): rec for c, rec in zip(present, records, strict=True)}
-show_markdown(
-    missing_runs_note(
-        [c.label() for c in missing],
-        grid_commands(missing, prof.name),
-        len(cells),
-        records=records,
-    )
-)
 
 
 def section_runs(
@@ -561,3 +552,15 @@ else:
     show_markdown("No stored run (see the note at the top of the page).")
     runs_table = pd.DataFrame(columns=RUN_COLUMNS)
 runs_table.style.format({"test_mae": "{:.4g}", "test_r2": "{:.3f}"})
+
+# %% [markdown]
+# ## Rerun this chapter
+#
+# One command reruns this page with other parameters; the box lists them with their defaults,
+# the command, and how long the chapter took.
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "gfm"}
+from matfusion.chapters.rerun_box import rerun_box
+from matfusion.notebook import show_markdown
+
+show_markdown(rerun_box("05_interpretability"))

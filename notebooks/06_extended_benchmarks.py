@@ -63,13 +63,12 @@ from matfusion.analysis.compare import (
 )
 from matfusion.data import dataset_summary
 from matfusion.experiments import results_table
-from matfusion.grid import collect_records, grid_cells
+from matfusion.grid import grid_cells
 from matfusion.notebook import (
-    grid_commands,
-    missing_runs_note,
     profile_banner,
     setup_plots,
     show_markdown,
+    stored_runs,
 )
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
@@ -119,22 +118,12 @@ show_markdown(
 
 # %%
 cells = [c for d in datasets for c in grid_cells(models, [d], seeds=[seed])]
-records, missing = collect_records(
-    cells, profile=prof, train_missing=train_missing, progress=progress
-)
+records, missing = stored_runs(cells, prof, train_missing=train_missing, progress=progress)
 table = results_table(records) if records else pd.DataFrame(columns=["model", "dataset"])
 if len(table):
     table["full n_train"] = [r["full_sizes"]["train"] for r in records]
     table["subsampled"] = table["n_train"] < table["full n_train"]
     table["threads"] = [(r.get("train_settings") or {}).get("num_threads") for r in records]
-show_markdown(
-    missing_runs_note(
-        [c.label() for c in missing],
-        grid_commands(missing, prof.name),
-        len(cells),
-        records=records,
-    )
-)
 shown_cols = ["dataset", "model", "n_train", "full n_train", "epochs_run", "test_mae"]
 shown_cols += ["test_r2", "wall_time_s", "source"]
 (
@@ -566,3 +555,15 @@ if len(table):
 else:
     cost = pd.DataFrame({"note": ["no stored runs"]})
 cost
+
+# %% [markdown]
+# ## Rerun this chapter
+#
+# One command reruns this page with other parameters; the box lists them with their defaults,
+# the command, and how long the chapter took.
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "gfm"}
+from matfusion.chapters.rerun_box import rerun_box
+from matfusion.notebook import show_markdown
+
+show_markdown(rerun_box("06_extended_benchmarks"))

@@ -51,13 +51,12 @@ import pandas as pd
 from matfusion.analysis import ABLATION_CLAIMS, check_claims
 from matfusion.data import dataset_summary
 from matfusion.experiments import results_table
-from matfusion.grid import collect_records, grid_cells
+from matfusion.grid import grid_cells
 from matfusion.notebook import (
-    grid_commands,
-    missing_runs_note,
     profile_banner,
     setup_plots,
     show_markdown,
+    stored_runs,
 )
 from matfusion.paper import reported_ablation
 from matfusion.profiles import get_profile
@@ -111,18 +110,8 @@ show_markdown(
 
 # %%
 cells = [c for d in datasets for c in grid_cells(models, [d])]
-records, missing = collect_records(
-    cells, profile=prof, train_missing=train_missing, progress=progress
-)
+records, missing = stored_runs(cells, prof, train_missing=train_missing, progress=progress)
 table = results_table(records) if records else pd.DataFrame(columns=["model", "dataset"])
-show_markdown(
-    missing_runs_note(
-        [c.label() for c in missing],
-        grid_commands(missing, prof.name),
-        len(cells),
-        records=records,
-    )
-)
 shown = ["dataset", "model", "trained_as", "n_train", "epochs_run", "test_mae", "test_r2"]
 (
     table.reindex(columns=[*shown, "wall_time_s", "source"]).style.format(
@@ -395,3 +384,15 @@ parameters = pd.Series(
     {r.get("alias") or r["config"]["model"]: r.get("n_parameters") for r in records}, dtype=float
 )
 parameters.reindex(models).rename("parameters").to_frame().style.format("{:,.0f}", na_rep="–")
+
+# %% [markdown]
+# ## Rerun this chapter
+#
+# One command reruns this page with other parameters; the box lists them with their defaults,
+# the command, and how long the chapter took.
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "gfm"}
+from matfusion.chapters.rerun_box import rerun_box
+from matfusion.notebook import show_markdown
+
+show_markdown(rerun_box("07_ablations"))

@@ -46,13 +46,12 @@ import pandas as pd
 
 from matfusion.data import dataset_summary
 from matfusion.experiments import results_table
-from matfusion.grid import collect_records, grid_cells
+from matfusion.grid import grid_cells
 from matfusion.notebook import (
-    grid_commands,
-    missing_runs_note,
     profile_banner,
     setup_plots,
     show_markdown,
+    stored_runs,
 )
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
@@ -88,18 +87,8 @@ show_markdown(
 
 # %%
 cells = [c for t in tasks for c in grid_cells(models, [t], folds=folds)]
-records, missing = collect_records(
-    cells, profile=prof, train_missing=train_missing, progress=progress
-)
+records, missing = stored_runs(cells, prof, train_missing=train_missing, progress=progress)
 table = results_table(records) if records else pd.DataFrame(columns=["model", "dataset", "fold"])
-show_markdown(
-    missing_runs_note(
-        [c.label() for c in missing],
-        grid_commands(missing, prof.name),
-        len(cells),
-        records=records,
-    )
-)
 if len(table):
     table["full n_train"] = [r["full_sizes"]["train"] for r in records]
 table.reindex(
@@ -395,3 +384,15 @@ if missing:
         + "; ".join(f"{m} on {t} (folds {f})" for (t, m), f in gaps.items())
         + "."
     )
+
+# %% [markdown]
+# ## Rerun this chapter
+#
+# One command reruns this page with other parameters; the box lists them with their defaults,
+# the command, and how long the chapter took.
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "gfm"}
+from matfusion.chapters.rerun_box import rerun_box
+from matfusion.notebook import show_markdown
+
+show_markdown(rerun_box("08_matbench"))

@@ -26,7 +26,10 @@ profile = "standard"
 dataset = "OQMD_Bandgap"
 sizes = None  # training-set sizes; None: the profile's log grid (smoke: 64, 256)
 models = None  # None: L-G-DCNN, CrabNet, RF-Magpie
-convergence_datasets = ["aflow__ael_bulk_modulus_vrh", "aflow__Egap"]
+convergence_datasets = [
+    "aflow__ael_bulk_modulus_vrh",
+    "aflow__Egap",
+]  # sets of the time-to-accuracy race
 train_missing = None  # None: train missing cells only under smoke; standard/paper read the store
 progress = True
 
@@ -49,13 +52,12 @@ from matfusion.analysis.convergence import (
 )
 from matfusion.data import get_dataset
 from matfusion.experiments import results_table, stored_training
-from matfusion.grid import collect_records, grid_cells
+from matfusion.grid import grid_cells
 from matfusion.notebook import (
-    grid_commands,
-    missing_runs_note,
     profile_banner,
     setup_plots,
     show_markdown,
+    stored_runs,
 )
 from matfusion.profiles import get_profile
 
@@ -116,18 +118,8 @@ show_markdown(
 
 # %%
 cells = grid_cells(models, [dataset], train_rows=sizes)
-records, missing = collect_records(
-    cells, profile=prof, train_missing=train_missing, progress=progress
-)
+records, missing = stored_runs(cells, prof, train_missing=train_missing, progress=progress)
 table = results_table(records) if records else pd.DataFrame(columns=["model", "n_train"])
-show_markdown(
-    missing_runs_note(
-        [c.label() for c in missing],
-        grid_commands(missing, prof.name),
-        len(cells),
-        records=records,
-    )
-)
 table.reindex(columns=["model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]).round(4)
 
 # %% [markdown]
@@ -433,3 +425,15 @@ if panels:
             for name, found in found_by.items()
         )
     )
+
+# %% [markdown]
+# ## Rerun this chapter
+#
+# One command reruns this page with other parameters; the box lists them with their defaults,
+# the command, and how long the chapter took.
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "gfm"}
+from matfusion.chapters.rerun_box import rerun_box
+from matfusion.notebook import show_markdown
+
+show_markdown(rerun_box("09_sample_efficiency"))

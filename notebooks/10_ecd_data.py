@@ -289,3 +289,15 @@ if moved_all is not None:
             "while these were made), by atoms in the primitive cell:"
         )
         display(timing.round(1).rename(columns={"median_s": "median s", "max_s": "max s"}))
+
+# %% [markdown]
+# ## Rerun this chapter
+#
+# One command reruns this page with other parameters; the box lists them with their defaults,
+# the command, and how long the chapter took.
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "gfm"}
+from matfusion.chapters.rerun_box import rerun_box
+from matfusion.notebook import show_markdown
+
+show_markdown(rerun_box("10_ecd_data"))

@@ -29,8 +29,8 @@
 # %% tags=["parameters"]
 profile = "standard"
 progress = True
-targets = ["bulk", "shear"]
-tsne_elements = ["Cl", "Tl"]
+targets = ["bulk", "shear"]  # moduli to model: bulk and/or shear
+tsne_elements = ["Cl", "Tl"]  # left-out elements whose test materials the t-SNE marks
 train_missing = None  # None: train missing runs only under smoke; other profiles read the store
 
 # %%
@@ -605,3 +605,15 @@ for i, element in enumerate(present):
 fig.suptitle(f"t-SNE ({provider_note.replace('`', '')})")
 plt.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ## Rerun this chapter
+#
+# One command reruns this page with other parameters; the box lists them with their defaults,
+# the command, and how long the chapter took.
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "gfm"}
+from matfusion.chapters.rerun_box import rerun_box
+from matfusion.notebook import show_markdown
+
+show_markdown(rerun_box("11_ecd_cv_loeo"))

@@ -323,3 +323,15 @@ else:
     if not per_structure.empty
     else None
 )
+
+# %% [markdown]
+# ## Rerun this chapter
+#
+# One command reruns this page with other parameters; the box lists them with their defaults,
+# the command, and how long the chapter took.
+
+# %% tags=["remove-input"] mystnb={"markdown_format": "gfm"}
+from matfusion.chapters.rerun_box import rerun_box
+from matfusion.notebook import show_markdown
+
+show_markdown(rerun_box("12_ecd_dft_validation"))

@@ -18,6 +18,7 @@ from matfusion.train import (
     TargetScaler,
     TrainConfig,
     configure_threads,
+    epoch_batches,
     fit,
     get_recipe,
     lamb_lookahead,
@@ -458,3 +459,115 @@ def test_fast_recipe_clips_gradients_and_crabnet_does_not(data, monkeypatch):
     cfg = TrainConfig(recipe="crabnet", epochs=2, batch_size=32, num_threads=1)
     fit(TinyModel(), train, y_train, val, y_val, cfg, progress=False)
     assert calls == []
+
+
+# ------------------------------------------------------------------ length bucketing, bf16
+
+
+def _original_batches(lengths: torch.Tensor, batch_size: int, seed: int):
+    """The batches ``fit`` formed before bucketing existed (its loop, verbatim)."""
+    n = len(lengths)
+    steps = math.ceil(n / batch_size)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    widths = torch.nn.functional.pad(lengths[perm], (0, steps * batch_size - n))
+    widths = widths.view(steps, batch_size).amax(1).tolist()
+    return [(perm[b * batch_size : (b + 1) * batch_size], w) for b, w in enumerate(widths)]
+
+
+@pytest.mark.parametrize("n, batch_size", [(300, 32), (256, 64), (5, 8)])
+def test_plain_batches_are_the_original_ones(n, batch_size):
+    lengths = torch.randint(1, 7, (n,), generator=torch.Generator().manual_seed(n))
+    perm, spans = epoch_batches(lengths, batch_size, torch.Generator().manual_seed(4))
+    ours = [(perm[a:b], w) for a, b, w in spans]
+    original = _original_batches(lengths, batch_size, 4)
+    assert len(ours) == len(original)
+    for (rows, width), (rows0, width0) in zip(ours, original, strict=True):
+        assert torch.equal(rows, rows0) and width == width0
+
+
+def test_bucketed_batches_hold_every_row_once_with_little_padding():
+    n, batch_size = 5000, 32  # 4 chunks of BUCKET_BATCHES batches
+    lengths = torch.randint(1, 8, (n,), generator=torch.Generator().manual_seed(0))
+    perm, spans = epoch_batches(lengths, batch_size, torch.Generator().manual_seed(1), True)
+    assert torch.equal(perm.sort().values, torch.arange(n))
+    sizes = [b - a for a, b, _ in spans]
+    assert len(spans) == math.ceil(n / batch_size) and sorted(sizes)[1:] == [batch_size] * (
+        len(spans) - 1
+    )
+    assert [a for a, _, _ in spans] == [0, *np.cumsum(sizes)[:-1].tolist()]
+    for a, b, width in spans:
+        assert width == int(lengths[perm[a:b]].max())
+
+    def padding(spans_, perm_):
+        slots = sum((b - a) * w for a, b, w in spans_)
+        return 1 - int(lengths.sum()) / slots
+
+    plain_perm, plain_spans = epoch_batches(lengths, batch_size, torch.Generator().manual_seed(1))
+    assert padding(spans, perm) < 0.05 < 0.3 < padding(plain_spans, plain_perm)
+    # one length per batch, except where a length (or a chunk) ends: a few mixed batches
+    mixed = sum(len(set(lengths[perm[a:b]].tolist())) > 1 for a, b, _ in spans)
+    assert mixed <= 4 * 7
+    # the batch order is shuffled, not sorted by width, and differs from epoch to epoch
+    widths = [w for _, _, w in spans]
+    assert widths != sorted(widths)
+    gen = torch.Generator().manual_seed(1)
+    first, second = (epoch_batches(lengths, batch_size, gen, True)[0] for _ in range(2))
+    assert not torch.equal(first, second)
+    # and repeats for a seed
+    again, _ = epoch_batches(lengths, batch_size, torch.Generator().manual_seed(1), True)
+    assert torch.equal(again, perm)
+
+
+def test_train_config_flags_stay_out_of_the_dict_while_off():
+    """Stored runs were keyed before ``autocast`` and ``bucket`` existed: off, they are not in
+    ``to_dict`` (so a run keeps its key); on, they are, and ``from_dict`` reads them back."""
+    plain = TrainConfig().to_dict()
+    assert "autocast" not in plain and "bucket" not in plain and plain["device"] == "cpu"
+    on = TrainConfig(autocast=True, bucket=True)
+    assert on.to_dict()["autocast"] is True and on.to_dict()["bucket"] is True
+    assert TrainConfig.from_dict(on.to_dict()) == on
+    assert TrainConfig.from_dict(plain) == TrainConfig()
+
+
+def test_fit_with_bucketing_learns_repeats_and_pads_less(data):
+    train, y_train, val, y_val = data
+    results = []
+    for bucket in (False, True, True):
+        set_seed(3)
+        cfg = fast_config(seed=7, bucket=bucket)
+        results.append(fit(TinyModel(), train, y_train, val, y_val, cfg, progress=False))
+    plain, bucketed, again = results
+    strip = [[{k: v for k, v in h.items() if k != "seconds"} for h in r.history] for r in results]
+    assert strip[1] == strip[2]  # deterministic
+    assert strip[0] != strip[1]  # another batch order
+    assert bucketed.settings["bucket"] and not plain.settings["bucket"]
+    assert bucketed.settings["padding_share"] < 0.1 < 0.2 < plain.settings["padding_share"]
+    baseline = float(np.mean(np.abs(y_val - y_train.mean())))
+    assert max(plain.best_val_mae, bucketed.best_val_mae) < 0.3 * baseline
+
+
+def test_fit_under_bf16_autocast_learns_and_says_so(data):
+    """bfloat16 autocast around forward and loss (validation stays float32)."""
+    train, y_train, val, y_val = data
+    set_seed(0)
+    cfg = fast_config(autocast=True)
+    result = fit(TinyModel(), train, y_train, val, y_val, cfg, progress=False)
+    assert result.settings["autocast"] == "bfloat16"
+    baseline = float(np.mean(np.abs(y_val - y_train.mean())))
+    assert result.best_val_mae < 0.3 * baseline
+    mean, _ = predict(result.model, result.scaler, val)
+    assert regression_metrics(y_val, mean)["mae"] == pytest.approx(result.best_val_mae, rel=1e-5)
+    assert result.settings["determinism"]["device"] == "cpu"
+
+
+@pytest.mark.parametrize("steps", [4, 10, 19])
+def test_fast_recipe_runs_a_handful_of_optimiser_steps(steps):
+    param = nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.AdamW([param], lr=1e-3)
+    sched = get_recipe("fast").scheduler(optimizer, steps_per_epoch=steps, epochs=1, lr=1e-3)
+    lrs = []
+    for _ in range(steps):
+        optimizer.step()
+        sched.step()
+        lrs.append(optimizer.param_groups[0]["lr"])
+    assert max(lrs) <= 1e-3 + 1e-12 and lrs[-1] < max(lrs)

@@ -42,8 +42,10 @@ def _check_seed_option(value: int | None) -> None:
 def _cmd_train(args: argparse.Namespace) -> int:
     from matfusion.experiments import run_training
     from matfusion.profiles import get_profile
+    from matfusion.train import resolve_device
 
     _check_seed_option(args.seed)
+    device = resolve_device(args.device)  # cuda without a GPU: one line, exit 2
     profile = get_profile(
         args.profile,
         max_train_rows=args.max_train_rows,
@@ -65,6 +67,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         force=args.force,
         progress=not args.quiet,
+        device=device,
+        autocast=args.bf16,
     )
     metrics = record["metrics"]
     origin = "cache hit: stored record" if record.get("cache_hit") else "trained"
@@ -94,9 +98,19 @@ def _cmd_grid(args: argparse.Namespace) -> int:
         run_grid,
     )
     from matfusion.profiles import get_profile
+    from matfusion.train import resolve_device
 
     # an unknown name or setting fails before any listing
     profile = get_profile(args.profile, conventions=args.conventions, recipe=args.recipe)
+    lists_only = args.dry_run or args.status
+    if args.device == "auto" and args.executor == "slurm" and not lists_only:
+        raise ValueError(
+            "--device auto: with --executor slurm name the tasks' device (cpu or cuda); "
+            "this machine cannot tell what the nodes have"
+        )
+    # a GPU is checked for only where cells train now (SLURM tasks train on their nodes)
+    device = resolve_device(args.device, check=not lists_only and args.executor != "slurm")
+    on = {"device": device, "autocast": args.bf16}
     cells = grid_cells(
         args.models.split(","),
         args.datasets.split(","),
@@ -105,7 +119,7 @@ def _cmd_grid(args: argparse.Namespace) -> int:
         parse_sizes(args.train_rows),
     )
     if args.dry_run:
-        todo = set(cells_to_train(cells, profile=profile, epochs=args.epochs))
+        todo = set(cells_to_train(cells, profile=profile, epochs=args.epochs, **on))
         for cell in cells:
             print(f"{'to train' if cell in todo else 'stored  '}  {cell.label()}")
         print(
@@ -118,7 +132,7 @@ def _cmd_grid(args: argparse.Namespace) -> int:
         from matfusion.grid import print_grid_status
 
         folder = jobs_folder(args.jobs_dir)
-        print_grid_status(cells, profile=profile, epochs=args.epochs, folder=folder)
+        print_grid_status(cells, profile=profile, epochs=args.epochs, folder=folder, **on)
         return 0
     if args.executor == "slurm":
         from matfusion.grid import submit_grid_command
@@ -130,10 +144,11 @@ def _cmd_grid(args: argparse.Namespace) -> int:
             cluster_file=args.cluster,
             jobs_dir=args.jobs_dir,
             wait=args.wait,
+            **on,
         )
     if args.wait:
         raise ValueError("--wait: only with --executor slurm (local runs finish before exit)")
-    records = run_grid(cells, profile=profile, epochs=args.epochs, progress=not args.quiet)
+    records = run_grid(cells, profile=profile, epochs=args.epochs, progress=not args.quiet, **on)
     table = results_table(records)
     print(table[["model", "dataset", "fold", "n_train", "test_mae", "test_r2", "source"]])
     return 0
@@ -268,6 +283,44 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    """One chapter under papermill with other parameters; a chapter that raises is one line
+    naming its partial notebook and exit code 1 (bad input stays exit 2, via main)."""
+    from pathlib import Path
+
+    from matfusion.book import (
+        NotebookExecutionError,
+        parse_parameter_value,
+        require_nbconvert,
+        rerun_plan,
+        run_chapter,
+    )
+
+    parameters: dict[str, object] = {}
+    for name, text in args.parameter or []:
+        if name in parameters:
+            raise ValueError(f"parameter {name} given twice")
+        parameters[name] = parse_parameter_value(text)
+    source, profile, _ = rerun_plan(args.chapter, parameters, args.profile)  # bad input: exit 2
+    if args.html:
+        require_nbconvert()
+    print(f"[matfusion run] executing {source.name} (profile {profile}) ...", flush=True)
+    try:
+        rerun = run_chapter(
+            args.chapter, parameters, profile=args.profile, out_dir=Path(args.out), html=args.html
+        )
+    except NotebookExecutionError as err:
+        where = f"; partial notebook: {err.failed}" if err.failed else ""
+        print(f"matfusion run: error: {err.summary}{where}", file=sys.stderr)
+        return 1
+    given = ", ".join(f"{k}={v!r}" for k, v in rerun.parameters.items())
+    print(f"{rerun.source.name} done in {rerun.seconds:.0f} s ({given})")
+    print(f"written: {rerun.notebook}")
+    if rerun.html:
+        print(f"written: {rerun.html}")
+    return 0
+
+
 def _cmd_book(args: argparse.Namespace) -> int:
     from matfusion.book import build_book, execute_notebooks
 
@@ -280,15 +333,28 @@ def _cmd_book(args: argparse.Namespace) -> int:
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    """``--recipe`` and ``--conventions``: how our models are trained and built."""
+    """``--recipe``, ``--conventions``, ``--device`` and ``--bf16``: how our models are
+    trained and built, and on what."""
     from matfusion.models import CONVENTIONS
-    from matfusion.train import RECIPES
+    from matfusion.train import DEVICES, RECIPES
 
     p.add_argument("--recipe", choices=sorted(RECIPES), help="override the profile's recipe")
     p.add_argument(
         "--conventions",
         choices=sorted(CONVENTIONS),
         help="paper A's open choices (default: the profile's; authors = the authors' code)",
+    )
+    p.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="cpu",
+        help="cpu (default: the stored runs' device), cuda, or auto (cuda when torch sees a "
+        "GPU); a GPU run is its own record, CrabNet and Roost train on it too",
+    )
+    p.add_argument(
+        "--bf16",
+        action="store_true",
+        help="train our models under bfloat16 autocast (its own record; off by default)",
     )
 
 
@@ -448,6 +514,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-execute", action="store_true", help="build from executed notebooks")
     p.add_argument("--no-build", action="store_true", help="execute only")
     p.set_defaults(func=_cmd_book)
+
+    p = sub.add_parser(
+        "run",
+        help="execute one chapter with other parameters into reruns/<chapter>-<profile>.ipynb",
+        description="Execute one chapter notebook with papermill, replacing names of its cell "
+        "tagged `parameters` (each chapter's last section lists them). CHAPTER is its number "
+        "(03), its name (03_rational_design) or a part of the name matching one chapter.",
+    )
+    p.add_argument("chapter", metavar="CHAPTER", help="number, name or unique part of a name")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="replace a parameter; VALUE is a Python literal (5, True, None, \"['LSTM']\") "
+        "where it parses as one, else text (-p anchor Ge); repeatable",
+    )
+    p.add_argument(
+        "--profile", help="smoke | standard | large | paper (default standard; or -p profile)"
+    )
+    p.add_argument("--out", default="reruns", help="output folder (default: reruns/)")
+    p.add_argument("--html", action="store_true", help="also write an HTML copy (nbconvert)")
+    p.set_defaults(func=_cmd_run)
     return parser
 
 

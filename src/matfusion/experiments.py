@@ -31,16 +31,23 @@ from matfusion.results import CorruptRecordError, ResultsStore
 from matfusion.train import (
     TrainConfig,
     configure_threads,
+    cuda_available,
     fit,
     load_checkpoint,
+    no_cuda_message,
     predict,
     regression_metrics,
+    resolve_device,
     save_checkpoint,
     set_seed,
 )
 
 #: Bump when the meaning of a record changes (invalidates the cache on purpose).
 RECORD_VERSION = 1
+
+#: Peers that train with torch and take a device in their settings (``RF-Magpie`` is
+#: scikit-learn on the CPU whatever the device: its run is the same either way).
+DEVICE_PEERS: tuple[str, ...] = ("CrabNet", "Roost")
 
 
 @dataclass
@@ -86,12 +93,22 @@ def model_embedding(model: str) -> str:
     return MODELS[model].embedding
 
 
-def train_config_for(profile: Profile, *, seed: int, epochs: int | None = None) -> TrainConfig:
-    """The training settings a profile implies (``epochs`` overrides the profile's)."""
+def train_config_for(
+    profile: Profile,
+    *,
+    seed: int,
+    epochs: int | None = None,
+    device: str = "cpu",
+    autocast: bool = False,
+) -> TrainConfig:
+    """The training settings a profile implies (``epochs`` overrides the profile's) on
+    ``device`` (``cpu`` or ``cuda``; ``autocast``: bfloat16)."""
     return TrainConfig(
         recipe=profile.recipe,
         epochs=epochs if epochs is not None else profile.epochs,
         seed=seed,
+        device=device,
+        autocast=autocast,
     )
 
 
@@ -104,20 +121,28 @@ def run_config(
     seed: int | None = None,
     epochs: int | None = None,
     experiment: str = "train",
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> dict[str, Any]:
     """The configuration that identifies a run (and keys it in the results store).
 
     A peer (:mod:`matfusion.baselines`) has the same fields; ``train`` holds its own
-    settings and ``embedding`` its input representation."""
+    settings and ``embedding`` its input representation. ``device`` (``cpu``, ``cuda`` or
+    ``auto``, resolved here for this machine) is part of the run: a GPU run is its own
+    record; the default CPU run's configuration is the one stored runs have. ``autocast``
+    (bfloat16) applies to our models and appears in the configuration only when on."""
+    device = resolve_device(device, check=False)
     if is_peer(model):
         return peer_config(
             model, dataset, profile=profile, fold=fold, seed=seed, epochs=epochs,
-            experiment=experiment,
+            experiment=experiment, device=device,
         )  # fmt: skip
     if model not in MODELS:
         build_model(model, np.zeros((1, 1), dtype=np.float32))  # raises a helpful KeyError
     seed = profile.seed if seed is None else seed
-    train_cfg = train_config_for(profile, seed=seed, epochs=epochs)
+    train_cfg = train_config_for(
+        profile, seed=seed, epochs=epochs, device=device, autocast=autocast
+    )
     config = _config(
         experiment, model, dataset, profile, fold, seed,
         d_model=profile.d_model, embedding=model_embedding(model), train=train_cfg.to_dict(),
@@ -171,11 +196,17 @@ def peer_config(
     seed: int | None = None,
     epochs: int | None = None,
     experiment: str = "train",
+    device: str = "cpu",
 ) -> dict[str, Any]:
-    """The configuration of a peer run: same fields as :func:`run_config`."""
+    """The configuration of a peer run: same fields as :func:`run_config`. A torch peer
+    (:data:`DEVICE_PEERS`) off the CPU has ``device`` in its settings; on the CPU its
+    settings are those of the stored runs (they predate the option)."""
     spec = get_peer(model)
     seed = profile.seed if seed is None else seed
     settings = spec.settings_for(profile, seed, epochs)
+    device = resolve_device(device, check=False)
+    if device != "cpu" and model in DEVICE_PEERS:
+        settings["device"] = device
     return _config(
         experiment, model, dataset, profile, fold, seed,
         d_model=settings.get("d_model"), embedding=spec.features, train=settings,
@@ -285,7 +316,7 @@ def run_peer(
         "test_predictions": str(predictions_file),
         "test_values": compact_test_values(test_frame),
         "test_predictions_sha256": sha256_file(predictions_file),
-        "provenance": provenance.collect(),
+        "provenance": provenance.collect(device=config["train"].get("device", "cpu")),
     }
     _put_last(store, config, record, force=force, written=[predictions_file])
     return {**record, "cache_hit": False}
@@ -412,17 +443,23 @@ def stored_training(
     epochs: int | None = None,
     store: ResultsStore | None = None,
     reuse_larger: bool = True,
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> dict[str, Any] | None:
     """The record :func:`run_training` would return from the store, or None where it would
     have to train: chapters that must not train under a profile show such cells as missing.
     A ``same_as`` alias is answered with its target's record, marked ``alias``.
     ``reuse_larger=False`` refuses a larger profile's run (a learning-curve point needs a run
-    of its own size)."""
+    of its own size). ``device``/``autocast``: as :func:`run_config` (a CUDA run answers only
+    for CUDA)."""
     target = trained_as(model)
     seed = check_seed(seed)
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
-    config = run_config(target, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
+    config = run_config(
+        target, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs, device=device,
+        autocast=autocast,
+    )  # fmt: skip
     record = store.get(config)
     # A larger profile's run stands in only for the profile as named: a run asked for with
     # other caps (e.g. 300 training rows) or epochs is its own experiment.
@@ -448,8 +485,16 @@ def run_training(
     progress: bool = True,
     keep_checkpoint: bool = True,
     reuse_larger: bool = True,
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> dict[str, Any]:
     """Train ``model`` on ``dataset`` under ``profile`` and return its record.
+
+    ``device`` is ``cpu`` (default: the stored runs' device), ``cuda`` or ``auto`` (CUDA
+    when torch sees a GPU); it is part of the run's configuration, so a GPU run is its own
+    record (with the GPU and any SLURM job in its provenance). ``cuda`` without a GPU is a
+    ``ValueError`` when the run has to train. ``autocast`` trains our models under bfloat16
+    autocast (another record too).
 
     The store is consulted first: an identical configuration is a cache hit; for a
     profile that reuses larger ones (``standard`` reuses ``paper``), a stored larger run
@@ -476,20 +521,28 @@ def run_training(
             progress=progress,
             keep_checkpoint=keep_checkpoint,
             reuse_larger=reuse_larger,
+            device=device,
+            autocast=autocast,
         )
         return {**record, "alias": model}
     seed = check_seed(seed)
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
-    config = run_config(model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs)
+    device = resolve_device(device, check=False)
+    config = run_config(
+        model, dataset, profile=prof, fold=fold, seed=seed, epochs=epochs, device=device,
+        autocast=autocast,
+    )  # fmt: skip
     lookup = {
         "profile": prof, "fold": fold, "seed": seed, "epochs": epochs, "store": store,
-        "reuse_larger": reuse_larger,
+        "reuse_larger": reuse_larger, "device": device, "autocast": autocast,
     }  # fmt: skip
     if not force:
         found = stored_training(model, dataset, **lookup)
         if found is not None:
             return found
+    if config["train"].get("device") == "cuda" and not cuda_available():
+        raise ValueError(no_cuda_message())  # before the lock: one line, nothing written
     waiting = (
         f"[matfusion] waiting for another process training the same config ({model} on "
         f"{config['dataset']}, profile {prof.name}); its record will answer this run"
@@ -592,7 +645,7 @@ def _train_model(
         "test_predictions": str(predictions_file),
         "test_values": compact_test_values(test_frame),
         "test_predictions_sha256": sha256_file(predictions_file),
-        "provenance": provenance.collect(),
+        "provenance": provenance.collect(device=train_cfg.device),
     }
     _put_last(store, config, record, force=force, written=written)
     return {**record, "cache_hit": False}
@@ -686,6 +739,8 @@ def trained_model(record: dict[str, Any], *, progress: bool = False):
             epochs=cfg["train"]["epochs"],
             force=True,
             progress=progress,
+            device=cfg["train"].get("device", "cpu"),
+            autocast=cfg["train"].get("autocast", False),
         )
         if record["config"] != cfg:
             raise RuntimeError("retraining did not reproduce the stored configuration")

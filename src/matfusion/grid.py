@@ -6,6 +6,8 @@ already in the results store is skipped, and an interrupted grid resumes where i
 actually train. :func:`run_grid` trains in this process; :func:`submit_grid` sends the
 cells the store lacks to SLURM, one job-array task per cell, each task making the same
 :func:`_train_cell` call and writing its own record (:mod:`matfusion.executors`).
+A grid runs on one device (``device``: ``cpu`` unless told, or ``cuda``; ``autocast``:
+bfloat16), which is part of each cell's run (:func:`matfusion.experiments.run_config`).
 """
 
 from __future__ import annotations
@@ -152,12 +154,19 @@ def grid_cells(
 
 
 def _cell_run(
-    cell: Cell, profile: Profile, epochs: int | None, store: ResultsStore | None
+    cell: Cell,
+    profile: Profile,
+    epochs: int | None,
+    store: ResultsStore | None,
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> dict[str, Any]:
     """The arguments ``stored_training`` and ``run_training`` take for ``cell``. A sized cell
     is answered only by a run of that size: a larger profile's run may stand in for the
     profile, never for a point of a learning curve."""
     return {
+        "device": device,
+        "autocast": autocast,
         "model": cell.model,
         "dataset": cell.dataset,
         "profile": cell.profile(profile),
@@ -175,9 +184,11 @@ def stored_cell(
     profile: Profile,
     epochs: int | None = None,
     store: ResultsStore | None = None,
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> dict[str, Any] | None:
     """The stored record that answers ``cell``, or None (the lookup ``run_training`` makes)."""
-    return stored_training(**_cell_run(cell, profile, epochs, store))
+    return stored_training(**_cell_run(cell, profile, epochs, store, device, autocast))
 
 
 def cells_to_train(
@@ -186,17 +197,27 @@ def cells_to_train(
     profile: str | Profile = "standard",
     epochs: int | None = None,
     store: ResultsStore | None = None,
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> list[Cell]:
     """The cells without a usable stored record (same lookup as ``run_training``: aliases
     and stored larger profiles count as done)."""
     prof = get_profile(profile) if isinstance(profile, str) else profile
-    return [c for c in cells if stored_cell(c, profile=prof, epochs=epochs, store=store) is None]
+    run = {"profile": prof, "epochs": epochs, "store": store, "device": device}
+    return [c for c in cells if stored_cell(c, **run, autocast=autocast) is None]
 
 
 def _train_cell(
-    cell: Cell, *, profile: Profile, epochs: int | None, store: ResultsStore | None
+    cell: Cell,
+    *,
+    profile: Profile,
+    epochs: int | None,
+    store: ResultsStore | None,
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> dict[str, Any]:
-    return run_training(**_cell_run(cell, profile, epochs, store), progress=False)
+    run = _cell_run(cell, profile, epochs, store, device, autocast)
+    return run_training(**run, progress=False)
 
 
 def collect_records(
@@ -207,21 +228,23 @@ def collect_records(
     epochs: int | None = None,
     store: ResultsStore | None = None,
     progress: bool = False,
+    device: str = "cpu",
 ) -> tuple[list[dict[str, Any]], list[Cell]]:
     """Every cell's record, in cell order, and the cells that have none.
 
     What the book's chapters call: with ``train_missing`` a missing cell is trained (the smoke
     profile); without it the store is only read, so a cell nobody has run is reported as
-    missing instead of silently dropped or silently trained for hours.
+    missing instead of silently dropped or silently trained for hours. ``device="cuda"``
+    reads (or trains) the GPU runs instead of the CPU ones.
     """
     prof = get_profile(profile) if isinstance(profile, str) else profile
     records: list[dict[str, Any]] = []
     missing: list[Cell] = []
     for cell in tqdm(cells, desc="cells", disable=not progress):
         if train_missing:
-            record = _train_cell(cell, profile=prof, epochs=epochs, store=store)
+            record = _train_cell(cell, profile=prof, epochs=epochs, store=store, device=device)
         else:
-            record = stored_cell(cell, profile=prof, epochs=epochs, store=store)
+            record = stored_cell(cell, profile=prof, epochs=epochs, store=store, device=device)
         if record is None:
             missing.append(cell)
         else:
@@ -236,18 +259,21 @@ def run_grid(
     epochs: int | None = None,
     store: ResultsStore | None = None,
     progress: bool = True,
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every cell not yet in the store; returns all records in cell order."""
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
-    todo = cells_to_train(cells, profile=prof, epochs=epochs, store=store)
+    on = {"device": device, "autocast": autocast}
+    todo = cells_to_train(cells, profile=prof, epochs=epochs, store=store, **on)
     print(f"[matfusion grid] {len(cells)} cells, {len(cells) - len(todo)} already stored")
     bar = tqdm(total=len(todo), disable=not progress, desc="grid", unit="run")
     records = []
     started = time.perf_counter()
     for cell in cells:
         bar.set_postfix_str(cell.label())
-        record = _train_cell(cell, profile=prof, epochs=epochs, store=store)
+        record = _train_cell(cell, profile=prof, epochs=epochs, store=store, **on)
         records.append(record)
         if not record.get("cache_hit"):
             bar.update(1)
@@ -256,10 +282,21 @@ def run_grid(
     return records
 
 
-def cell_key(cell: Cell, profile: Profile, epochs: int | None) -> str:
+def cell_key(
+    cell: Cell,
+    profile: Profile,
+    epochs: int | None,
+    device: str = "cpu",
+    autocast: bool = False,
+) -> str:
     """What identifies a cell across submissions: the cell, every setting of the profile
-    (a profile changed on the command line keeps its name) and the epochs."""
-    doc = {"cell": asdict(cell), "profile": asdict(profile), "epochs": epochs}
+    (a profile changed on the command line keeps its name), the epochs and, off the CPU or
+    under autocast, the device (so CPU submissions keep the keys they had)."""
+    doc: dict[str, Any] = {"cell": asdict(cell), "profile": asdict(profile), "epochs": epochs}
+    if device != "cpu":
+        doc["device"] = device
+    if autocast:
+        doc["autocast"] = True
     return json.dumps(doc, sort_keys=True, default=str)
 
 
@@ -275,6 +312,8 @@ def grid_status(
     epochs: int | None = None,
     store: ResultsStore | None = None,
     folder: Path,
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> list[TaskState]:
     """Each cell as ``done`` (a record answers it), or its latest task's state.
 
@@ -282,12 +321,13 @@ def grid_status(
     record by then, so it reads as done, not as finished without one."""
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
-    keys = [cell_key(cell, prof, epochs) for cell in cells]
+    on = {"device": device, "autocast": autocast}
+    keys = [cell_key(cell, prof, epochs, **on) for cell in cells]
     tasks = task_states(keys, scope=grid_scope(store), folder=folder)
     out = []
     for cell, key in zip(cells, keys, strict=True):
         state = tasks[key]
-        if stored_cell(cell, profile=prof, epochs=epochs, store=store) is not None:
+        if stored_cell(cell, profile=prof, epochs=epochs, store=store, **on) is not None:
             state = TaskState(key, "done", state.job_id, state.log)
         elif state.state == "finished":
             state = TaskState(
@@ -306,6 +346,8 @@ def submit_grid(
     resources: Resources,
     folder: Path,
     cluster: str = "slurm",
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> dict[str, Any]:
     """Submit every cell the store cannot answer and no task is already running or
     queued for (so a failed cell is resubmitted by the same call), as one job array.
@@ -313,12 +355,13 @@ def submit_grid(
     Returns counts (``cells``, ``stored``, ``active``, ``submitted``) and the ``job_ids``."""
     prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
-    todo = cells_to_train(cells, profile=prof, epochs=epochs, store=store)
-    keys = {cell: cell_key(cell, prof, epochs) for cell in todo}
+    on = {"device": device, "autocast": autocast}
+    todo = cells_to_train(cells, profile=prof, epochs=epochs, store=store, **on)
+    keys = {cell: cell_key(cell, prof, epochs, **on) for cell in todo}
     states = task_states(list(keys.values()), scope=grid_scope(store), folder=folder)
     active = [cell for cell in todo if states[keys[cell]].state in ACTIVE]
     fresh = [cell for cell in todo if cell not in active]
-    task = _bound_train_cell(prof, epochs, ResultsStore(Path(store.root).resolve()))
+    task = _bound_train_cell(prof, epochs, ResultsStore(Path(store.root).resolve()), **on)
     job_ids = submit(
         task,
         [Task(keys[cell], cell.label(), (cell,)) for cell in fresh],
@@ -337,11 +380,19 @@ def submit_grid(
     }
 
 
-def _bound_train_cell(profile: Profile, epochs: int | None, store: ResultsStore) -> Any:
+def _bound_train_cell(
+    profile: Profile,
+    epochs: int | None,
+    store: ResultsStore,
+    device: str = "cpu",
+    autocast: bool = False,
+) -> Any:
     """``_train_cell`` with everything but the cell fixed: what each SLURM task calls."""
     import functools
 
-    return functools.partial(_train_cell, profile=profile, epochs=epochs, store=store)
+    return functools.partial(
+        _train_cell, profile=profile, epochs=epochs, store=store, device=device, autocast=autocast
+    )
 
 
 def print_grid_status(
@@ -351,11 +402,14 @@ def print_grid_status(
     epochs: int | None = None,
     store: ResultsStore | None = None,
     folder: Path,
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> list[TaskState]:
     """``matfusion grid --status``: one line per cell, then the counts."""
     from matfusion.executors import describe, summary
 
-    states = grid_status(cells, profile=profile, epochs=epochs, store=store, folder=folder)
+    on = {"device": device, "autocast": autocast}
+    states = grid_status(cells, profile=profile, epochs=epochs, store=store, folder=folder, **on)
     for cell, state in zip(cells, states, strict=True):
         print(describe(cell.label(), state))
     print(summary(states) + f" (profile {profile.name})")
@@ -371,6 +425,8 @@ def submit_grid_command(
     jobs_dir: str | Path | None = None,
     wait: bool = False,
     poll_s: float = 10.0,
+    device: str = "cpu",
+    autocast: bool = False,
 ) -> int:
     """``matfusion grid --executor slurm``: submit what is missing, say what was sent and,
     with ``wait``, wait for it and show the status (exit 1 if a cell failed)."""
@@ -380,9 +436,11 @@ def submit_grid_command(
     resources = load_cluster(cluster_file).resources(f"profile.{profile.name}")
     folder = jobs_folder(jobs_dir)
     store = ResultsStore()
+    on = {"device": device, "autocast": autocast}
     sent = submit_grid(
-        cells, profile=profile, epochs=epochs, store=store, resources=resources, folder=folder
-    )
+        cells, profile=profile, epochs=epochs, store=store, resources=resources, folder=folder,
+        **on,
+    )  # fmt: skip
     job = f" as job {sent['job_ids'][0].split('_')[0]}" if sent["job_ids"] else ""
     print(
         f"[matfusion grid] {sent['cells']} cells: {sent['stored']} stored, "
@@ -393,7 +451,9 @@ def submit_grid_command(
         if sent["submitted"] or sent["active"]:
             print("[matfusion grid] follow with the same command and --status")
         return 0
-    keys = [cell_key(cell, profile, epochs) for cell in cells]
+    keys = [cell_key(cell, profile, epochs, **on) for cell in cells]
     wait_for(keys, scope=grid_scope(store), folder=folder, poll_s=poll_s)
-    states = print_grid_status(cells, profile=profile, epochs=epochs, store=store, folder=folder)
+    states = print_grid_status(
+        cells, profile=profile, epochs=epochs, store=store, folder=folder, **on
+    )
     return 1 if any(state.state != "done" for state in states) else 0

@@ -235,6 +235,33 @@ def retrain_command(record: dict[str, Any]) -> str:
     return command + f" --profile {cfg['profile']} --force"
 
 
+def stored_runs(
+    cells: Sequence[Cell],
+    profile: Profile,
+    *,
+    train_missing: bool,
+    epochs: int | None = None,
+    progress: bool = False,
+) -> tuple[list[dict[str, Any]], list[Cell]]:
+    """The runs of ``cells`` (trained only with ``train_missing``) and the cells without one,
+    after showing how many are stored, the share that ended at the epoch cap, and the exact
+    ``matfusion grid`` command for the missing ones: every chapter's first step."""
+    from matfusion.grid import collect_records
+
+    records, missing = collect_records(
+        cells, profile=profile, train_missing=train_missing, epochs=epochs, progress=progress
+    )
+    show_markdown(
+        missing_runs_note(
+            [c.label() for c in missing],
+            grid_commands(missing, profile.name),
+            len(cells),
+            records=records,
+        )
+    )
+    return records, missing
+
+
 def runs_and_cecv(
     models: Sequence[str],
     dataset: str,
@@ -255,19 +282,11 @@ def runs_and_cecv(
     from tqdm.auto import tqdm
 
     from matfusion.experiments import run_cecv
-    from matfusion.grid import collect_records, grid_cells
+    from matfusion.grid import grid_cells
 
     cells = grid_cells(models, [dataset])
-    records, missing = collect_records(
-        cells, profile=profile, train_missing=train_missing, epochs=epochs, progress=progress
-    )
-    show_markdown(
-        missing_runs_note(
-            [c.label() for c in missing],
-            grid_commands(missing, profile.name),
-            len(cells),
-            records=records,
-        )
+    records, missing = stored_runs(
+        cells, profile, train_missing=train_missing, epochs=epochs, progress=progress
     )
     runs = dict(zip([c.model for c in cells if c not in missing], records, strict=True))
     cecv, no_cecv = {}, []

@@ -17,7 +17,9 @@ package:
 * a subclass records the validation MAE and wall time after every epoch (CrabNet itself
   checks in only every 20 epochs), so the book can plot convergence against time;
 * epochs are whole learning-rate cycles (``2 * epochs_step``; CrabNet would otherwise round
-  them up silently): see :func:`crabnet_settings`; the values are in the run's settings.
+  them up silently): see :func:`crabnet_settings`; the values are in the run's settings;
+* it runs on the CPU unless the settings name another ``device`` (a GPU run of the grid sets
+  ``cuda``, under :func:`matfusion.train.device.deterministic_mode`).
 
 The final weights are CrabNet's: the stochastic weight average it swaps in at the end.
 """
@@ -204,6 +206,24 @@ def fit_predict(
     benchmark scripts) and predict all three splits with CrabNet's uncertainty."""
     import torch
 
+    from matfusion.train import deterministic_mode
+
+    device = torch.device(settings.get("device", "cpu"))
+    with deterministic_mode(device) as determinism:
+        result = _fit_predict(train, val, test, settings, progress, device)
+    result.settings["determinism"] = determinism
+    return result
+
+
+def _fit_predict(
+    train: pd.DataFrame,
+    val: pd.DataFrame,
+    test: pd.DataFrame,
+    settings: dict[str, Any],
+    progress: bool,
+    device: Any,
+) -> PeerResult:
+    """:func:`fit_predict` on ``device`` under its repeatability settings."""
     from matfusion.train import configure_threads, set_seed
 
     threads = configure_threads(None)
@@ -215,7 +235,7 @@ def fit_predict(
     cls = make_tracked_crabnet(progress=progress, total_epochs=settings["epochs"])
     model = cls(
         model_name="matfusion_crabnet",
-        compute_device=torch.device("cpu"),
+        compute_device=device,
         n_elements=n_elements,
         verbose=False,
         batch_size=settings["batch_size"],
@@ -259,6 +279,7 @@ def fit_predict(
             "batch_size": int(model.batch_size),
             "n_elements": n_elements,
             "num_threads": threads,
+            "device": str(device),
             "n_train": len(frames["train"]),
             "best_source": "swa (CrabNet's final stochastic weight average)",
             "stopped_early": len(history) < model.epochs,

@@ -27,8 +27,9 @@ What this adapter adds, without patching the package:
   formula;
 * every row is featurised once up front (aviary caches ``CompositionData.__getitem__``), so
   the epoch timings are of training, not of pymatgen parsing;
-* the model is built on the CPU explicitly (aviary picks CUDA when it sees one) and the
-  shuffling uses a seeded ``torch.Generator``, so a seed repeats a run on one machine.
+* the model is built on the settings' ``device`` explicitly, the CPU unless a GPU run sets
+  ``cuda`` (aviary would pick CUDA whenever it sees one), and the shuffling uses a seeded
+  ``torch.Generator``, so a seed repeats a run on one machine.
 
 Predictions are ``normalizer.denorm(mean)`` and the std ``exp(log_std) * normalizer.std``,
 as aviary's own ``results_multitask`` reports them.
@@ -206,13 +207,15 @@ def _dataset(av: SimpleNamespace, frame: pd.DataFrame):
 
 
 def _predict(model, loader, normalizer) -> tuple[np.ndarray, np.ndarray]:
-    """Means and aleatoric stds in target units, in the loader's (= input) order."""
+    """Means and aleatoric stds in target units, in the loader's (= input) order, on the
+    model's device (as aviary's own ``evaluate`` moves each batch)."""
     import torch
 
     model.eval()
     means, stds, ids = [], [], []
     with torch.inference_mode():
         for inputs, _targets, material_ids, _compositions in loader:
+            inputs = [t.to(model.device) if hasattr(t, "to") else t for t in inputs]
             (output,) = model(*inputs)
             mean, log_std = output.unbind(dim=1)
             means.append(normalizer.denorm(mean))
@@ -221,8 +224,8 @@ def _predict(model, loader, normalizer) -> tuple[np.ndarray, np.ndarray]:
     if list(ids) != list(range(len(ids))):
         raise RuntimeError("aviary returned Roost predictions out of input order")
     return (
-        torch.cat(means).double().numpy(),
-        torch.cat(stds).double().numpy(),
+        torch.cat(means).double().cpu().numpy(),
+        torch.cat(stds).double().cpu().numpy(),
     )
 
 
@@ -239,13 +242,23 @@ def fit_predict(
 
     Runs with torch's deterministic algorithms: Roost's attention pooling sums over
     scatter indices, and with two threads on a busy machine the default kernels gave
-    last-bit differences between runs with the same seed (about 1 run in 10 here)."""
+    last-bit differences between runs with the same seed (about 1 run in 10 here). On CUDA
+    they are :func:`matfusion.train.device.deterministic_mode`'s (an operation without a
+    deterministic CUDA kernel warns instead of failing)."""
     import torch
 
+    from matfusion.train import deterministic_mode
+
+    device = str(settings.get("device", "cpu"))
+    if torch.device(device).type == "cuda":
+        with deterministic_mode(device) as determinism:
+            result = _fit_predict(train, val, test, settings, progress, device)
+        result.settings["determinism"] = determinism
+        return result
     previous = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     try:
-        return _fit_predict(train, val, test, settings, progress)
+        return _fit_predict(train, val, test, settings, progress, device)
     finally:
         torch.use_deterministic_algorithms(previous)
 
@@ -256,6 +269,7 @@ def _fit_predict(
     test: pd.DataFrame,
     settings: dict[str, Any],
     progress: bool,
+    device: str = "cpu",
 ) -> PeerResult:
     import torch
     from torch.utils.data import DataLoader
@@ -282,7 +296,7 @@ def _fit_predict(
         n_targets=[1],
         task_dict={_TARGET: "regression"},
         elem_embedding=embedding,
-        device="cpu",
+        device=device,
         **width,
     )
     normalizer = av.Normalizer()
@@ -370,6 +384,7 @@ def _fit_predict(
         settings={
             **settings,
             "num_threads": threads,
+            "device": device,
             "n_train": len(train),
             "best_source": "epoch (weights of the epoch with the lowest validation MAE)",
             "best_val_mae": best_mae,

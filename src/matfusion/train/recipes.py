@@ -174,11 +174,14 @@ class FastRecipe(Recipe):
     def scheduler(
         self, optimizer: Optimizer, steps_per_epoch: int, epochs: int, lr: float
     ) -> LRScheduler:
+        total = steps_per_epoch * epochs
+        # OneCycleLR divides by its warm-up length in steps minus one: keep it at two or more
+        # steps, so a run of a handful of steps works (it changes nothing above 20 steps)
         return OneCycleLR(
             optimizer,
             max_lr=lr,
-            total_steps=steps_per_epoch * epochs,
-            pct_start=self.warmup_fraction,
+            total_steps=total,
+            pct_start=min(0.5, max(self.warmup_fraction, 2.0 / total)),
             anneal_strategy="cos",
             cycle_momentum=False,
         )

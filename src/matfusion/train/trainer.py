@@ -2,12 +2,15 @@
 
 The whole encoded set lives on the device as two tensors; each epoch shuffles indices with a
 seeded generator, slices batches and trims each batch to its longest row (row lengths are
-computed once). Validation runs every epoch under ``torch.inference_mode`` on length-sorted
-batches, so padding is nearly free. Nothing loops over elements in Python.
+computed once). With ``TrainConfig.bucket`` the shuffle keeps rows of similar length together
+(:func:`epoch_batches`), so batches carry almost no padding. Validation runs every epoch under
+``torch.inference_mode`` on length-sorted batches, so padding is nearly free. Nothing loops
+over elements in Python.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -24,15 +27,18 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
+from .device import deterministic_mode
 from .loss import robust_l1
 from .recipes import get_recipe
 
 __all__ = [
+    "BUCKET_BATCHES",
     "EncodedLike",
     "FitResult",
     "TargetScaler",
     "TrainConfig",
     "configure_threads",
+    "epoch_batches",
     "fit",
     "predict",
     "set_seed",
@@ -79,7 +85,14 @@ class TrainConfig:
     """How to train; ``None`` means "the recipe's default" (resolved values land in
     ``FitResult.settings``). For ``crabnet``, ``lr`` is the top of the learning-rate cycle
     (the bottom keeps the paper's 1:60 ratio); ``patience`` enables early stopping for any
-    recipe."""
+    recipe.
+
+    ``device`` is ``cpu`` or ``cuda`` (resolve ``auto`` with
+    :func:`matfusion.train.device.resolve_device` first: the config keys a stored run).
+    ``autocast`` trains forward and loss under bfloat16 autocast; ``bucket`` batches rows of
+    similar length together (:func:`epoch_batches`). Both came after runs were stored, so
+    :meth:`to_dict` leaves them out while they are off: a run that does not use them keeps
+    its key, and its meaning."""
 
     recipe: str = "crabnet"
     epochs: int | None = None
@@ -91,6 +104,11 @@ class TrainConfig:
     jitter: float = 0.02
     num_threads: int | None = None
     device: str = "cpu"
+    autocast: bool = False
+    bucket: bool = False
+
+    #: Off-by-default fields that :meth:`to_dict` omits while False (see the class docstring).
+    OPTIONAL_FLAGS = ("autocast", "bucket")
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "patience"):
@@ -105,9 +123,26 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.weight_decay must be >= 0, got {self.weight_decay}")
         if self.jitter < 0:
             raise ValueError(f"TrainConfig.jitter must be >= 0, got {self.jitter}")
+        if str(self.device).lower() == "auto":
+            raise ValueError(
+                "TrainConfig.device 'auto' must be resolved to cpu or cuda before a run is "
+                "configured (matfusion.train.device.resolve_device)"
+            )
+        try:
+            torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"TrainConfig.device: not a torch device: {self.device!r}") from exc
+        for name in self.OPTIONAL_FLAGS:
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"TrainConfig.{name} must be True or False")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as a dict, without the optional flags that are off."""
+        out = dataclasses.asdict(self)
+        for name in self.OPTIONAL_FLAGS:
+            if not out[name]:
+                del out[name]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
@@ -278,6 +313,47 @@ def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+#: Length bucketing sorts each run of ``BUCKET_BATCHES * batch_size`` shuffled rows by length.
+BUCKET_BATCHES = 50
+
+
+def epoch_batches(
+    lengths: torch.Tensor, batch_size: int, generator: torch.Generator, bucket: bool = False
+) -> tuple[torch.Tensor, list[tuple[int, int, int]]]:
+    """One epoch's row order and its batches as ``(start, stop, width)`` slices of it, where
+    ``width`` is the batch's longest row (the batch is trimmed to it).
+
+    Plain: a random permutation cut into consecutive batches. Bucketed: the permutation is
+    cut into chunks of :data:`BUCKET_BATCHES` batches, each chunk is sorted by length (stable,
+    so equal lengths stay in random order), batches are cut from that and their order is
+    shuffled. Batches then hold rows of one or two lengths and are trimmed to little more
+    than their own rows, while which rows meet and the order of batches stay random. The
+    plain path draws exactly what the trainer drew before bucketing existed."""
+    n = int(lengths.shape[0])
+    steps = math.ceil(n / batch_size)
+    perm = torch.randperm(n, generator=generator)
+    if bucket:
+        chunk = BUCKET_BATCHES * batch_size
+        perm = torch.cat(
+            [part[torch.argsort(lengths[part], stable=True)] for part in perm.split(chunk)]
+        )
+    padded = steps * batch_size - n
+    widths = torch.nn.functional.pad(lengths[perm], (0, padded))
+    widths = widths.view(steps, batch_size).amax(1).tolist()
+    sizes = [batch_size] * (steps - 1) + [n - (steps - 1) * batch_size]
+    if bucket:
+        order = torch.randperm(steps, generator=generator).tolist()
+        pieces = perm.split(batch_size)
+        perm = torch.cat([pieces[i] for i in order])
+        widths = [widths[i] for i in order]
+        sizes = [sizes[i] for i in order]
+    spans, start = [], 0
+    for size, width in zip(sizes, widths, strict=True):
+        spans.append((start, start + size, int(width)))
+        start += size
+    return perm, spans
+
+
 # ----------------------------------------------------------------------------- public API
 
 
@@ -296,11 +372,32 @@ def fit(
     Targets are standardised on the training set; validation MAE (target units) is measured
     every epoch and the best weights (a plain epoch or, for ``crabnet``, a weight average) are
     loaded into the model before returning. Inputs are checked before any training: empty sets
-    and NaN/inf targets raise ``ValueError``.
+    and NaN/inf targets raise ``ValueError``. On CUDA the run uses PyTorch's deterministic
+    settings (:func:`matfusion.train.device.deterministic_mode`); the settings record them.
+    With ``config.autocast`` the training forward pass and loss run under bfloat16 autocast
+    (validation and :func:`predict` stay in float32, so the MAE that picks the best epoch is
+    exact).
     """
+    config = config or TrainConfig()
+    with deterministic_mode(config.device) as determinism:
+        result = _fit(model, train, y_train, val, y_val, config, progress, eval_batch_size)
+    result.settings["determinism"] = determinism
+    return result
+
+
+def _fit(
+    model: nn.Module,
+    train: EncodedLike,
+    y_train: ArrayLike,
+    val: EncodedLike,
+    y_val: ArrayLike,
+    config: TrainConfig,
+    progress: bool,
+    eval_batch_size: int,
+) -> FitResult:
+    """:func:`fit` under its device settings."""
     from matfusion.featurize import jitter_fractions  # lazy: featurize pulls in pymatgen
 
-    config = config or TrainConfig()
     recipe = get_recipe(config.recipe)
     device = torch.device(config.device)
     tr = _pack(train, device, "train")
@@ -328,7 +425,11 @@ def fit(
     y_va = torch.as_tensor(y_va_np, dtype=torch.float64, device=device)
     shuffle_gen = torch.Generator().manual_seed(config.seed)
     jitter_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
-    padded = steps_per_epoch * batch_size - n
+
+    def autocast() -> contextlib.AbstractContextManager[Any]:
+        if not config.autocast:
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=torch.bfloat16)
 
     history: list[dict[str, Any]] = []
     best_mae, best_epoch, best_source = math.inf, 0, "epoch"
@@ -336,6 +437,7 @@ def fit(
     since_best = 0
     swa_model: AveragedModel | None = None
     train_seconds, samples_seen = 0.0, 0
+    cells_seen, real_per_epoch = 0, int(tr.lengths.sum())
     stopped_early = diverged = False
     t_start = time.perf_counter()
 
@@ -343,18 +445,18 @@ def fit(
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
-        perm = torch.randperm(n, generator=shuffle_gen)
-        widths = torch.nn.functional.pad(tr.lengths[perm], (0, padded))
-        widths = widths.view(steps_per_epoch, batch_size).amax(1).tolist()
+        perm, spans = epoch_batches(tr.lengths, batch_size, shuffle_gen, config.bucket)
         perm = perm.to(device)
+        cells_seen += sum(width * (stop - start) for start, stop, width in spans)
         total = torch.zeros((), device=device)
-        for b, width in enumerate(widths):
-            idx = perm[b * batch_size : (b + 1) * batch_size]
+        for start, stop, width in spans:
+            idx = perm[start:stop]
             el = tr.elements[idx, :width]
             fr = tr.fractions[idx, :width]
             if config.jitter > 0:
                 fr = jitter_fractions(fr, config.jitter, jitter_gen)
-            loss = robust_l1(model(el, fr), y_tr[idx])
+            with autocast():
+                loss = robust_l1(model(el, fr).float(), y_tr[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if recipe.grad_clip is not None:
@@ -420,6 +522,8 @@ def fit(
     model.load_state_dict(best_state)
     model.eval()
     wall = time.perf_counter() - t_start
+    # share of the element slots in training batches that were padding (bucketing's saving)
+    padding_share = 1.0 - real_per_epoch * len(history) / cells_seen if cells_seen else 0.0
     settings = {
         "recipe": recipe.name,
         "batch_size": batch_size,
@@ -433,6 +537,9 @@ def fit(
         "jitter": config.jitter,
         "seed": config.seed,
         "device": str(device),
+        "autocast": "bfloat16" if config.autocast else None,
+        "bucket": config.bucket,
+        "padding_share": padding_share,
         "num_threads": threads,
         "n_train": n,
         "n_val": len(va),
