@@ -175,13 +175,14 @@ class FastRecipe(Recipe):
         self, optimizer: Optimizer, steps_per_epoch: int, epochs: int, lr: float
     ) -> LRScheduler:
         total = steps_per_epoch * epochs
-        # OneCycleLR divides by its warm-up length in steps minus one: keep it at two or more
-        # steps, so a run of a handful of steps works (it changes nothing above 20 steps)
+        pct = self.warmup_fraction
+        if abs(pct * total - 1) < 1e-9:  # OneCycleLR divides by pct * total - 1 (10 steps)
+            pct = 2.0 / total
         return OneCycleLR(
             optimizer,
             max_lr=lr,
             total_steps=total,
-            pct_start=min(0.5, max(self.warmup_fraction, 2.0 / total)),
+            pct_start=pct,
             anneal_strategy="cos",
             cycle_momentum=False,
         )
