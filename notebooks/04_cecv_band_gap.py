@@ -31,6 +31,7 @@ anchor = "Si"
 mode = "authors"
 models = None  # None: the five models of Figure 11a
 ablation_dataset = "OQMD_Formation_Enthalpy"  # the set of the ablation models' CECV (Figure 7)
+min_r2 = 0.1  # a model with a lower test R² learned too little to bound a band or be ranked
 train_missing = None  # None: train missing runs only under smoke; other profiles read the store
 progress = True
 
@@ -39,6 +40,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from matfusion.analysis.cecv import band_distance
+from matfusion.analysis.compare import models_below_floor
 from matfusion.analysis.plots import plot_cecv
 from matfusion.experiments import results_table
 from matfusion.notebook import (
@@ -121,16 +123,32 @@ quoted = pd.Series(
     index=FIGURE_MODELS,
 )
 summary = with_difference(table["test_mae"], quoted, ours_label=f"ours ({prof.name})")
-if {"LSTM", "DCNN-K1"} <= set(cecv_table.index):
+r2 = pd.Series({m: r["metrics"]["test_r2"] for m, r in train_records.items()}, dtype=float)
+weak = models_below_floor(r2, min_r2=min_r2)
+band_weak = weak.reindex(["LSTM", "DCNN-K1"]).dropna()
+if len(weak):
+    show_markdown(
+        f"**Not meaningful here:** test R² below {min_r2} for "
+        + ", ".join(f"{m} ({v:.2f})" for m, v in weak.items())
+        + ": these models predict little more than the mean, so "
+        + (
+            "the reference band they bound and any distance to it say nothing, "
+            if len(band_weak)
+            else ""
+        )
+        + "and their place in the MAE ordering is left out."
+    )
+if {"LSTM", "DCNN-K1"} <= set(cecv_table.index) and not len(band_weak):
     summary["distance to band"] = [
         band_distance(cecv_table.loc[m], cecv_table.loc["LSTM"], cecv_table.loc["DCNN-K1"])
         if m in cecv_table.index
         else float("nan")
         for m in summary.index
     ]
-else:
+elif not len(band_weak):
     show_markdown("LSTM's or DCNN-K1's CECV is missing: no distance to the reference band.")
 summary["n_train"] = table["n_train"]
+summary["test R²"] = r2
 summary["source"] = table["source"]
 summary.style.format(
     {c: "{:.4g}" for c in summary.select_dtypes("float").columns}, na_rep="–"
@@ -149,8 +167,10 @@ if distance.reindex(["LDCNN", "L-G-DCNN"]).notna().all():
         + f" (distance {summary.loc['L-G-DCNN', 'distance to band']:.3f} vs "
         f"{summary.loc['LDCNN', 'distance to band']:.3f})."
     )
-ours = summary[f"ours ({prof.name})"].reindex(FIGURE_MODELS).dropna()
-order_paper = list(quoted.sort_values(ascending=False).index)
+ours = (
+    summary[f"ours ({prof.name})"].reindex(FIGURE_MODELS).dropna().drop(weak.index, errors="ignore")
+)
+order_paper = [m for m in quoted.sort_values(ascending=False).index if m not in weak.index]
 order_ours = list(ours.sort_values(ascending=False).index)
 lines.append(
     "* MAE from worst to best — paper: "

@@ -132,3 +132,12 @@ def test_ours_vs_reported_labels_differences_units_and_reported_only_columns() -
     # A model of ours the paper did not report: reported and difference are NaN, not an error.
     only_ours = ours_vs_reported(ours, reported[["B"]])
     assert only_ours[("A", "reported")].isna().all()
+
+
+def test_models_below_the_r2_floor_are_named_with_their_r2():
+    from matfusion.analysis.compare import models_below_floor
+
+    r2 = pd.Series({"LSTM": -0.02, "DCNN-K1": -0.04, "L-G-DCNN": 0.71, "LDCNN": 0.1})
+    weak = models_below_floor(r2, min_r2=0.1)
+    assert weak.to_dict() == {"LSTM": -0.02, "DCNN-K1": -0.04}  # 0.1 itself passes
+    assert models_below_floor(pd.Series(dtype=float), min_r2=0.1).empty

@@ -119,6 +119,14 @@ def weak_rows(r2: pd.DataFrame, *, min_r2: float) -> list[str]:
     return [str(row) for row in best.index[best < min_r2]]
 
 
+def models_below_floor(r2: pd.Series, *, min_r2: float) -> pd.Series:
+    """The models (index of ``r2``, their test R²) that learned too little to be placed or
+    ranked: test R² below ``min_r2``, i.e. little more than predicting the mean. A band drawn
+    between two such reference models, or an ordering of their MAEs, means nothing."""
+    r2 = r2.astype(float)
+    return r2[r2 < min_r2]
+
+
 def pairwise_counts(
     mae: pd.DataFrame,
     *,
