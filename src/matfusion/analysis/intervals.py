@@ -92,19 +92,31 @@ def paired_bootstrap(
         raise ValueError(
             f"need two equal 1-D error arrays of 2+ compounds, got {a.shape}, {b.shape}"
         )
+    diff = a - b
+    low, high = _bootstrap_interval([diff], n_boot=n_boot, confidence=confidence, seed=seed)
+    return float(diff.mean()), low, high
+
+
+def _bootstrap_interval(
+    strata: Sequence[np.ndarray], *, n_boot: int, confidence: float, seed: int
+) -> tuple[float, float]:
+    """Percentile interval of the mean over ``strata`` of each stratum's mean, resampling
+    rows with replacement within each stratum (one stratum: the plain paired bootstrap).
+    Vectorised in chunks of resamples, so memory stays bounded for large test sets."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    diff = a - b
     rng = np.random.default_rng(seed)
-    means = np.empty(n_boot)
-    chunk = max(1, 2_000_000 // len(diff))  # bounded memory for large test sets
-    for start in range(0, n_boot, chunk):
-        stop = min(n_boot, start + chunk)
-        idx = rng.integers(0, len(diff), size=(stop - start, len(diff)))
-        means[start:stop] = diff[idx].mean(axis=1)
+    means = np.zeros(n_boot)
+    for diff in strata:
+        chunk = max(1, 2_000_000 // len(diff))
+        for start in range(0, n_boot, chunk):
+            stop = min(n_boot, start + chunk)
+            idx = rng.integers(0, len(diff), size=(stop - start, len(diff)))
+            means[start:stop] += diff[idx].mean(axis=1)
+    means /= len(strata)
     tail = (1 - confidence) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
-    return float(diff.mean()), float(low), float(high)
+    return float(low), float(high)
 
 
 def verdict(low: float, high: float, seed_differences: Sequence[float]) -> Verdict:
@@ -190,16 +202,7 @@ def compare_mae_runs(
             raise ValueError(f"run {i}: need 2+ finite targets")
         diffs.append(np.abs(pa - y) - np.abs(pb - y))
         bases.append(float(np.abs(pb - y).mean()))
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    rng = np.random.default_rng(seed)
-    boot = np.zeros(n_boot)
-    for d in diffs:
-        idx = rng.integers(0, len(d), size=(n_boot, len(d)))
-        boot += d[idx].mean(axis=1)
-    boot /= len(diffs)
-    tail = (1 - confidence) / 2
-    low, high = (float(x) for x in np.quantile(boot, [tail, 1 - tail]))
+    low, high = _bootstrap_interval(diffs, n_boot=n_boot, confidence=confidence, seed=seed)
     seed_diffs = tuple(float(d.mean()) for d in diffs)
     difference = float(np.mean(seed_diffs))
     base = float(np.mean(bases))

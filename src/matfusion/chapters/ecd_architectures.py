@@ -19,6 +19,7 @@ import pandas as pd
 
 from matfusion.analysis.intervals import compare_mae
 from matfusion.ecd.settings import EcdProfile
+from matfusion.train.metrics import regression_metrics
 
 __all__ = ["compare_cv_records", "cv_variant_comparison", "variant_coverage"]
 
@@ -71,10 +72,6 @@ def _pooled(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
             for i, y, pr in zip(p["mp_id"], p["y"], p["pred"], strict=True)
         )
     return pd.DataFrame(rows, columns=["repeat", "mp_id", "y", "pred"])
-
-
-def _r2(y: np.ndarray, pred: np.ndarray) -> float:
-    return 1.0 - float(((y - pred) ** 2).sum()) / float(((y - y.mean()) ** 2).sum())
 
 
 def cv_variant_comparison(
@@ -165,8 +162,12 @@ def compare_cv_records(
                     "repeats": len(repeats),
                     f"MAE {variants[0]}": float(np.abs(a - target_values).mean()),
                     f"MAE {variants[1]}": float(np.abs(b - target_values).mean()),
-                    f"R² {variants[0]}": float(np.mean([_r2(target_values, x) for x in a])),
-                    f"R² {variants[1]}": float(np.mean([_r2(target_values, x) for x in b])),
+                    f"R² {variants[0]}": float(
+                        np.mean([regression_metrics(target_values, x)["r2"] for x in a])
+                    ),
+                    f"R² {variants[1]}": float(
+                        np.mean([regression_metrics(target_values, x)["r2"] for x in b])
+                    ),
                     "difference (GPa)": result.difference,
                     "95% CI": f"[{result.low:+.2f}, {result.high:+.2f}]",
                     f"{variants[0]} better?": result.verdict,
