@@ -33,6 +33,10 @@ def test_parameters_are_injected_and_failures_keep_the_partial_notebook(tmp_path
     executed = nbformat.read(tmp_path / "book" / "executed" / "01_good.ipynb", as_version=4)
     outputs = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert "profile=smoke progress=False" in outputs
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "remove-cell" in injected[0].metadata["tags"]
+    own = [c for c in executed.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(own) == 1 and "remove-cell" not in own[0].metadata["tags"]
     log = json.loads((tmp_path / "book" / "executed" / "timings.json").read_text())
     assert log["01_good"]["profile"] == "smoke"
 

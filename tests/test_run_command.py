@@ -121,7 +121,9 @@ def test_chapters_resolve_by_number_name_or_unique_part() -> None:
     rational = repo_root() / "notebooks" / "03_rational_design.py"
     for name in ("03", "3", "03_rational_design", "03_rational_design.py", "rational", "RATIONAL"):
         assert resolve_chapter(name) == rational
-    with pytest.raises(ValueError, match=r"unknown chapter 'nope'; the chapters: 01_data_overview"):
+    with pytest.raises(
+        ValueError, match=r"unknown chapter 'nope'; the chapters: 00_what_holds, 01_data_overview"
+    ):
         resolve_chapter("nope")
     with pytest.raises(ValueError, match=r"'ecd' is ambiguous, it matches 10_ecd_data, 11_ecd"):
         resolve_chapter("ecd")
@@ -130,7 +132,10 @@ def test_chapters_resolve_by_number_name_or_unique_part() -> None:
 @pytest.mark.parametrize(
     ("argv", "needles"),
     [
-        (["run", "99"], ["unknown chapter '99'", "01_data_overview", "12_ecd_dft_validation"]),
+        (
+            ["run", "99"],
+            ["unknown chapter '99'", "00_what_holds", "01_data_overview", "12_ecd_dft_validation"],
+        ),
         (["run", "ecd"], ["ambiguous", "10_ecd_data", "11_ecd_cv_loeo", "12_ecd_dft_validation"]),
         (
             ["run", "03", "-p", "anchr", "Ge"],

@@ -95,8 +95,22 @@ def execute_notebook(
                 summary=summary,
                 failed=failed if failed.exists() else None,
             ) from None
+        _hide_injected_parameters(partial)
         partial.replace(output)
     return time.perf_counter() - started
+
+
+def _hide_injected_parameters(path: Path) -> None:
+    """Tag papermill's injected parameters cell ``remove-cell``: the page shows the chapter's
+    own parameters cell (the defaults) once, and its rerun box says what was replaced."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(notebook, path)
 
 
 def execute_notebooks(

@@ -21,9 +21,26 @@ from matfusion.analysis.intervals import compare_mae
 from matfusion.ecd.settings import EcdProfile
 from matfusion.train.metrics import regression_metrics
 
-__all__ = ["compare_cv_records", "cv_variant_comparison", "variant_coverage"]
+__all__ = [
+    "RERUN",
+    "compare_cv_records",
+    "cv_model_comparison",
+    "cv_variant_comparison",
+    "rerun_profile",
+    "variant_coverage",
+]
 
 CNN_MODELS = ("3D-CNN+ECD", "2D-CNN+ECD")
+#: Paper B's reruns: valence densities, trained to a validation plateau, the paper's five
+#: repeats (the variant is the profile's unless given).
+RERUN: dict[str, Any] = {"valence": True, "epochs": 150, "patience": 10, "repeats": 5}
+
+
+def rerun_profile(profile: EcdProfile, **changes: Any) -> EcdProfile:
+    """``profile`` with the :data:`RERUN` settings (smoke keeps its own sizes)."""
+    if profile.name == "smoke":
+        return replace(profile, **changes)
+    return replace(profile, **{**RERUN, **changes})
 
 
 def _runs(ranges: Sequence[tuple[int, int]]) -> str:
@@ -116,6 +133,68 @@ def cv_variant_comparison(
         ]
     table = compare_cv_records(frames, variants, models=models, targets=targets)
     return table, missing
+
+
+def _out_of_fold(records: Sequence[dict[str, Any]], model: str, target: str) -> pd.DataFrame:
+    """Out-of-fold predictions of ``model`` on ``target``: rows mp_id, columns the repeats
+    whose folds cover every material (an incomplete repeat is left out), plus column "y"."""
+    table = _pooled(
+        [r for r in records if r["config"]["model"] == model and r["config"]["target"] == target]
+    )
+    if table.empty:
+        return pd.DataFrame(columns=["y"])
+    complete = table.groupby("repeat")["mp_id"].nunique()
+    keep = list(complete[complete == complete.max()].index)
+    table = table[table["repeat"].isin(keep)]
+    wide = table.pivot(index="mp_id", columns="repeat", values="pred").sort_index()
+    wide["y"] = table.drop_duplicates("mp_id").set_index("mp_id")["y"].reindex(wide.index)
+    return wide
+
+
+def cv_model_comparison(
+    profile: EcdProfile,
+    target: str,
+    *,
+    models: Sequence[str] = (
+        "RF+Magpie",
+        "CNN+Magpie",
+        "3D-CNN+ECD",
+        "2D-CNN+ECD",
+        "Fusion(Magpie+ECD)",
+    ),  # fmt: skip
+    store: Any = None,
+) -> tuple[dict[tuple[str, str], Any] | None, list[str]]:
+    """Every ordered pair of ``models``: A's CV MAE minus B's on ``target`` under
+    :func:`rerun_profile` (whole-cube CNNs, valence densities), paired by material over the
+    repeats both complete (:func:`~matfusion.analysis.intervals.compare_mae`). Stored runs
+    only; returns None and the missing runs' labels while no repeat is complete."""
+    from matfusion.ecd.train import prepare_inputs, run_cv
+
+    prof = rerun_profile(profile, variant="whole-cube")
+    inputs = prepare_inputs(prof, need_density=False, progress=False, verbose=False)
+    records = run_cv(list(models), [target], inputs, store=store, progress=False, missing="skip")
+    have = {(r["config"]["model"], r["config"]["fold"], r["config"]["repeat"]) for r in records}
+    missing = [
+        f"{m} / {target} fold {f} repeat {r}"
+        for r in range(prof.repeats)
+        for f in range(prof.folds)
+        for m in models
+        if (m, f, r) not in have
+    ]
+    wide = {m: _out_of_fold(records, m, target) for m in models}
+    out: dict[tuple[str, str], Any] = {}
+    for a in models:
+        for b in models:
+            if a == b:
+                continue
+            repeats = sorted(set(wide[a].columns) & set(wide[b].columns) - {"y"})
+            if not repeats:
+                continue
+            y = wide[a]["y"].to_numpy()
+            out[(a, b)] = compare_mae(
+                y, wide[a][repeats].to_numpy().T, wide[b].loc[wide[a].index, repeats].to_numpy().T
+            )
+    return (out or None), missing
 
 
 def compare_cv_records(

@@ -29,7 +29,9 @@ __all__ = [
     "cecv_over_seeds",
     "mae_claims",
     "rerun_profile",
+    "seed_pairs",
     "seeded_runs",
+    "seeded_summary",
 ]
 
 #: The settings of the reruns (the smoke profile keeps its own tiny epoch budget).
@@ -117,7 +119,7 @@ def cecv_over_seeds(cecv: dict[str, list[dict]]) -> pd.DataFrame:
     return frame
 
 
-def _seed_pairs(a: list[dict], b: list[dict]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def seed_pairs(a: list[dict], b: list[dict]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(target, prediction A, prediction B) for each seed both models ran: same test rows."""
     from matfusion.experiments import stored_test_values
 
@@ -143,7 +145,7 @@ def mae_claims(
     "not testable here" where a model has no run)."""
     rows = []
     for text, better, worse in claims:
-        pairs = _seed_pairs(runs.get(better, []), runs.get(worse, []))
+        pairs = seed_pairs(runs.get(better, []), runs.get(worse, []))
         if not pairs:
             rows.append({"claim": text, "verdict": "not testable here", "seeds": 0})
             continue
@@ -160,3 +162,27 @@ def mae_claims(
             }
         )
     return pd.DataFrame(rows)
+
+
+def seeded_summary(
+    runs: dict[str, list[dict]], reported: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """Per model: seeds stored, test MAE as mean and range over seeds, mean test R², the
+    share of seeds that stopped at the epoch cap, and the paper's MAE where given."""
+    rows = {}
+    for model, records in runs.items():
+        if not records:
+            continue
+        mae = np.array([r["metrics"]["test_mae"] for r in records])
+        r2 = np.array([r["metrics"]["test_r2"] for r in records])
+        at_cap = np.mean([r["epochs_run"] >= r["config"]["train"]["epochs"] for r in records])
+        rows[model] = {
+            "seeds": len(records),
+            "test MAE (mean)": mae.mean(),
+            "min": mae.min(),
+            "max": mae.max(),
+            "test R² (mean)": r2.mean(),
+            "at epoch cap": at_cap,
+            "paper MAE": (reported or {}).get(model, np.nan),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")

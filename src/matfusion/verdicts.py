@@ -1,0 +1,624 @@
+"""One registry of the papers' claims the book checks, each with the function that decides it.
+
+The front page ("What holds") lists every claim with its verdict, and each chapter shows the
+claims it is the evidence for, from the same :data:`CLAIMS` and the same deciders, so a
+verdict is computed once and cannot read one way on the front page and another in a chapter.
+
+A verdict is one of :data:`VERDICTS` and comes from an interval, never from one run:
+
+* **holds** / **fails**: the 95 % interval of the effect lies on the claimed side of zero
+  (or on the other), with at least two seeds, repeats or folds that agree in sign;
+* **inconclusive**: the interval straddles zero, the seeds disagree, or there is only one
+  seed per cell (the evidence then gives the one-seed ordering, which is not a verdict);
+* **not testable here**: what the claim needs is not in this project's data or runs.
+
+Deciders only read the results store; nothing here trains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from matfusion.profiles import Profile, get_profile
+
+__all__ = [
+    "CLAIMS",
+    "VERDICTS",
+    "Claim",
+    "Finding",
+    "VerdictContext",
+    "SECTION",
+    "chapter_findings",
+    "compare_fold_maes",
+    "decide_all",
+    "findings_html",
+    "verdict_counts",
+]
+
+Verdict = Literal["holds", "fails", "inconclusive", "not testable here"]
+VERDICTS: tuple[Verdict, ...] = ("holds", "fails", "inconclusive", "not testable here")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A claim's verdict with the evidence that decided it."""
+
+    verdict: Verdict
+    evidence: str
+    scale: str = ""
+    runs: str = ""
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim in the paper's words, where the book checks it, and how it is decided."""
+
+    key: str
+    paper: Literal["A", "B"]
+    text: str
+    chapter: str
+    section: str
+    decide: Callable[[VerdictContext], Finding]
+
+
+class VerdictContext:
+    """What the deciders read: the two papers' profiles and the store. Runs are loaded once
+    per context and shared by every claim that needs them."""
+
+    def __init__(self, profile: str | Profile = "standard", *, store: Any = None) -> None:
+        from matfusion.ecd.settings import ecd_profile_for
+        from matfusion.results import ResultsStore
+
+        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        self.ecd_profile = ecd_profile_for(self.profile.name)[0]
+        self.store = store if store is not None else ResultsStore()
+        self._memo: dict[Any, Any] = {}
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per ``key`` in this context."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    @cached_property
+    def rerun_profile(self) -> Profile:
+        """The profile of the seeded reruns (authors' conventions, plateau; see chapter 03)."""
+        from matfusion.chapters.rational_design import rerun_profile
+
+        return rerun_profile(self.profile)
+
+    def seeded(self, model: str, dataset: str, seeds: Sequence[int] = (0, 1, 2)) -> list[dict]:
+        """Stored rerun records of ``model`` on ``dataset``, one per seed found."""
+        from matfusion.experiments import stored_training
+
+        def load() -> list[dict]:
+            found = (
+                stored_training(
+                    model, dataset, profile=self.rerun_profile, seed=s, store=self.store
+                )
+                for s in seeds
+            )
+            return [r for r in found if r is not None]
+
+        return self.memo(("seeded", model, dataset, tuple(seeds)), load)
+
+    def single_seed_mae(
+        self, models: Sequence[str], datasets: Sequence[str], folds: Sequence[int] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Test MAE and R² (rows: dataset, or (dataset, fold) for Matbench; columns: model)
+        of the profile's stored runs (one seed per cell); missing cells are NaN."""
+        from matfusion.grid import grid_cells, stored_cell
+
+        def load() -> tuple[pd.DataFrame, pd.DataFrame]:
+            rows = []
+            for cell in grid_cells(models, datasets, folds=folds):
+                record = stored_cell(cell, profile=self.profile, store=self.store)
+                if record is None:
+                    continue
+                rows.append(
+                    {
+                        "dataset": cell.dataset,
+                        "fold": cell.fold,
+                        "model": cell.model,  # an alias's run answers under the alias
+                        "mae": record["metrics"]["test_mae"],
+                        "r2": record["metrics"].get("test_r2", np.nan),
+                    }
+                )
+            table = pd.DataFrame(rows, columns=["dataset", "fold", "model", "mae", "r2"])
+            index = ["dataset", "fold"] if folds is not None else "dataset"
+            mae = table.pivot_table(index=index, columns="model", values="mae")
+            r2 = table.pivot_table(index=index, columns="model", values="r2")
+            return mae.reindex(columns=list(models)), r2.reindex(columns=list(models))
+
+        key = ("mae", tuple(models), tuple(datasets), None if folds is None else tuple(folds))
+        return self.memo(key, load)
+
+
+def _rows_scale(record: dict) -> str:
+    """'20,000 of 240,000 training rows (8 %)' from a run record."""
+    used, full = record["sizes"]["train"], record["full_sizes"]["train"]
+    return f"{used:,} of {full:,} training rows ({used / full:.1%})"
+
+
+# --- deciders ------------------------------------------------------------------------------
+
+
+def seeded_mae_claim(
+    dataset: str, better: str, worse: str, seeds: Sequence[int] = (0, 1, 2)
+) -> Callable[[VerdictContext], Finding]:
+    """``better``'s test MAE is lower than ``worse``'s on ``dataset``: paired bootstrap over
+    the test compounds and the sign of every seed's difference (the seeded reruns)."""
+
+    def decide(ctx: VerdictContext) -> Finding:
+        from matfusion.analysis.intervals import compare_mae_runs
+        from matfusion.chapters.rational_design import seed_pairs
+
+        a, b = ctx.seeded(better, dataset, seeds), ctx.seeded(worse, dataset, seeds)
+        pairs = seed_pairs(a, b)
+        settings = "authors' conventions, validation plateau"
+        if not pairs:
+            return Finding(
+                "inconclusive",
+                f"reruns pending: {len(a)} of {len(seeds)} {better} and {len(b)} of "
+                f"{len(seeds)} {worse} seeds stored",
+                runs="0 seeds",
+            )
+        result = compare_mae_runs(pairs)
+        return Finding(
+            result.verdict,
+            f"MAE difference {better} - {worse}: {result.evidence()}",
+            scale=f"{_rows_scale(a[0])}; {settings}",
+            runs=f"{len(pairs)} of {len(seeds)} seeds"
+            + ("" if len(pairs) == len(seeds) else ", more pending"),
+        )
+
+    return decide
+
+
+def ordering_claim(
+    claim: Any,
+    models: Callable[[VerdictContext], Sequence[str]],
+    datasets: Callable[[VerdictContext], Sequence[str]],
+    *,
+    min_r2: float = 0.1,
+) -> Callable[[VerdictContext], Finding]:
+    """An :class:`~matfusion.analysis.claims.OrderingClaim` on the profile's one-seed runs:
+    always inconclusive (one seed decides nothing), with the one-seed ordering as evidence."""
+
+    def decide(ctx: VerdictContext) -> Finding:
+        from matfusion.analysis.claims import check_claims
+
+        mae, r2 = ctx.single_seed_mae(models(ctx), datasets(ctx))
+        table = check_claims(mae, [claim], r2=r2, min_r2=min_r2)
+        if table.empty:
+            return Finding(
+                "inconclusive",
+                "runs pending: no dataset has a stored run of every model the claim compares",
+                runs="0 seeds",
+            )
+        row = table.iloc[0]
+        weak = row[table.columns[-1]]
+        if row["datasets"] == 0:
+            return Finding(
+                "not testable here",
+                f"every compared model has a test R² below {min_r2:g} on {weak}: they predict "
+                "little more than a constant, so their MAEs cannot be ordered",
+                scale=f"`{ctx.profile.name}` runs",
+                runs="1 seed",
+            )
+        fails = row["where it fails"]
+        return Finding(
+            "inconclusive",
+            f"one seed per cell: the ordering is true on {row['holds on']} of "
+            f"{row['datasets']} datasets" + (f" (not on {fails})" if fails != "-" else ""),
+            scale=f"`{ctx.profile.name}` runs, {ctx.profile.conventions} conventions",
+            runs="1 seed",
+        )
+
+    return decide
+
+
+def compare_fold_maes(
+    mae_a: Sequence[float], mae_b: Sequence[float], *, confidence: float = 0.95
+) -> tuple[float, float, float, str]:
+    """Mean of the per-fold ``MAE_a - MAE_b``, its t interval over the folds, and the verdict
+    (holds: interval below 0 and every fold agrees; fails: the mirror; else inconclusive).
+    Folds are different test sets, so their spread includes the test-set chance."""
+    a, b = np.asarray(mae_a, float), np.asarray(mae_b, float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"need two equal 1-D arrays of fold MAEs, got {a.shape}, {b.shape}")
+    diff = a - b
+    if len(diff) < 2:
+        return float(diff.mean()) if len(diff) else float("nan"), -np.inf, np.inf, "inconclusive"
+    half = stats.t.ppf(0.5 + confidence / 2, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
+    low, high = diff.mean() - half, diff.mean() + half
+    if high < 0 and (diff < 0).all():
+        word = "holds"
+    elif low > 0 and (diff > 0).all():
+        word = "fails"
+    else:
+        word = "inconclusive"
+    return float(diff.mean()), float(low), float(high), word
+
+
+def matbench_claim(better: str, worse: str) -> Callable[[VerdictContext], Finding]:
+    """``better`` beats ``worse`` on most Matbench tasks: per task, the fold differences decide
+    (:func:`compare_fold_maes`); the claim holds when it holds on more than half of the tasks
+    compared and fails when it fails on at least half."""
+
+    def decide(ctx: VerdictContext) -> Finding:
+        from matfusion.data.registry import list_datasets
+
+        tasks = list_datasets("matbench")
+        mae, _ = ctx.single_seed_mae(
+            ["L-G-DCNN", "L-G-DCNN-V1", "CrabNet", "RF-Magpie"], tasks, folds=list(range(5))
+        )
+        words: dict[str, str] = {}
+        for task in tasks:
+            if task not in mae.index.get_level_values(0):
+                continue
+            pair = mae.loc[task, [better, worse]].dropna()
+            if len(pair) < 5:
+                continue
+            words[task] = compare_fold_maes(pair[better], pair[worse])[3]
+        if not words:
+            return Finding("inconclusive", "no task has five folds of both models stored")
+        n = len(words)
+        counts = pd.Series(words).value_counts()
+        held, failed = int(counts.get("holds", 0)), int(counts.get("fails", 0))
+        verdict: Verdict = (
+            "holds" if held > n / 2 else "fails" if failed >= n / 2 else "inconclusive"
+        )
+        return Finding(
+            verdict,
+            f"decided per task by the five folds' MAE differences (95 % t interval): "
+            f"lower on {held}, higher on {failed}, undecided on {n - held - failed} of {n} tasks",
+            scale=f"`{ctx.profile.name}` runs (training sets capped at "
+            f"{ctx.profile.max_train_rows:,} rows)",
+            runs="5 folds per task",
+        )
+
+    return decide
+
+
+def ecd_cv_claim(target: str, better: str, worse: Sequence[str]) -> Callable[..., Finding]:
+    """Paper B: ``better``'s CV MAE is lower than every model in ``worse`` (paired by
+    material over the out-of-fold predictions; the repeats as seeds). The whole-cube CNNs on
+    valence densities, trained to a plateau."""
+
+    def decide(ctx: VerdictContext) -> Finding:
+        from matfusion.chapters.ecd_architectures import cv_model_comparison
+
+        table, missing = ctx.memo(
+            ("ecd_cv", target),
+            lambda: cv_model_comparison(ctx.ecd_profile, target, store=ctx.store),
+        )
+        if table is None:
+            return Finding("inconclusive", f"CV runs pending ({len(missing)} missing)")
+        results = {w: table[(better, w)] for w in worse if (better, w) in table}
+        if len(results) < len(worse):
+            return Finding("inconclusive", f"CV runs pending ({len(missing)} missing)")
+        words = {w: r.verdict for w, r in results.items()}
+        verdict: Verdict = (
+            "holds"
+            if all(v == "holds" for v in words.values())
+            else "fails"
+            if any(v == "fails" for v in words.values())
+            else "inconclusive"
+        )
+        evidence = "; ".join(
+            f"vs {w}: {r.difference:+.2f} GPa [{r.low:+.2f}, {r.high:+.2f}] ({r.verdict})"
+            for w, r in results.items()
+        )
+        n = min(r.n_seeds for r in results.values())
+        return Finding(
+            verdict,
+            f"CV MAE difference, 95 % CI: {evidence}",
+            scale=f"{ctx.memo(('ecd_n', target), lambda: _ecd_scale(ctx))}",
+            runs=f"{n} repeats of 5-fold CV",
+        )
+
+    return decide
+
+
+def _ecd_scale(ctx: VerdictContext) -> str:
+    prof = ctx.ecd_profile
+    return (
+        f"Materials Project Fm-3m set, {prof.grid}^3 {prof.provider} "
+        f"{'valence' if prof.valence else 'all-electron'} densities, {prof.variant} CNNs"
+    )
+
+
+def not_testable(reason: str) -> Callable[[VerdictContext], Finding]:
+    """A claim this project cannot test, with the reason."""
+
+    def decide(ctx: VerdictContext) -> Finding:
+        return Finding("not testable here", reason)
+
+    return decide
+
+
+# --- the registry --------------------------------------------------------------------------
+
+
+def _reference_models(ctx: VerdictContext) -> list[str]:
+    return ["RNN", "LSTM", "GRU", "DCNN", "DCNN-K1", "DPCNN", "CNN", "LDCNN", "LDPCNN", "LCNN"]
+
+
+def _reference_datasets(ctx: VerdictContext) -> list[str]:
+    return list(ctx.profile.reference_datasets)
+
+
+def _ablation_models(ctx: VerdictContext) -> list[str]:
+    from matfusion.paper import reported_ablation
+
+    return list(reported_ablation().columns)
+
+
+def _ablation_datasets(ctx: VerdictContext) -> list[str]:
+    from matfusion.paper import reported_ablation
+
+    return list(reported_ablation().index)
+
+
+def _build() -> tuple[Claim, ...]:
+    from matfusion.analysis.claims import ABLATION_CLAIMS, REFERENCE_MODEL_CLAIMS
+
+    fig3 = "03_rational_design"
+    fig3_section = "Figure 3 rerun: three seeds, the authors' conventions, intervals"
+    fig11 = "04_cecv_band_gap"
+    fig11_section = "Figure 11a rerun: three seeds on OQMD band gap"
+    claims: list[Claim] = [
+        Claim(
+            "A-fig3-lgdcnn-ldcnn",
+            "A",
+            "L-G-DCNN improves on LDCNN: adding the attention "
+            "and GRU lowers the OQMD formation-enthalpy MAE (0.0332 vs 0.0349 eV/atom)",
+            fig3,
+            fig3_section,
+            seeded_mae_claim("OQMD_Formation_Enthalpy", "L-G-DCNN", "LDCNN"),
+        ),  # fmt: skip
+        Claim(
+            "A-fig3-lgdcnn-lstm",
+            "A",
+            "The fusion L-G-DCNN beats its global extractor "
+            "alone (LSTM) on OQMD formation enthalpy",
+            fig3,
+            fig3_section,
+            seeded_mae_claim("OQMD_Formation_Enthalpy", "L-G-DCNN", "LSTM"),
+        ),  # fmt: skip
+        Claim(
+            "A-fig3-lgdcnn-dcnnk1",
+            "A",
+            "The fusion L-G-DCNN beats the local reference DCNN-K1 on OQMD formation enthalpy",
+            fig3,
+            fig3_section,
+            seeded_mae_claim("OQMD_Formation_Enthalpy", "L-G-DCNN", "DCNN-K1"),
+        ),  # fmt: skip
+        Claim(
+            "A-fig3-ldcnn-lstm",
+            "A",
+            "The heuristic fusion LDCNN beats the LSTM on OQMD formation enthalpy",
+            fig3,
+            fig3_section,
+            seeded_mae_claim("OQMD_Formation_Enthalpy", "LDCNN", "LSTM"),
+        ),  # fmt: skip
+    ]
+    band_gap_order = ["L-G-DCNN", "LDCNN", "DCNN", "LSTM", "DCNN-K1"]
+    reported = dict(zip(band_gap_order[::-1], (0.148, 0.115, 0.0531, 0.0428, 0.0410), strict=True))
+    for better, worse in zip(band_gap_order, band_gap_order[1:], strict=False):
+        claims.append(
+            Claim(
+                f"A-fig11-{better.lower()}-{worse.lower()}",
+                "A",
+                f"On OQMD band gap {better} has a lower test MAE than {worse} "
+                f"({reported[better]:g} vs {reported[worse]:g} eV)",
+                fig11,
+                fig11_section,
+                seeded_mae_claim("OQMD_Bandgap", better, worse),
+            )
+        )
+    claims += [
+        Claim(
+            f"A-ref-{i}",
+            "A",
+            c.text,
+            "02_reference_models",
+            "The paper's qualitative claims, checked on our runs",
+            ordering_claim(c, _reference_models, _reference_datasets),
+        )  # fmt: skip
+        for i, c in enumerate(REFERENCE_MODEL_CLAIMS, 1)
+    ]
+    claims += [
+        Claim(
+            f"A-ablation-{i}",
+            "A",
+            c.text,
+            "07_ablations",
+            "Table 2's claims, checked",
+            ordering_claim(c, _ablation_models, _ablation_datasets),
+        )  # fmt: skip
+        for i, c in enumerate(ABLATION_CLAIMS, 1)
+    ]
+    claims += [
+        Claim(
+            "A-matbench-crabnet",
+            "A",
+            "L-G-DCNN outperforms CrabNet on most Matbench composition tasks (Table 1)",
+            "08_matbench",
+            "What our runs say",
+            matbench_claim("L-G-DCNN", "CrabNet"),
+        ),  # fmt: skip
+        Claim(
+            "A-matbench-rf",
+            "A",
+            "The deep fusion models beat a Magpie random forest on "
+            "Matbench (implied by Table 1's ranking)",
+            "08_matbench",
+            "What our runs say",
+            matbench_claim("L-G-DCNN", "RF-Magpie"),
+        ),  # fmt: skip
+        Claim(
+            "A-matbench-v1",
+            "A",
+            "L-G-DCNN-V1 improves on L-G-DCNN on Matbench",
+            "08_matbench",
+            "What our runs say",
+            matbench_claim("L-G-DCNN-V1", "L-G-DCNN"),
+        ),  # fmt: skip
+        Claim(
+            "A-full-data",
+            "A",
+            "The reported MAEs at the full training sets (e.g. 0.0332 "
+            "eV/atom on OQMD formation enthalpy)",
+            "09_sample_efficiency",
+            "What our runs say",
+            not_testable(
+                "the `paper` profile's full splits take about 50 CPU-hours per "
+                "model; no GPU was lent to this project yet"
+            ),
+        ),  # fmt: skip
+    ]
+    cv = "11_ecd_cv_loeo"
+    cv_section = "Cross-validation (Table 2)"
+    others = ("RF+Magpie", "CNN+Magpie", "3D-CNN+ECD", "2D-CNN+ECD")
+    for target in ("bulk", "shear"):
+        claims.append(
+            Claim(
+                f"B-cv-fusion-{target}",
+                "B",
+                f"Fusing the charge density with Magpie gives "
+                f"the best 5-fold CV {target} modulus of the five models",
+                cv,
+                cv_section,
+                ecd_cv_claim(target, "Fusion(Magpie+ECD)", others),
+            )  # fmt: skip
+        )
+        claims.append(
+            Claim(
+                f"B-cv-2d-3d-{target}",
+                "B",
+                f"The 2D SE-CNN on density slices beats the "
+                f"3D-CNN on the cube ({target} modulus, Table 2)",
+                cv,
+                cv_section,
+                ecd_cv_claim(target, "2D-CNN+ECD", ("3D-CNN+ECD",)),
+            )  # fmt: skip
+        )
+    claims.append(
+        Claim(
+            "B-vasp",
+            "B",
+            "The CNNs learn from VASP charge densities of 2,170 materials",
+            "10_ecd_data",
+            "Densities",
+            not_testable(
+                "no VASP densities offline: promolecular and GPAW densities of "
+                "the public Materials Project moduli set stand in"
+            ),
+        ),  # fmt: skip
+    )
+    keys = [c.key for c in claims]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate claim keys")
+    return tuple(claims)
+
+
+#: Every claim the book checks, in book order.
+CLAIMS: tuple[Claim, ...] = _build()
+
+
+def decide_all(
+    profile: str | Profile = "standard",
+    *,
+    claims: Sequence[Claim] = CLAIMS,
+    store: Any = None,
+    context: VerdictContext | None = None,
+) -> pd.DataFrame:
+    """One row per claim: paper, claim, verdict, evidence, scale, runs, chapter, section."""
+    from matfusion.results import optional_lookups
+
+    ctx = context or VerdictContext(profile, store=store)
+    rows = []
+    for claim in claims:
+        with optional_lookups():  # pending reruns are expected; the evidence says so
+            finding = claim.decide(ctx)
+        rows.append(
+            {
+                "key": claim.key,
+                "paper": claim.paper,
+                "claim": claim.text,
+                "verdict": finding.verdict,
+                "evidence": finding.evidence,
+                "scale": finding.scale,
+                "runs": finding.runs,
+                "chapter": claim.chapter,
+                "section": claim.section,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def chapter_findings(
+    chapter: str, profile: str | Profile = "standard", **kwargs: Any
+) -> pd.DataFrame:
+    """:func:`decide_all` for the claims whose evidence is on ``chapter`` (a notebook stem)."""
+    chosen = [c for c in CLAIMS if c.chapter == chapter]
+    if not chosen:
+        raise KeyError(f"no claim is checked on {chapter!r}")
+    return decide_all(profile, claims=chosen, **kwargs)
+
+
+def verdict_counts(table: pd.DataFrame) -> pd.Series:
+    """How many claims of ``table`` (from :func:`decide_all`) got each verdict."""
+    return table["verdict"].value_counts().reindex(list(VERDICTS), fill_value=0)
+
+
+#: The heading of the section each chapter ends its evidence with; the front page links to it.
+SECTION = "Claims decided on this page"
+_SECTION_ID = "claims-decided-on-this-page"
+#: Colour-blind-safe badge colours (Okabe-Ito) per verdict.
+_BADGE = {
+    "holds": "#009E73",
+    "fails": "#D55E00",
+    "inconclusive": "#E69F00",
+    "not testable here": "#999999",
+}
+
+
+def findings_html(table: pd.DataFrame, *, links: bool = False) -> str:
+    """The findings of :func:`decide_all` as an HTML table that wraps instead of overflowing:
+    claim, a coloured verdict, evidence, scale and runs; with ``links``, each claim links to
+    the section of its chapter that shows the evidence."""
+    import html
+
+    rows = []
+    for row in table.itertuples(index=False):
+        claim = html.escape(row.claim)
+        if links:
+            claim = f'<a href="{row.chapter}.html#{_SECTION_ID}">{claim}</a>'
+        badge = (
+            f'<span style="background:{_BADGE[row.verdict]};color:white;padding:1px 6px;'
+            f'border-radius:4px;white-space:nowrap">{row.verdict}</span>'
+        )
+        cells = [claim, badge, html.escape(row.evidence), html.escape(row.scale), row.runs]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(
+        f"<th>{h}</th>" for h in ("claim (the paper)", "verdict", "evidence", "scale", "runs")
+    )
+    return (
+        '<div style="overflow-x:auto"><table class="matfusion-verdicts" '
+        'style="table-layout:auto;width:100%;font-size:90%">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
