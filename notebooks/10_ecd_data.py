@@ -41,9 +41,10 @@ from IPython.display import display
 
 from matfusion.ecd.data import element_counts, load_ecd_dataset, loeo_elements, structures
 from matfusion.ecd.density import density_difference, density_for, get_provider, gpaw_available
+from matfusion.ecd.experiments import comparison_left_out, run_density_comparison
 from matfusion.ecd.reported import loeo_size_mismatches
 from matfusion.ecd.settings import ecd_profile_for
-from matfusion.ecd.train import comparison_left_out, left_out_sentence, run_density_comparison
+from matfusion.ecd.tables import left_out_sentence
 from matfusion.notebook import missing_runs_note, profile_banner, setup_plots, show_markdown
 from matfusion.paper import reported
 from matfusion.profiles import get_profile

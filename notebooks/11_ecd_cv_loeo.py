@@ -42,24 +42,25 @@ from IPython.display import display
 from sklearn.manifold import TSNE
 
 from matfusion.ecd.data import loeo_elements, loeo_split
-from matfusion.ecd.models import ECD_MODELS
-from matfusion.ecd.settings import ecd_profile_for
-from matfusion.ecd.train import (
+from matfusion.ecd.experiments import (
     DENSITY_MODELS,
     LOEO_MODELS,
-    cv_summary,
-    density_note,
-    ensure_density,
-    fusion_gain,
-    left_out_sentence,
-    loeo_summary,
-    paired_provider_gain,
-    prepare_inputs,
-    run_caption,
     run_cv,
     run_loeo,
     run_provider_comparison,
-    win_counts,
+)
+from matfusion.ecd.fitting import ensure_density, prepare_inputs
+from matfusion.ecd.models import ECD_MODELS
+from matfusion.ecd.settings import ecd_profile_for
+from matfusion.ecd.tables import (
+    cv_summary,
+    density_note,
+    fusion_gain,
+    left_out_sentence,
+    loeo_summary,
+    loeo_win_counts,
+    paired_provider_gain,
+    run_caption,
 )
 from matfusion.notebook import (
     missing_runs_note,
@@ -424,15 +425,15 @@ comparison.round(3) if not comparison.empty else None
 if not loeo_table.empty:
     wins = pd.DataFrame(
         {
-            "ours (R2 wins)": win_counts(loeo_table),
-            "paper (R2 wins)": win_counts(
+            "ours (R2 wins)": loeo_win_counts(loeo_table),
+            "paper (R2 wins)": loeo_win_counts(
                 paper_long[
                     paper_long.set_index(["element", "target"]).index.isin(
                         loeo_table.set_index(["element", "target"]).index
                     )
                 ]
             ),
-            "paper, all 11 elements": win_counts(paper_long),
+            "paper, all 11 elements": loeo_win_counts(paper_long),
         }
     ).fillna(0)
     n_cases = loeo_table.dropna(subset=["R2"]).groupby(["element", "target"]).ngroups
@@ -534,7 +535,7 @@ if not loeo_pairs.empty and loeo_compare_complete:
     plt.show()
     provider_wins = pd.DataFrame(
         {
-            f"R2 wins, {p}": win_counts(loeo_by_provider[loeo_by_provider["provider"] == p])
+            f"R2 wins, {p}": loeo_win_counts(loeo_by_provider[loeo_by_provider["provider"] == p])
             for p in ("promolecular", "gpaw")
         }
     )

@@ -46,19 +46,19 @@ from matfusion.ecd.dft import (
     load_dft_moduli,
     load_failures,
 )
+from matfusion.ecd.experiments import run_external
+from matfusion.ecd.fitting import prepare_inputs
 from matfusion.ecd.reported import EXTERNAL_MODEL, external_comparison, external_validation
 from matfusion.ecd.settings import ecd_profile_for
-from matfusion.ecd.train import (
+from matfusion.ecd.tables import (
     EXTERNAL_DFT_COLUMNS,
     density_note,
     external_per_structure,
     external_predictions,
-    metrics,
-    prepare_inputs,
-    run_external,
 )
 from matfusion.notebook import missing_runs_note, profile_banner, setup_plots, show_markdown
 from matfusion.profiles import get_profile
+from matfusion.train.metrics import regression_metrics
 
 prof = get_profile(profile)
 ecd, ecd_note = ecd_profile_for(profile)
@@ -196,7 +196,8 @@ if len(external):
     # no CLI makes these runs yet: the call this page makes (stored runs are skipped)
     command = (
         'python -c "from matfusion.ecd.data import load_external_set; '
-        "from matfusion.ecd.train import prepare_inputs, run_external; "
+        "from matfusion.ecd.fitting import prepare_inputs; "
+        "from matfusion.ecd.experiments import run_external; "
         f"run_external({models!r}, {external_targets!r}, "
         f'prepare_inputs({ecd.name!r}, need_density=False), load_external_set(verbose=False))"'
     )
@@ -242,7 +243,7 @@ if not preds.empty and shown:
             if ok.sum() < 2:
                 ax.set_axis_off()
                 continue
-            m = metrics(y[ok].to_numpy(), sub["pred"][ok].to_numpy())
+            m = regression_metrics(y[ok].to_numpy(), sub["pred"][ok].to_numpy())
             if m["n"] < 5:  # R2 of a handful of points says nothing
                 m["r2"] = float("nan")
             summary.append(

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from matfusion.ecd import data as ecd_data
-from matfusion.ecd import train as ecd_train
+from matfusion.ecd import fitting as ecd_fitting
 
 
 class _Planted:
@@ -27,7 +27,7 @@ def test_planted_pickle_checkpoint_is_not_run_and_means_retrain(tmp_path):
     marker = tmp_path / "ran"
     path = tmp_path / "part.pt"
     torch.save({"state": {}, "info": _Planted(marker)}, path)
-    assert ecd_train._load_checkpoint(path) is None
+    assert ecd_fitting._load_checkpoint(path) is None
     assert not marker.exists()
 
 
@@ -36,7 +36,7 @@ def test_checkpoint_round_trip_as_tensors_and_text(tmp_path):
     net = torch.nn.Linear(3, 1)
     info = {"mean": np.float64(1.5), "std": 2.0, "history": [{"val_mae": 0.25}]}
     torch.save({"state": net.state_dict(), "info": json.dumps(info, default=float)}, path)
-    saved = ecd_train._load_checkpoint(path)
+    saved = ecd_fitting._load_checkpoint(path)
     assert json.loads(saved["info"]) == {"mean": 1.5, "std": 2.0, "history": [{"val_mae": 0.25}]}
     assert torch.equal(saved["state"]["weight"], net.weight.detach())
 

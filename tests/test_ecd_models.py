@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from matfusion.ecd.fitting import EcdInputs, fit_predict
 from matfusion.ecd.models import (
     CNN3D,
     ECD_MODELS,
@@ -17,7 +18,8 @@ from matfusion.ecd.models import (
     get_ecd_model,
 )
 from matfusion.ecd.settings import ecd_profile
-from matfusion.ecd.train import EcdInputs, fit_predict, metrics, win_counts
+from matfusion.ecd.tables import loeo_win_counts
+from matfusion.train.metrics import regression_metrics
 
 
 def test_registry_names_the_papers_five_models() -> None:
@@ -98,31 +100,38 @@ def test_training_beats_predicting_the_mean(name: str, signal: str, tmp_path, mo
     pred, info = fit_predict(name, inputs, "bulk", train, test, seed=0)
     y = inputs.frame["bulk_modulus"].to_numpy()
     baseline = np.abs(y[test] - y[train].mean()).mean()
-    assert metrics(y[test], pred)["mae"] < 0.8 * baseline
+    assert regression_metrics(y[test], pred)["mae"] < 0.8 * baseline
     history = info["history"]
     assert history[-1]["train_mae_z"] < history[0]["train_mae_z"]
 
 
-def test_metrics_and_win_counts() -> None:
-    m = metrics(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
+def test_metrics_and_loeo_win_counts() -> None:
+    m = regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0]))
     assert m["rmse"] == pytest.approx(np.sqrt(1 / 3)) and m["r2"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="non-finite"):
-        metrics(np.array([1.0, np.nan]), np.array([1.0, 2.0]))
+        regression_metrics(np.array([1.0, np.nan]), np.array([1.0, 2.0]))
     table = pd.DataFrame(
         {
-            "element": ["Cl", "Cl", "Tl", "Tl"],
+            "element": ["Cl", "Cl", "Tl", "Tl", "Xe", "Xe"],
             "target": "bulk",
-            "model": ["A", "B", "A", "B"],
-            "R2": [0.5, 0.7, 0.9, 0.1],
+            "model": ["A", "B", "A", "B", "A", "B"],
+            "R2": [0.5, 0.7, 0.9, 0.1, np.nan, np.nan],
+            "RMSE": [3.0, 2.0, 1.0, 4.0, 5.0, 6.0],
         }
     )
-    assert win_counts(table).to_dict() == {"A": 1, "B": 1}
+    # R2: highest wins, a case without a finite R2 (one-material test set) is left out
+    assert loeo_win_counts(table).to_dict() == {"A": 1, "B": 1}
+    # RMSE: lowest wins, every case counts
+    assert loeo_win_counts(table, "RMSE").to_dict() == {"A": 2, "B": 1}
+    # a model that never wins is listed with 0
+    assert loeo_win_counts(table[table["element"] == "Cl"]).to_dict() == {"A": 0, "B": 1}
 
 
 def test_cv_records_are_stored_resumed_and_read_only(tmp_path, monkeypatch) -> None:
     from dataclasses import replace
 
-    from matfusion.ecd.train import cv_summary, run_cv
+    from matfusion.ecd.experiments import run_cv
+    from matfusion.ecd.tables import cv_summary
     from matfusion.results import ResultsStore
 
     monkeypatch.setenv("MATFUSION_CACHE", str(tmp_path / "cache"))
@@ -151,7 +160,7 @@ def test_cv_records_are_stored_resumed_and_read_only(tmp_path, monkeypatch) -> N
 def test_external_predictions_are_stored_per_id(tmp_path, monkeypatch) -> None:
     from dataclasses import replace
 
-    from matfusion.ecd.train import run_external
+    from matfusion.ecd.experiments import run_external
     from matfusion.results import ResultsStore
 
     monkeypatch.setenv("MATFUSION_CACHE", str(tmp_path / "cache"))

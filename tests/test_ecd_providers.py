@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from pymatgen.core import Lattice, Structure
 
-from matfusion.ecd import train as ecd_train
-from matfusion.ecd.data import load_ecd_dataset
+from matfusion.ecd.data import load_ecd_dataset, structures
 from matfusion.ecd.density import DensityError, get_provider, gpaw_available, gpaw_unsupported
+from matfusion.ecd.experiments import run_provider_comparison
+from matfusion.ecd.fitting import prepare_inputs
 from matfusion.ecd.settings import ecd_profile
-from matfusion.ecd.train import paired_provider_gain, prepare_inputs, run_provider_comparison
+from matfusion.ecd.tables import paired_provider_gain
 from matfusion.results import ResultsStore
 
 needs_gpaw = pytest.mark.skipif(not gpaw_available(), reason="GPAW (the dft extra) not installed")
@@ -22,7 +23,7 @@ needs_gpaw = pytest.mark.skipif(not gpaw_available(), reason="GPAW (the dft extr
 @needs_gpaw
 def test_the_profiles_list_every_element_gpaw_has_no_setup_for() -> None:
     """The comparison leaves these out without asking GPAW, so the list must be right."""
-    lacking = gpaw_unsupported(ecd_train.structures(load_ecd_dataset(verbose=False)))
+    lacking = gpaw_unsupported(structures(load_ecd_dataset(verbose=False)))
     for name in ("smoke", "standard", "paper"):
         assert sorted(ecd_profile(name).gpaw_exclude_elements) == lacking
 
@@ -91,7 +92,7 @@ def test_comparison_is_paired_and_leaves_out_what_gpaw_cannot_compute(tmp_path) 
     usable = full[~full["elements"].str.contains(r"\bCl\b")]
     electrons = {
         row.mp_id: sum(site.specie.Z for site in s.get_primitive_structure())
-        for row, s in zip(usable.itertuples(), ecd_train.structures(usable), strict=True)
+        for row, s in zip(usable.itertuples(), structures(usable), strict=True)
     }
     assert max(electrons[i] for i in used) <= sorted(electrons.values())[7]
 
@@ -188,7 +189,7 @@ def test_density_difference_counts_the_electrons_placed_elsewhere() -> None:
 
 
 def test_per_material_density_differences_are_stored_and_read_back(tmp_path) -> None:
-    from matfusion.ecd.train import run_density_comparison
+    from matfusion.ecd.experiments import run_density_comparison
 
     prof = replace(ecd_profile("smoke"), compare_max_materials=3, grid=8)
     store = ResultsStore(tmp_path / "results")

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from matfusion.ecd.data import contains_any, load_ecd_dataset
+from matfusion.ecd.experiments import comparison_left_out
+from matfusion.ecd.fitting import EcdInputs
 from matfusion.ecd.reported import (
     EXTERNAL_MODEL,
     external_comparison,
@@ -17,9 +19,7 @@ from matfusion.ecd.reported import (
     loeo_size_mismatches,
 )
 from matfusion.ecd.settings import ecd_profile
-from matfusion.ecd.train import (
-    EcdInputs,
-    comparison_left_out,
+from matfusion.ecd.tables import (
     external_per_structure,
     external_predictions,
     fusion_gain,

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from matfusion.ecd.data import contains_any, dataset_sha256, load_ecd_dataset
-from matfusion.ecd.train import RECORD_VERSION as ECD_RECORD_VERSION
+from matfusion.ecd.fitting import RECORD_VERSION as ECD_RECORD_VERSION
 from matfusion.migrations import ECD_DATASET_IDS, migrate_config, migrate_store
 from matfusion.results import ResultsStore, key_for
 

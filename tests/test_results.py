@@ -124,6 +124,40 @@ def test_cached_run_hits(store):
     assert "cache_hit" not in on_disk
 
 
+def test_cached_run_force_recomputes_and_replaces(store):
+    cached_run(store, CONFIG, lambda: {"metrics": {"test_mae": 0.5}})
+    again = cached_run(store, CONFIG, lambda: {"metrics": {"test_mae": 0.25}}, force=True)
+    assert again["cache_hit"] is False and again["metrics"] == {"test_mae": 0.25}
+    assert store.get(CONFIG)["metrics"] == {"test_mae": 0.25}
+    assert not list(store.path_for(CONFIG).parent.glob(".*.lock"))  # the lock file is gone
+
+
+def test_cached_run_waits_for_the_lock_and_then_reuses_the_record(store):
+    """A second process asking for a config being computed waits, then finds the record
+    stored meanwhile instead of computing it again."""
+    import threading
+
+    calls = []
+    result = {}
+
+    def compute():
+        calls.append(1)
+        return {"metrics": {"test_mae": 0.75}}
+
+    with store.lock(CONFIG):
+        waiter = threading.Thread(
+            target=lambda: result.update(cached_run(store, CONFIG, compute, waiting="waiting"))
+        )
+        waiter.start()
+        waiter.join(timeout=0.5)
+        assert waiter.is_alive()  # blocked on the lock, not computing
+        store.put(CONFIG, {"metrics": {"test_mae": 0.5}})  # the holder's record
+    waiter.join(timeout=10)
+    assert not waiter.is_alive()
+    assert calls == [] and result["cache_hit"] is True
+    assert result["metrics"] == {"test_mae": 0.5}
+
+
 def test_provenance(tmp_path):
     assert provenance.git_commit(tmp_path) is None
     info = provenance.collect(tmp_path)

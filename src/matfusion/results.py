@@ -367,20 +367,35 @@ class ResultsStore:
 
 
 def cached_run(
-    store: ResultsStore, config: dict[str, Any], fn: Callable[[], dict[str, Any]]
+    store: ResultsStore,
+    config: dict[str, Any],
+    fn: Callable[[], dict[str, Any]],
+    *,
+    force: bool = False,
+    waiting: str | None = None,
 ) -> dict[str, Any]:
     """Return the stored record for ``config`` or compute it with ``fn()``, store it and
     return it. The returned copy carries ``cache_hit`` (True/False); the file never does.
-    A record without ``provenance`` gets :func:`matfusion.provenance.collect` added."""
-    found = store.get(config)
-    if found is not None:
-        return {**found, "cache_hit": True}
-    record = dict(fn())
-    if "provenance" not in record:
-        from .provenance import collect
+    A record without ``provenance`` gets :func:`matfusion.provenance.collect` added.
 
-        record["provenance"] = collect()
-    store.put(config, record)
+    The compute-and-store step holds :meth:`ResultsStore.lock` on ``config`` (``waiting`` is
+    printed by a process that has to wait), and looks the record up again once it holds it:
+    two processes asking for one config compute it once. ``force`` recomputes and replaces
+    a stored record."""
+    if not force:
+        found = store.get(config)
+        if found is not None:
+            return {**found, "cache_hit": True}
+    with store.lock(config, waiting=waiting):
+        found = None if force else store.get(config)  # stored while we waited?
+        if found is not None:
+            return {**found, "cache_hit": True}
+        record = dict(fn())
+        if "provenance" not in record:
+            from .provenance import collect
+
+            record["provenance"] = collect()
+        store.put(config, record, overwrite=force)
     stored = store.get(config)
     assert stored is not None
     return {**copy.deepcopy(stored), "cache_hit": False}

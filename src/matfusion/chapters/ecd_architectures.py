@@ -104,7 +104,8 @@ def cv_variant_comparison(
     material (a bootstrap over materials, the repeats as seeds). Returns the table and the
     labels of the runs that are missing (a repeat counts only when all its folds are there).
     """
-    from matfusion.ecd.train import prepare_inputs, run_cv
+    from matfusion.ecd.experiments import run_cv
+    from matfusion.ecd.fitting import prepare_inputs
 
     frames: dict[str, list[dict[str, Any]]] = {}
     missing: list[str] = []

@@ -261,9 +261,9 @@ def add_sweep_arguments(parser: Any) -> None:
 
 def sweep_command(args: Any) -> int:
     """Run (or resume) the sweeps ``args.what`` of paper B; stored runs are reused."""
+    from matfusion.ecd.experiments import run_all, run_density_comparison, run_provider_comparison
     from matfusion.ecd.models import ECD_MODELS
     from matfusion.ecd.settings import ecd_profile
-    from matfusion.ecd.train import run_all, run_density_comparison, run_provider_comparison
 
     for option in ("repeats", "epochs", "patience"):
         value = getattr(args, option)

@@ -60,7 +60,6 @@ __all__ = [
     "get_ecd_model",
     "input_coverage",
     "layer_table",
-    "magpie_features",
 ]
 
 #: Length of matminer's ElementProperty "magpie" vector (22 properties x 6 statistics).
@@ -93,33 +92,6 @@ def _check_variant(variant: str) -> str:
             f"{close or sorted(ECD_VARIANTS)}?"
         )
     return variant
-
-
-def magpie_features(formulas: list[str]) -> np.ndarray:
-    """Magpie element-property statistics per formula, ``(N, 132)`` float32.
-
-    matminer's ``ElementProperty.from_preset('magpie')``; an element without a tabulated value
-    gives NaN there, which we set to 0 (and count in the warning) rather than drop the row.
-    """
-    import warnings
-
-    from matminer.featurizers.composition import ElementProperty
-    from pymatgen.core import Composition
-
-    featurizer = ElementProperty.from_preset("magpie")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rows = [featurizer.featurize(Composition(f)) for f in formulas]
-    out = np.asarray(rows, dtype=np.float64)
-    bad = ~np.isfinite(out)
-    if bad.any():
-        warnings.warn(
-            f"magpie: {int(bad.sum())} missing feature values in {int(bad.any(1).sum())} rows "
-            "set to 0",
-            stacklevel=2,
-        )
-        out[bad] = 0.0
-    return out.astype(np.float32)
 
 
 def _mlp(widths: list[int]) -> nn.Sequential:
@@ -487,7 +459,7 @@ def build_ecd_model(
 
         return RandomForestRegressor(n_estimators=50, random_state=seed, n_jobs=1)
     if spec.builder is None:
-        raise ValueError(f"{name} is built from pre-trained parts: see matfusion.ecd.train")
+        raise ValueError(f"{name} is built from pre-trained parts: see matfusion.ecd.fitting")
     torch.manual_seed(seed)
     return spec.builder(grid, width, variant)
 
