@@ -459,8 +459,10 @@ def external_claim(max_width: float = 0.2) -> Callable[[VerdictContext], Finding
     def decide(ctx: VerdictContext) -> Finding:
         from matfusion.ecd.data import load_external_set
         from matfusion.ecd.dft import load_dft_moduli
+        from matfusion.ecd.experiments import run_external
+        from matfusion.ecd.fitting import prepare_inputs
         from matfusion.ecd.reported import EXTERNAL_MODEL, external_validation
-        from matfusion.ecd.train import external_predictions, prepare_inputs, run_external
+        from matfusion.ecd.tables import external_predictions
 
         paper = external_validation()
         dft = load_dft_moduli()

@@ -169,7 +169,8 @@ def cv_model_comparison(
     :func:`rerun_profile` (whole-cube CNNs, valence densities), paired by material over the
     repeats both complete (:func:`~matfusion.analysis.intervals.compare_mae`). Stored runs
     only; returns None and the missing runs' labels while no repeat is complete."""
-    from matfusion.ecd.train import prepare_inputs, run_cv
+    from matfusion.ecd.experiments import run_cv
+    from matfusion.ecd.fitting import prepare_inputs
 
     prof = rerun_profile(profile, variant="whole-cube")
     inputs = prepare_inputs(prof, need_density=False, progress=False, verbose=False)
