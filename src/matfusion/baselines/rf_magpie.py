@@ -26,7 +26,7 @@ from matfusion.config import cache_dir
 from matfusion.io import atomic_write
 from matfusion.profiles import Profile
 
-from .registry import PeerResult
+from .result import PeerResult
 
 __all__ = ["MAGPIE_N_FEATURES", "fit_predict", "magpie_features", "rf_settings"]
 
