@@ -135,8 +135,9 @@ def test_a_paper_run_does_not_answer_a_resized_or_learning_curve_cell(tmp_path) 
     # standard's own cap (3,000 rows) as a learning-curve point: still not the paper run
     cells = grid_cells(["LSTM"], ["matbench_steels"], folds=[0], train_rows=[None, 3000])
     assert [c.train_rows for c in cells] == [None, 3000]
-    assert cells_to_train(cells, profile="standard", store=store) == [cells[1]]
-    records, missing = collect_records(cells, profile="standard", store=store)
+    standard = get_profile("standard")  # the grid functions take a resolved profile
+    assert cells_to_train(cells, profile=standard, store=store) == [cells[1]]
+    records, missing = collect_records(cells, profile=standard, store=store)
     assert [r["metrics"]["test_mae"] for r in records] == [1.25] and missing == [cells[1]]
 
 

@@ -335,3 +335,64 @@ def test_pairs_at_the_threshold_pass_and_cif_duplicates_say_why(tmp_path, capsys
     assert main(["density", str(path), "--grid", "8", "--out", str(tmp_path / "x.npy")]) == 2
     line = _one_error_line(capsys.readouterr().err, "density")
     assert "cannot read" in line and "occupancies ([2.0]) sum to > 1" in line
+
+
+# --------------------------------------------------------------------------- registered names
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["train", "--model", "L-G-DCN", "--dataset", "matbench_steels"],
+            "unknown model 'L-G-DCN'; did you mean 'L-G-DCNN', 'L-G-DCNN-V2' or 'L-G-DCNN-V1'? "
+            "(valid: RNN, LSTM, ",
+        ),
+        (  # --model takes peers too: one namespace, one suggestion list
+            ["train", "--model", "Crabnet", "--dataset", "matbench_steels"],
+            "unknown model 'Crabnet'; did you mean 'CrabNet'? (valid: RNN, ",
+        ),
+        (
+            ["grid", "--models", "L-G-DCNN,Roots", "--datasets", "matbench_steels", "--dry-run"],
+            "unknown model 'Roots'; did you mean 'Roost'? (valid: RNN, ",
+        ),
+        (
+            ["train", "--model", "L-G-DCNN", "--dataset", "matbench_steel"],
+            "unknown dataset 'matbench_steel'; did you mean 'matbench_steels'",
+        ),
+        (
+            ["train", "--model", "L-G-DCNN", "--dataset", "matbench_steels", "--recipe", "fsat"],
+            "unknown recipe 'fsat'; did you mean 'fast'? (valid: crabnet, fast, plateau)",
+        ),
+        (
+            ["grid", "--models", "LSTM", "--datasets", "matbench_steels", "--profile", "smok"],
+            "unknown profile 'smok'; did you mean 'smoke'? (valid: smoke, standard, large, paper)",
+        ),
+        (
+            ["ecd", "cv", "--profile", "standrd"],
+            "unknown ECD profile 'standrd'; did you mean 'standard'? (valid: smoke, standard, "
+            "paper)",
+        ),
+        (
+            ["ecd", "compare", "--profile", "smoke", "--models", "RF+Magpie,2D-CNN"],
+            "unknown ECD model '2D-CNN'; did you mean '2D-CNN+ECD' or '3D-CNN+ECD'? (valid: "
+            "RF+Magpie, CNN+Magpie, 3D-CNN+ECD, 2D-CNN+ECD, Fusion(Magpie+ECD))",
+        ),
+        (
+            ["density", "NaCl.cif", "--provider", "gpw", "--out", "x.npy"],
+            "unknown density provider 'gpw'; did you mean 'gpaw'? (valid: promolecular, gpaw, "
+            "chgcar)",
+        ),
+    ],
+)
+def test_an_unknown_name_is_one_line_with_the_close_matches(
+    argv, expected, tmp_path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("MATFUSION_RESULTS", str(tmp_path / "results"))
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    line = _one_error_line(captured.err, argv[0])
+    assert line.startswith(f"matfusion {argv[0]}: error: {expected}")
+    assert captured.out == ""
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # nothing stored or written

@@ -90,5 +90,8 @@ def test_sweep_cli_names_an_unknown_model_before_any_run(tmp_path) -> None:
         capture_output=True, text=True, env={**os.environ, "MATFUSION_RESULTS": str(tmp_path)},
     )  # fmt: skip
     assert done.returncode == 2
-    assert "--models: unknown ['2D-CNN']" in done.stderr
+    assert done.stderr.strip() == (
+        "matfusion ecd: error: unknown ECD model '2D-CNN'; did you mean '2D-CNN+ECD' or "
+        "'3D-CNN+ECD'? (valid: RF+Magpie, CNN+Magpie, 3D-CNN+ECD, 2D-CNN+ECD, Fusion(Magpie+ECD))"
+    )
     assert not any(tmp_path.iterdir())  # nothing trained or stored

@@ -32,7 +32,7 @@ def test_variants_are_named_and_checked() -> None:
     assert list(ECD_VARIANTS) == ["paper", "matfusion-v1", "whole-cube"]
     assert DEFAULT_ECD_VARIANT == "whole-cube"
     assert build_ecd_model("3D-CNN+ECD", grid=16).variant == "whole-cube"
-    with pytest.raises(ValueError, match="whole-cube"):
+    with pytest.raises(KeyError, match="variant 'whole_cube'; did you mean 'whole-cube'"):
         build_ecd_model("2D-CNN+ECD", grid=16, variant="whole_cube")
     with pytest.raises(ValueError, match="at least 40"):
         CNN3D(32, variant="paper")

@@ -189,7 +189,7 @@ def test_status_from_the_queue_and_resubmission_of_failed_cells_only(
         return [f"10_{i}" for i in range(len(tasks))]
 
     monkeypatch.setattr("matfusion.grid.submit", fake_submit)
-    out = submit_grid(cells, profile="smoke", store=store, resources=Resources(), folder=folder)
+    out = submit_grid(cells, profile=smoke, store=store, resources=Resources(), folder=folder)
     # the same command resubmits the failed and unsent cells, never a queued or running one
     assert sent == [cells[i].label() for i in (2, 3, 4)]
     assert (out["stored"], out["active"], out["submitted"]) == (0, 2, 3)
@@ -207,8 +207,9 @@ def test_a_grid_cell_through_submitit_lands_the_record_a_local_run_makes(
     folder = tmp_path / "jobs"
     quick = Resources(cpus=1, time_min=10)
     out = submit_grid(
-        cells, profile="smoke", epochs=1, resources=quick, folder=folder, cluster="local"
-    )
+        cells, profile=get_profile("smoke"), epochs=1, resources=quick, folder=folder,
+        cluster="local",
+    )  # fmt: skip
     assert out["submitted"] == 1
     monkeypatch.setenv("MATFUSION_RESULTS", str(tmp_path / "elsewhere"))  # the task kept its own
     key = cell_key(cells[0], get_profile("smoke"), 1)

@@ -244,8 +244,9 @@ def _cmd_cecv(args: argparse.Namespace) -> int:
 
 def _cmd_density(args: argparse.Namespace) -> int:
     from matfusion.ecd.cli import density_command
-    from matfusion.ecd.density import DensityError
+    from matfusion.ecd.density import PROVIDERS, DensityError
 
+    PROVIDERS[args.provider]  # an unknown name: one line with close matches, before any work
     try:
         info = density_command(args.structure, args.provider, args.grid, args.out)
     except DensityError as err:
@@ -264,7 +265,11 @@ def _cmd_density(args: argparse.Namespace) -> int:
 
 def _cmd_ecd(args: argparse.Namespace) -> int:
     from matfusion.ecd.cli import sweep_command
+    from matfusion.ecd.models import ECD_MODELS
 
+    for name in (args.models or "").split(","):
+        if name:
+            ECD_MODELS[name]  # an unknown name: one line with close matches, before any run
     return sweep_command(args)
 
 
@@ -338,7 +343,8 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     from matfusion.models import CONVENTIONS
     from matfusion.train import DEVICES, RECIPES
 
-    p.add_argument("--recipe", choices=sorted(RECIPES), help="override the profile's recipe")
+    # names are checked by the registries (one line with close matches), not by argparse
+    p.add_argument("--recipe", help=f"override the profile's recipe: {' | '.join(RECIPES)}")
     p.add_argument(
         "--conventions",
         choices=sorted(CONVENTIONS),
@@ -475,7 +481,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "structure", help="CIF, POSCAR or pymatgen JSON (a CHGCAR for --provider chgcar)"
     )
-    p.add_argument("--provider", default="promolecular", choices=["promolecular", "gpaw", "chgcar"])
+    p.add_argument(
+        "--provider", default="promolecular", help="promolecular (default) | gpaw | chgcar"
+    )
     p.add_argument("--grid", type=int, default=60, help="points per axis, 2 to 256 (paper: 60)")
     p.add_argument(
         "--out", required=True, help="output file in .npy format, written exactly as named"

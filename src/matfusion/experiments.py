@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 from matfusion import provenance
-from matfusion.baselines import get_peer, is_peer
+from matfusion.baselines import PEERS, get_peer, is_peer
 from matfusion.config import checkpoints_dir
 from matfusion.data import element_table, get_dataset, load_split, split_sha256
 from matfusion.featurize import EncodedCompositions, encode_formulas
 from matfusion.io import atomic_write, sha256_file
 from matfusion.models import MODELS, build_model, encoding_order, get_conventions
 from matfusion.profiles import Profile, get_profile
+from matfusion.registry import unknown_name
 from matfusion.results import CorruptRecordError, ResultsStore
 from matfusion.train import (
     TrainConfig,
@@ -137,8 +138,8 @@ def run_config(
             model, dataset, profile=profile, fold=fold, seed=seed, epochs=epochs,
             experiment=experiment, device=device,
         )  # fmt: skip
-    if model not in MODELS:
-        build_model(model, np.zeros((1, 1), dtype=np.float32))  # raises a helpful KeyError
+    if model not in MODELS:  # --model takes models and peers: suggest from both
+        raise unknown_name("model", model, [*MODELS, *PEERS])
     seed = profile.seed if seed is None else seed
     train_cfg = train_config_for(
         profile, seed=seed, epochs=epochs, device=device, autocast=autocast
@@ -429,7 +430,7 @@ def check_seed(seed: Any) -> int | None:
 
 def trained_as(model: str) -> str:
     """The model whose runs answer for ``model``: its ``same_as`` target, else itself."""
-    spec = MODELS.get(model)
+    spec = MODELS.get(model, None)
     return spec.same_as if spec is not None and spec.same_as else model
 
 
@@ -507,12 +508,14 @@ def run_training(
     process with the same config waits and is answered by the first one's record; the run's
     files get run-unique names and the record is written last.
     """
+    # the public entry point: a profile name is resolved here, once (callees take a Profile)
+    prof = get_profile(profile) if isinstance(profile, str) else profile
     target = trained_as(model)
     if target != model:
         record = run_training(
             target,
             dataset,
-            profile=profile,
+            profile=prof,
             fold=fold,
             seed=seed,
             epochs=epochs,
@@ -526,7 +529,6 @@ def run_training(
         )
         return {**record, "alias": model}
     seed = check_seed(seed)
-    prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
     device = resolve_device(device, check=False)
     config = run_config(

@@ -23,13 +23,14 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from matfusion.baselines import is_peer
+from matfusion.baselines import PEERS, is_peer
 from matfusion.cluster import Resources
 from matfusion.data import get_dataset
 from matfusion.executors import ACTIVE, Task, TaskState, submit, task_states
 from matfusion.experiments import run_training, stored_training
 from matfusion.models import MODELS
-from matfusion.profiles import Profile, get_profile
+from matfusion.profiles import Profile
+from matfusion.registry import unknown_name
 from matfusion.results import ResultsStore
 
 
@@ -128,7 +129,7 @@ def grid_cells(
     a set with one fixed split would otherwise fail hours in, or be dropped silently."""
     for model in models:
         if model not in MODELS and not is_peer(model):
-            raise KeyError(f"unknown model {model!r} (neither a registered model nor a peer)")
+            raise unknown_name("model", model, [*MODELS, *PEERS])
     infos = [get_dataset(dataset) for dataset in datasets]
     if folds is not None:
         if not folds:
@@ -194,7 +195,7 @@ def stored_cell(
 def cells_to_train(
     cells: Sequence[Cell],
     *,
-    profile: str | Profile = "standard",
+    profile: Profile,
     epochs: int | None = None,
     store: ResultsStore | None = None,
     device: str = "cpu",
@@ -202,8 +203,7 @@ def cells_to_train(
 ) -> list[Cell]:
     """The cells without a usable stored record (same lookup as ``run_training``: aliases
     and stored larger profiles count as done)."""
-    prof = get_profile(profile) if isinstance(profile, str) else profile
-    run = {"profile": prof, "epochs": epochs, "store": store, "device": device}
+    run = {"profile": profile, "epochs": epochs, "store": store, "device": device}
     return [c for c in cells if stored_cell(c, **run, autocast=autocast) is None]
 
 
@@ -223,7 +223,7 @@ def _train_cell(
 def collect_records(
     cells: Sequence[Cell],
     *,
-    profile: str | Profile = "standard",
+    profile: Profile,
     train_missing: bool = False,
     epochs: int | None = None,
     store: ResultsStore | None = None,
@@ -237,14 +237,13 @@ def collect_records(
     missing instead of silently dropped or silently trained for hours. ``device="cuda"``
     reads (or trains) the GPU runs instead of the CPU ones.
     """
-    prof = get_profile(profile) if isinstance(profile, str) else profile
     records: list[dict[str, Any]] = []
     missing: list[Cell] = []
     for cell in tqdm(cells, desc="cells", disable=not progress):
         if train_missing:
-            record = _train_cell(cell, profile=prof, epochs=epochs, store=store, device=device)
+            record = _train_cell(cell, profile=profile, epochs=epochs, store=store, device=device)
         else:
-            record = stored_cell(cell, profile=prof, epochs=epochs, store=store, device=device)
+            record = stored_cell(cell, profile=profile, epochs=epochs, store=store, device=device)
         if record is None:
             missing.append(cell)
         else:
@@ -255,7 +254,7 @@ def collect_records(
 def run_grid(
     cells: Sequence[Cell],
     *,
-    profile: str | Profile = "standard",
+    profile: Profile,
     epochs: int | None = None,
     store: ResultsStore | None = None,
     progress: bool = True,
@@ -263,17 +262,16 @@ def run_grid(
     autocast: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every cell not yet in the store; returns all records in cell order."""
-    prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
     on = {"device": device, "autocast": autocast}
-    todo = cells_to_train(cells, profile=prof, epochs=epochs, store=store, **on)
+    todo = cells_to_train(cells, profile=profile, epochs=epochs, store=store, **on)
     print(f"[matfusion grid] {len(cells)} cells, {len(cells) - len(todo)} already stored")
     bar = tqdm(total=len(todo), disable=not progress, desc="grid", unit="run")
     records = []
     started = time.perf_counter()
     for cell in cells:
         bar.set_postfix_str(cell.label())
-        record = _train_cell(cell, profile=prof, epochs=epochs, store=store, **on)
+        record = _train_cell(cell, profile=profile, epochs=epochs, store=store, **on)
         records.append(record)
         if not record.get("cache_hit"):
             bar.update(1)
@@ -308,7 +306,7 @@ def grid_scope(store: ResultsStore) -> str:
 def grid_status(
     cells: Sequence[Cell],
     *,
-    profile: str | Profile = "standard",
+    profile: Profile,
     epochs: int | None = None,
     store: ResultsStore | None = None,
     folder: Path,
@@ -319,15 +317,14 @@ def grid_status(
 
     The tasks are read before the store: a task that finishes in between has stored its
     record by then, so it reads as done, not as finished without one."""
-    prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
     on = {"device": device, "autocast": autocast}
-    keys = [cell_key(cell, prof, epochs, **on) for cell in cells]
+    keys = [cell_key(cell, profile, epochs, **on) for cell in cells]
     tasks = task_states(keys, scope=grid_scope(store), folder=folder)
     out = []
     for cell, key in zip(cells, keys, strict=True):
         state = tasks[key]
-        if stored_cell(cell, profile=prof, epochs=epochs, store=store, **on) is not None:
+        if stored_cell(cell, profile=profile, epochs=epochs, store=store, **on) is not None:
             state = TaskState(key, "done", state.job_id, state.log)
         elif state.state == "finished":
             state = TaskState(
@@ -340,7 +337,7 @@ def grid_status(
 def submit_grid(
     cells: Sequence[Cell],
     *,
-    profile: str | Profile = "standard",
+    profile: Profile,
     epochs: int | None = None,
     store: ResultsStore | None = None,
     resources: Resources,
@@ -353,15 +350,14 @@ def submit_grid(
     queued for (so a failed cell is resubmitted by the same call), as one job array.
 
     Returns counts (``cells``, ``stored``, ``active``, ``submitted``) and the ``job_ids``."""
-    prof = get_profile(profile) if isinstance(profile, str) else profile
     store = store or ResultsStore()
     on = {"device": device, "autocast": autocast}
-    todo = cells_to_train(cells, profile=prof, epochs=epochs, store=store, **on)
-    keys = {cell: cell_key(cell, prof, epochs, **on) for cell in todo}
+    todo = cells_to_train(cells, profile=profile, epochs=epochs, store=store, **on)
+    keys = {cell: cell_key(cell, profile, epochs, **on) for cell in todo}
     states = task_states(list(keys.values()), scope=grid_scope(store), folder=folder)
     active = [cell for cell in todo if states[keys[cell]].state in ACTIVE]
     fresh = [cell for cell in todo if cell not in active]
-    task = _bound_train_cell(prof, epochs, ResultsStore(Path(store.root).resolve()), **on)
+    task = _bound_train_cell(profile, epochs, ResultsStore(Path(store.root).resolve()), **on)
     job_ids = submit(
         task,
         [Task(keys[cell], cell.label(), (cell,)) for cell in fresh],
@@ -369,7 +365,7 @@ def submit_grid(
         resources=resources,
         folder=folder,
         cluster=cluster,
-        name=f"matfusion-grid-{prof.name}",
+        name=f"matfusion-grid-{profile.name}",
     )
     return {
         "cells": len(cells),

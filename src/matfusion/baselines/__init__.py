@@ -8,6 +8,7 @@ with the same schema. See ``registry.py`` for the contract every peer fulfils.
 
 from __future__ import annotations
 
-from .registry import PEERS, PeerResult, PeerSpec, get_peer, is_peer, list_peers
+from .registry import PEERS, PeerSpec, get_peer, is_peer, list_peers
+from .result import PeerResult
 
 __all__ = ["PEERS", "PeerResult", "PeerSpec", "get_peer", "is_peer", "list_peers"]

@@ -39,7 +39,7 @@ import pandas as pd
 
 from matfusion.profiles import Profile
 
-from .registry import PeerResult
+from .result import PeerResult
 
 __all__ = ["crabnet_settings", "fit_predict", "import_crabnet"]
 

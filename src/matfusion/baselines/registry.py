@@ -8,34 +8,19 @@ configuration, so they key the results store: change one and the run is new.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from matfusion.profiles import Profile
+from matfusion.registry import Registry
+
+from .result import PeerResult
 
 __all__ = ["PEERS", "PeerResult", "PeerSpec", "get_peer", "is_peer", "list_peers"]
-
-
-@dataclass
-class PeerResult:
-    """What a peer returns: predictions per split (mean, uncertainty or None) and what
-    training cost. ``history`` uses the trainer's keys where they apply (epoch, val_mae,
-    seconds)."""
-
-    predictions: dict[str, tuple[np.ndarray, np.ndarray | None]]
-    history: list[dict[str, Any]]
-    best_epoch: int | None
-    train_wall_time_s: float
-    train_samples_per_s: float | None
-    n_parameters: int | None
-    settings: dict[str, Any] = field(default_factory=dict)
-    inference_s: float | None = None  # seconds spent predicting the three splits
 
 
 FitPredict = Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], bool], PeerResult]
@@ -105,12 +90,12 @@ _SPECS = [
 ]
 
 #: Every registered peer, by name.
-PEERS: dict[str, PeerSpec] = {spec.name: spec for spec in _SPECS}
+PEERS: Registry[PeerSpec] = Registry.named("peer", _SPECS)
 
 
 def list_peers() -> list[str]:
     """Registered peer names."""
-    return list(PEERS)
+    return PEERS.names()
 
 
 def is_peer(name: str) -> bool:
@@ -119,10 +104,5 @@ def is_peer(name: str) -> bool:
 
 
 def get_peer(name: str) -> PeerSpec:
-    """The spec of ``name``; unknown names raise ``KeyError`` with close matches."""
-    try:
-        return PEERS[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(PEERS), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(f"unknown peer {name!r}{hint} (registered: {', '.join(PEERS)})") from None
+    """The spec of ``name``; an unknown name is one line with close matches."""
+    return PEERS[name]

@@ -16,7 +16,7 @@ import pandas as pd
 from matfusion.featurize.magpie import MAGPIE_N_FEATURES, magpie_features, magpie_labels
 from matfusion.profiles import Profile
 
-from .registry import PeerResult
+from .result import PeerResult
 
 __all__ = ["MAGPIE_N_FEATURES", "fit_predict", "magpie_features", "magpie_labels", "rf_settings"]
 

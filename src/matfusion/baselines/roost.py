@@ -51,7 +51,7 @@ import pandas as pd
 
 from matfusion.profiles import Profile
 
-from .registry import PeerResult
+from .result import PeerResult
 
 __all__ = [
     "AVIARY_VERSION",

@@ -62,17 +62,19 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from matfusion.config import cache_dir
 from matfusion.io import atomic_write
+from matfusion.registry import Registry
 
 __all__ = [
     "PROVIDERS",
     "ChgcarProvider",
     "DensityError",
+    "DensityProvider",
     "DensityResult",
     "GpawProvider",
     "PromolecularProvider",
@@ -442,6 +444,23 @@ def _form_factor(symbol: str, q: np.ndarray, source: str, valence: bool = False)
 # --------------------------------------------------------------------------- providers
 
 
+@runtime_checkable
+class DensityProvider(Protocol):
+    """What the sweeps and the cache need of a provider: a ``name`` and ``settings()`` that
+    key the disk cache (and the stored runs' configs), and ``compute`` for one structure.
+    Declared so a new provider (e.g. another DFT code) says what it must offer."""
+
+    name: str
+
+    def settings(self) -> dict[str, Any]:
+        """Everything the density depends on, JSON-serialisable."""
+        ...
+
+    def compute(self, structure: Any, grid: int) -> DensityResult:
+        """The density of ``structure`` on ``grid``^3 points over its cell."""
+        ...
+
+
 def structure_hash(structure: Any) -> str:
     """16 hex digits identifying a structure (lattice, species, fractional coordinates)."""
     payload = {
@@ -698,28 +717,22 @@ class ChgcarProvider:
         )
 
 
-PROVIDERS: dict[str, type] = {
-    "promolecular": PromolecularProvider,
-    "gpaw": GpawProvider,
-    "chgcar": ChgcarProvider,
-}
+#: Every density provider class, by name (:func:`get_provider` constructs one).
+PROVIDERS: Registry[type[DensityProvider]] = Registry.named(
+    "density provider", [PromolecularProvider, GpawProvider, ChgcarProvider]
+)
 
 
-def get_provider(name: str, **settings: Any) -> Any:
-    """A provider by name (``promolecular``, ``gpaw``, ``chgcar``) with its settings."""
-    try:
-        cls = PROVIDERS[name]
-    except KeyError:
-        raise KeyError(
-            f"unknown density provider {name!r}; choose one of {sorted(PROVIDERS)}"
-        ) from None
-    return cls(**settings)
+def get_provider(name: str, **settings: Any) -> DensityProvider:
+    """A provider by name (``promolecular``, ``gpaw``, ``chgcar``) with its settings; an
+    unknown name is one line with the close matches."""
+    return PROVIDERS[name](**settings)
 
 
 # --------------------------------------------------------------------------- cached batches
 
 
-def _cache_path(provider: Any, structure: Any, grid: int) -> Path:
+def _cache_path(provider: DensityProvider, structure: Any, grid: int) -> Path:
     settings = json.dumps(
         {"v": _CACHE_VERSION, "provider": provider.name, **provider.settings()}, sort_keys=True
     )
@@ -734,7 +747,7 @@ def _cache_path(provider: Any, structure: Any, grid: int) -> Path:
     )
 
 
-def density_for(structure: Any, provider: Any, grid: int) -> DensityResult:
+def density_for(structure: Any, provider: DensityProvider, grid: int) -> DensityResult:
     """A structure's density on ``grid``^3, from the disk cache or computed and cached."""
     path = _cache_path(provider, structure, grid)
     if path.is_file():

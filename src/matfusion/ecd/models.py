@@ -37,7 +37,6 @@ density is periodic, so the voxels past the cell's edge are its first ones.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +44,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from matfusion.registry import Registry
 
 __all__ = [
     "DEFAULT_ECD_VARIANT",
@@ -66,31 +67,30 @@ __all__ = [
 MAGPIE_FEATURES = 132
 
 #: Architecture variants of the density models (3D-CNN, 2D-CNN and so the fusion).
-ECD_VARIANTS: dict[str, str] = {
-    "paper": (
-        "the paper's layer list taken literally, valid padding (3D: grid >= 40, 2D: grid >= 42; "
-        "at 60^3 the 3D-CNN sees voxels 0-39 per axis, the 2D-CNN pixels 0-41 per plane)"
-    ),
-    "matfusion-v1": (
-        "the first matfusion networks: kernels clamped and pools skipped at small grids, the "
-        "2D-CNN's views globally max-pooled (sees voxels 0-19 of 32 per axis in 3D)"
-    ),
-    "whole-cube": (
-        "the paper's layer list with each strided layer's input padded periodically to a size "
-        "its kernel and stride tile: every voxel reaches the output at any grid"
-    ),
-}
+ECD_VARIANTS: Registry[str] = Registry(
+    "ECD architecture variant",
+    {
+        "paper": (
+            "the paper's layer list taken literally, valid padding (3D: grid >= 40, "
+            "2D: grid >= 42; at 60^3 the 3D-CNN sees voxels 0-39 per axis, the 2D-CNN "
+            "pixels 0-41 per plane)"
+        ),
+        "matfusion-v1": (
+            "the first matfusion networks: kernels clamped and pools skipped at small grids, the "
+            "2D-CNN's views globally max-pooled (sees voxels 0-19 of 32 per axis in 3D)"
+        ),
+        "whole-cube": (
+            "the paper's layer list with each strided layer's input padded periodically to a size "
+            "its kernel and stride tile: every voxel reaches the output at any grid"
+        ),
+    }.items(),
+)
 #: The variant new runs use.
 DEFAULT_ECD_VARIANT = "whole-cube"
 
 
 def _check_variant(variant: str) -> str:
-    if variant not in ECD_VARIANTS:
-        close = difflib.get_close_matches(variant, list(ECD_VARIANTS), n=3, cutoff=0.3)
-        raise ValueError(
-            f"unknown ECD architecture variant {variant!r}; did you mean "
-            f"{close or sorted(ECD_VARIANTS)}?"
-        )
+    ECD_VARIANTS[variant]  # an unknown variant: the one-line error with close matches
     return variant
 
 
@@ -384,9 +384,10 @@ class EcdModelSpec:
     builder: Callable[..., Any] | None = None
 
 
-ECD_MODELS: dict[str, EcdModelSpec] = {
-    spec.name: spec
-    for spec in (
+#: Paper B's models, by the names of the paper's tables.
+ECD_MODELS: Registry[EcdModelSpec] = Registry.named(
+    "ECD model",
+    [
         EcdModelSpec(
             "RF+Magpie", ("magpie",), "sklearn", "-", 0.0, "random forest, 50 trees, Magpie"
         ),
@@ -425,19 +426,13 @@ ECD_MODELS: dict[str, EcdModelSpec] = {
             1e-3,
             "head on the fused penultimate outputs of pre-trained CNN+Magpie and 2D-CNN+ECD",
         ),
-    )
-}
+    ],
+)
 
 
 def get_ecd_model(name: str) -> EcdModelSpec:
-    """A registered model by name; an unknown name lists close matches."""
-    try:
-        return ECD_MODELS[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(ECD_MODELS), n=3, cutoff=0.3)
-        raise KeyError(
-            f"unknown ECD model {name!r}; did you mean {close or sorted(ECD_MODELS)}?"
-        ) from None
+    """A registered model by name; an unknown name is one line with close matches."""
+    return ECD_MODELS[name]
 
 
 def build_ecd_model(

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from matfusion.profiles import PROFILES, lookup_profile
+from matfusion.registry import Registry
 
 __all__ = ["ECD_PROFILES", "EcdProfile", "ecd_profile", "ecd_profile_for", "provider_settings"]
 
@@ -67,58 +68,61 @@ class EcdProfile:
         return asdict(self)
 
 
-ECD_PROFILES: dict[str, EcdProfile] = {
-    "smoke": EcdProfile(
-        name="smoke",
-        description="CI: 40 materials, 16^3 promolecular densities, 2 folds, 2 epochs",
-        max_materials=40,
-        grid=16,
-        provider="promolecular",
-        folds=2,
-        repeats=1,
-        epochs=2,
-        patience=2,
-        width=128,
-        loeo_max_elements=2,
-        compare_max_materials=8,
-        valence=True,
-    ),
-    "standard": EcdProfile(
-        name="standard",
-        description=(
-            "laptop: all materials, 32^3 promolecular densities (not DFT), 5 folds, one run "
-            "per fold, at most 25 epochs, 2D-CNN dense width 1024 instead of 4096; "
-            "75 minutes on one shared thread, stored in results/"
+ECD_PROFILES: Registry[EcdProfile] = Registry.named(
+    "ECD profile",
+    [
+        EcdProfile(
+            name="smoke",
+            description="CI: 40 materials, 16^3 promolecular densities, 2 folds, 2 epochs",
+            max_materials=40,
+            grid=16,
+            provider="promolecular",
+            folds=2,
+            repeats=1,
+            epochs=2,
+            patience=2,
+            width=128,
+            loeo_max_elements=2,
+            compare_max_materials=8,
+            valence=True,
         ),
-        max_materials=None,
-        grid=32,
-        provider="promolecular",
-        folds=5,
-        repeats=1,
-        epochs=25,
-        patience=6,
-        width=1024,
-        loeo_min_count=60,
-        # the stored runs' architecture and densities until their whole-cube, valence
-        # reruns land (issue 18); `--variant whole-cube --valence` computes those
-        variant="matfusion-v1",
-    ),
-    "paper": EcdProfile(
-        name="paper",
-        description="the paper's sizes: 60^3 GPAW (PBE) densities, 5 folds x 5 repeats",
-        max_materials=None,
-        grid=60,
-        provider="gpaw",
-        folds=5,
-        repeats=5,
-        epochs=200,
-        patience=30,
-        width=4096,
-        workers=2,
-        variant="paper",
-        valence=True,
-    ),
-}
+        EcdProfile(
+            name="standard",
+            description=(
+                "laptop: all materials, 32^3 promolecular densities (not DFT), 5 folds, one run "
+                "per fold, at most 25 epochs, 2D-CNN dense width 1024 instead of 4096; "
+                "75 minutes on one shared thread, stored in results/"
+            ),
+            max_materials=None,
+            grid=32,
+            provider="promolecular",
+            folds=5,
+            repeats=1,
+            epochs=25,
+            patience=6,
+            width=1024,
+            loeo_min_count=60,
+            # the stored runs' architecture and densities until their whole-cube, valence
+            # reruns land (issue 18); `--variant whole-cube --valence` computes those
+            variant="matfusion-v1",
+        ),
+        EcdProfile(
+            name="paper",
+            description="the paper's sizes: 60^3 GPAW (PBE) densities, 5 folds x 5 repeats",
+            max_materials=None,
+            grid=60,
+            provider="gpaw",
+            folds=5,
+            repeats=5,
+            epochs=200,
+            patience=30,
+            width=4096,
+            workers=2,
+            variant="paper",
+            valence=True,
+        ),
+    ],
+)
 
 
 def provider_settings(profile: EcdProfile) -> dict[str, Any]:
@@ -143,7 +147,6 @@ def ecd_profile_for(name: str) -> tuple[EcdProfile, str | None]:
     None when ``name`` has sizes of its own; a name that is no run profile is an error."""
     if name in ECD_PROFILES:
         return ecd_profile(name), None
-    if name not in PROFILES:
-        raise KeyError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    PROFILES[name]  # an unknown run profile: the one-line error with close matches
     note = f"Paper B has no `{name}` sizes; this chapter shows its `{FALLBACK_PROFILE}` runs."
     return ecd_profile(FALLBACK_PROFILE), note

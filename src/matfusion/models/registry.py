@@ -14,7 +14,6 @@ with ``"matfusion-v1"``.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from typing import Any, Literal
 
 import numpy as np
 from torch import nn
+
+from matfusion.registry import Registry
 
 from .blocks import (
     CompositionEmbedding,
@@ -312,23 +313,17 @@ _SPECS = [
 ]  # fmt: skip
 
 #: Every registered architecture, by name (registration order = the paper's order).
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+MODELS: Registry[ModelSpec] = Registry.named("model", _SPECS)
 
 
 def list_models() -> list[str]:
     """Registered model names in registration order."""
-    return list(MODELS)
+    return MODELS.names()
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The spec of ``name``; unknown names raise ``KeyError`` with close matches."""
-    try:
-        return MODELS[name]
-    except KeyError:
-        by_lower = {k.lower(): k for k in MODELS}
-        close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(by_lower[c] for c in close)}?" if close else ""
-        raise KeyError(f"unknown model {name!r}{hint} (registered: {', '.join(MODELS)})") from None
+    """The spec of ``name``; an unknown name is one line with close matches."""
+    return MODELS[name]
 
 
 def build_model(

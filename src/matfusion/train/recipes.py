@@ -33,7 +33,6 @@ return the best-by-validation-MAE weights; records say which recipe produced a n
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,6 +41,8 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import CyclicLR, LambdaLR, LRScheduler, OneCycleLR
+
+from matfusion.registry import Registry
 
 from .optim import lamb_lookahead
 
@@ -245,13 +246,12 @@ class PlateauRecipe(FastRecipe):
         scheduler.epoch_end(val_mae)
 
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in (CrabNetRecipe(), FastRecipe(), PlateauRecipe())}
+#: Every recipe, by name.
+RECIPES: Registry[Recipe] = Registry.named(
+    "recipe", [CrabNetRecipe(), FastRecipe(), PlateauRecipe()]
+)
 
 
 def get_recipe(name: str) -> Recipe:
-    """Look a recipe up by name; an unknown name lists the close matches."""
-    try:
-        return RECIPES[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(RECIPES), n=3) or sorted(RECIPES)
-        raise KeyError(f"unknown recipe {name!r}; did you mean one of {close}?") from None
+    """Look a recipe up by name; an unknown name is one line with the close matches."""
+    return RECIPES[name]
