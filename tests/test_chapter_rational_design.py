@@ -48,3 +48,15 @@ def test_seeded_runs_cecv_spread_and_claims(tmp_path, monkeypatch):
     assert not missing
     assert [r["config"] for r in again["LSTM"]] == [r["config"] for r in runs["LSTM"]]
     assert all(r["cache_hit"] for r in again["LSTM"])
+
+
+def test_anchor_counts_count_compounds_with_three_or_more_elements() -> None:
+    from matfusion.chapters.rational_design import anchor_counts
+    from matfusion.data.formulas import parse_formula
+    from matfusion.studies import anchor_compounds
+
+    table = anchor_counts(["OQMD_Bandgap"], anchor="Si", splits=["test"])
+    frame = anchor_compounds("OQMD_Bandgap", "Si", split="test")
+    by_hand = sum(len(parse_formula(f)) >= 3 for f in frame["formula"])
+    assert table.loc[0, "with Si"] == len(frame)
+    assert table.loc[0, "with Si, 3+ elements"] == by_hand < len(frame)
