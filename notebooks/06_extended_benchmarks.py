@@ -557,6 +557,19 @@ else:
 cost
 
 # %% [markdown]
+# ## Claims decided on this page
+#
+# The claims this page is the evidence for, with their verdicts, from the book's one claims
+# registry (`matfusion.verdicts`); the front page, "What holds", lists the same rows.
+
+# %% tags=["remove-input"]
+from IPython.display import HTML, display  # noqa: E402
+
+from matfusion.verdicts import chapter_findings, findings_html  # noqa: E402
+
+display(HTML(findings_html(chapter_findings("06_extended_benchmarks", prof))))
+
+# %% [markdown]
 # ## Rerun this chapter
 #
 # One command reruns this page with other parameters; the box lists them with their defaults,

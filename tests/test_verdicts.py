@@ -156,3 +156,47 @@ def test_front_page_and_chapter_give_the_same_verdicts_as_the_chapters_own_analy
     html = findings_html(front.reset_index(), links=True)
     assert html.count("<tr>") == len(CLAIMS) + 1
     assert 'href="03_rational_design.html#claims-decided-on-this-page"' in html
+
+
+def _loeo_record(element: str, model: str, repeat: int, y: np.ndarray, pred: np.ndarray) -> dict:
+    return {
+        "config": {"element": element, "target": "bulk", "model": model, "repeat": repeat},
+        "predictions": {"y": y.tolist(), "pred": pred.tolist()},
+    }
+
+
+def test_loeo_claim_counts_cases_decided_over_repeats() -> None:
+    from matfusion.verdicts import ecd_loeo_claim
+
+    rng = np.random.default_rng(0)
+    records = []
+    for element, good_noise in (("Sc", 1.0), ("Ti", 1.0), ("V", 20.0)):
+        y = rng.uniform(50, 250, 40)
+        for repeat in range(3):
+            records.append(_loeo_record(element, "A", repeat, y, y + rng.normal(0, good_noise, 40)))
+            records.append(_loeo_record(element, "B", repeat, y, y + rng.normal(0, 10.0, 40)))
+    ctx = FakeContext()
+    ctx._memo[("loeo", "A", "B")] = records
+    finding = ecd_loeo_claim("A", "B")(ctx)
+    assert finding.verdict == "holds"
+    assert "lower MAE on 2, higher on 1, undecided on 0 of 3 cases" in finding.evidence
+    assert finding.runs == "3 repeats per case"
+    ctx._memo[("loeo", "A", "B")] = [r for r in records if r["config"]["repeat"] == 0]
+    one = ecd_loeo_claim("A", "B")(ctx)
+    assert one.verdict == "inconclusive" and "undecided on 3 of 3" in one.evidence
+
+
+def test_learning_curve_sentences_are_never_decided_by_one_seed() -> None:
+    from matfusion.verdicts import learning_curve_claim
+
+    sizes = [100, 300, 1000, 3000, 10000]
+    mae = pd.DataFrame(
+        {"L-G-DCNN": [1.0, 0.7, 0.5, 0.35, 0.25], "CrabNet": [1.1, 0.8, 0.6, 0.5, 0.45],
+         "RF-Magpie": [0.9, 0.8, 0.7, 0.65, 0.6]}, index=sizes)  # fmt: skip
+    ctx = FakeContext()
+    ctx.learning_curve = lambda models, dataset, s: (mae, mae * 0 + 0.9)
+    findings = [learning_curve_claim(i)(ctx) for i in range(3)]
+    assert [f.verdict for f in findings] == ["inconclusive"] * 3
+    assert all(f.runs == "1 seed per size" for f in findings)
+    ctx.learning_curve = lambda models, dataset, s: (mae, mae * 0)
+    assert learning_curve_claim(0)(ctx).verdict == "not testable here"

@@ -127,6 +127,26 @@ class VerdictContext:
 
         return self.memo(("cecv", model, dataset), load)
 
+    def learning_curve(
+        self, models: Sequence[str], dataset: str, sizes: Sequence[int]
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Test MAE and R² (rows: training-set size; columns: model) of the stored runs."""
+        from matfusion.grid import grid_cells, stored_cell
+
+        def load() -> tuple[pd.DataFrame, pd.DataFrame]:
+            rows = []
+            for cell in grid_cells(models, [dataset], train_rows=sizes):
+                record = stored_cell(cell, profile=self.profile, store=self.store)
+                if record is not None:
+                    m = record["metrics"]
+                    rows.append((cell.train_rows, cell.model, m["test_mae"], m["test_r2"]))
+            table = pd.DataFrame(rows, columns=["size", "model", "mae", "r2"])
+            mae = table.pivot_table(index="size", columns="model", values="mae")
+            r2 = table.pivot_table(index="size", columns="model", values="r2")
+            return mae, r2
+
+        return self.memo(("curve", tuple(models), dataset, tuple(sizes)), load)
+
     def single_seed_mae(
         self, models: Sequence[str], datasets: Sequence[str], folds: Sequence[int] | None = None
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -493,6 +513,93 @@ def external_claim(max_width: float = 0.2) -> Callable[[VerdictContext], Finding
     return decide
 
 
+def learning_curve_claim(row: int, min_r2: float = 0.1) -> Callable[[VerdictContext], Finding]:
+    """One of the paper's three sentences on Figure 5a (``row`` of
+    :func:`~matfusion.analysis.convergence.learning_curve_claims`), on chapter 09's learning
+    curve: one seed per size, so never more than inconclusive."""
+
+    def decide(ctx: VerdictContext) -> Finding:
+        from matfusion.analysis.convergence import learning_curve_claims
+
+        sizes = [64, 256] if ctx.profile.name == "smoke" else [100, 300, 1000, 3000, 10000]
+        models = ["L-G-DCNN", "CrabNet", "RF-Magpie"]
+        mae, r2 = ctx.learning_curve(models, "OQMD_Bandgap", sizes)
+        if mae.empty or not set(models) <= set(mae.columns):
+            return Finding("inconclusive", "learning-curve runs pending", runs="0 seeds")
+        table = learning_curve_claims(mae, r2=r2, min_r2=min_r2)
+        result = table.iloc[row]
+        scale = f"OQMD band gap, {min(sizes):,}-{max(sizes):,} training rows"
+        if str(result["verdict"]).startswith("not testable"):
+            return Finding("not testable here", f"{result['verdict']}", scale=scale, runs="1 seed")
+        return Finding(
+            "inconclusive",
+            f"one seed per size: {result['verdict']} ({result['holds at']})",
+            scale=scale,
+            runs="1 seed per size",
+        )
+
+    return decide
+
+
+def ecd_loeo_claim(better: str, worse: str) -> Callable[[VerdictContext], Finding]:
+    """Paper B's extrapolation claim: ``better`` has a lower leave-one-element-out MAE than
+    ``worse``. Per (element, target) case, the materials of the left-out element are paired
+    over the repeats (:func:`~matfusion.analysis.intervals.compare_mae`, the repeats as seeds);
+    the claim holds when it holds on more than half of the cases and fails when it fails on
+    at least half."""
+
+    def decide(ctx: VerdictContext) -> Finding:
+        from matfusion.analysis.intervals import compare_mae
+        from matfusion.chapters.ecd_architectures import rerun_profile
+        from matfusion.ecd.experiments import run_loeo
+        from matfusion.ecd.fitting import prepare_inputs
+
+        def load() -> list[dict]:
+            prof = rerun_profile(ctx.ecd_profile, variant="whole-cube")
+            inputs = prepare_inputs(prof, need_density=False, progress=False, verbose=False)
+            return run_loeo([better, worse], ["bulk", "shear"], inputs, store=ctx.store,
+                            progress=False, missing="skip")  # fmt: skip
+
+        records = ctx.memo(("loeo", better, worse), load)
+        cases: dict[tuple[str, str], dict[str, dict[int, dict]]] = {}
+        for r in records:
+            c = r["config"]
+            cases.setdefault((c["element"], c["target"]), {}).setdefault(c["model"], {})[
+                c["repeat"]
+            ] = r["predictions"]
+        words, n_repeats = [], []
+        for runs in cases.values():
+            repeats = sorted(set(runs.get(better, {})) & set(runs.get(worse, {})))
+            if not repeats:
+                continue
+            y = np.asarray(runs[better][repeats[0]]["y"], float)
+            a = [runs[better][k]["pred"] for k in repeats]
+            b = [runs[worse][k]["pred"] for k in repeats]
+            words.append(compare_mae(y, a, b).verdict)
+            n_repeats.append(len(repeats))
+        if not words:
+            return Finding("inconclusive", "LOEO reruns pending", runs="0 repeats")
+        n = len(words)
+        held, failed = words.count("holds"), words.count("fails")
+        verdict: Verdict = (
+            "holds" if held > n / 2 else "fails" if failed >= n / 2 else "inconclusive"
+        )
+        return Finding(
+            verdict,
+            f"{better} vs {worse}, per left-out element and target (paired bootstrap over the "
+            f"element's materials, repeats as seeds): lower MAE on {held}, higher on {failed}, "
+            f"undecided on {n - held - failed} of {n} cases",
+            scale=_ecd_scale(ctx),
+            runs=(
+                f"{min(n_repeats)} repeat{'s' if min(n_repeats) > 1 else ''} per case"
+                if min(n_repeats) == max(n_repeats)
+                else f"{min(n_repeats)}-{max(n_repeats)} repeats per case"
+            ),
+        )
+
+    return decide
+
+
 def not_testable(reason: str) -> Callable[[VerdictContext], Finding]:
     """A claim this project cannot test, with the reason."""
 
@@ -526,7 +633,11 @@ def _ablation_datasets(ctx: VerdictContext) -> list[str]:
 
 
 def _build() -> tuple[Claim, ...]:
-    from matfusion.analysis.claims import ABLATION_CLAIMS, REFERENCE_MODEL_CLAIMS
+    from matfusion.analysis.claims import (
+        ABLATION_CLAIMS,
+        REFERENCE_MODEL_CLAIMS,
+        OrderingClaim,
+    )
 
     fig3 = "03_rational_design"
     fig3_section = "Figure 3 rerun: three seeds, the authors' conventions, intervals"
@@ -672,6 +783,54 @@ def _build() -> tuple[Claim, ...]:
             ),
         ),  # fmt: skip
     ]
+    from matfusion.data.registry import list_datasets
+
+    figure4 = ["L-G-DCNN", "L-G-DCNN-V1", "CrabNet", "Roost", "RF-Magpie"]
+
+    def _fig4_models(ctx: VerdictContext) -> list[str]:
+        return figure4
+
+    def _extended(ctx: VerdictContext) -> list[str]:
+        return list_datasets("extended")
+
+    for key, claim in (
+        ("best", OrderingClaim("L-G-DCNN has the lowest MAE of the compared models on the "
+                               "extended sets (Figure 4)", "L-G-DCNN", best_among=tuple(figure4))),
+        ("v1", OrderingClaim("L-G-DCNN-V1 improves on L-G-DCNN (Figure 4)", "L-G-DCNN-V1",
+                             ("L-G-DCNN",))),
+        ("crabnet", OrderingClaim("L-G-DCNN beats CrabNet on the extended sets (Figure 4)",
+                                  "L-G-DCNN", ("CrabNet",))),
+        ("roost", OrderingClaim("L-G-DCNN beats Roost on the extended sets (Figure 4)",
+                                "L-G-DCNN", ("Roost",))),
+    ):  # fmt: skip
+        claims.append(
+            Claim(
+                f"A-fig4-{key}",
+                "A",
+                claim.text,
+                "06_extended_benchmarks",
+                "What our runs say",
+                ordering_claim(claim, _fig4_models, _extended),
+            )  # fmt: skip
+        )
+    for i, text in enumerate(
+        (
+            "L-G-DCNN has the lowest error at every training-set size from 10^3 rows (Figure 5a)",
+            "L-G-DCNN beats the Magpie random forest once the training set reaches 10^2-10^3 "
+            "rows (Figure 5a)",
+            "L-G-DCNN's error falls more steeply with data than CrabNet's (Figure 5a)",
+        )
+    ):
+        claims.append(
+            Claim(
+                f"A-fig5a-{i + 1}",
+                "A",
+                text,
+                "09_sample_efficiency",
+                "The paper's three sentences on Figure 5a",
+                learning_curve_claim(i),
+            )  # fmt: skip
+        )
     cv = "11_ecd_cv_loeo"
     cv_section = "Cross-validation (Table 2)"
     others = ("RF+Magpie", "CNN+Magpie", "3D-CNN+ECD", "2D-CNN+ECD")
@@ -696,6 +855,19 @@ def _build() -> tuple[Claim, ...]:
                 cv,
                 cv_section,
                 ecd_cv_claim(target, "2D-CNN+ECD", ("3D-CNN+ECD",)),
+            )  # fmt: skip
+        )
+    for target_model in ("2D-CNN+ECD", "3D-CNN+ECD"):
+        claims.append(
+            Claim(
+                f"B-loeo-{target_model[:2].lower()}",
+                "B",
+                f"The charge-density model "
+                f"{target_model} extrapolates to an unseen element better than the Magpie "
+                "random forest (Tables 1 and 3, leave one element out)",
+                cv,
+                "Tables 1 and 3: leave one element out",
+                ecd_loeo_claim(target_model, "RF+Magpie"),
             )  # fmt: skip
         )
     claims.append(
