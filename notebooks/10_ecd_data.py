@@ -292,6 +292,22 @@ if moved_all is not None:
         display(timing.round(1).rename(columns={"median_s": "median s", "max_s": "max s"}))
 
 # %% [markdown]
+# ## Where we differ from the paper
+#
+# Every choice behind this page's data and densities that is not the paper's: what the paper did, what
+# we do, why, and what it changes where stored runs measure it (`matfusion.ecd.deviations`).
+
+# %% tags=["remove-input"]
+from IPython.display import HTML, display  # noqa: E402
+
+from matfusion.ecd.deviations import deviation_table, deviations_html  # noqa: E402
+from matfusion.results import optional_lookups  # noqa: E402
+
+with optional_lookups():  # measurements read reruns that may still be in progress
+    deviations = deviation_table("10_ecd_data", ecd)
+display(HTML(deviations_html(deviations)))
+
+# %% [markdown]
 # ## Claims decided on this page
 #
 # The claims this page is the evidence for, with their verdicts, from the book's one claims

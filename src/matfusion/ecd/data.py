@@ -39,6 +39,7 @@ __all__ = [
     "PAPER_LOEO_ELEMENTS",
     "StructureFilter",
     "apply_filter",
+    "composition_shares",
     "element_counts",
     "load_ecd_dataset",
     "load_external_set",
@@ -431,6 +432,27 @@ def element_counts(frame: pd.DataFrame) -> pd.Series:
     """How many materials contain each element, most common first."""
     exploded = frame["elements"].str.split().explode()
     return exploded.value_counts().rename("materials")
+
+
+#: Names of the composition classes of :func:`composition_shares`, by element count.
+COMPOSITION_CLASSES = {1: "elements", 2: "binaries", 3: "ternaries", 4: "quaternaries"}
+
+
+def composition_shares(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Share of elements, binaries, ternaries, quaternaries and materials of five or more
+    elements in each named frame (columns: the names; a last row ``materials``: the count).
+
+    Models trained on one mix of compositions and judged on another extrapolate: this states
+    how far apart the training set and the external set are (chapter 12)."""
+    columns = {}
+    for name, frame in frames.items():
+        n = frame["elements"].str.split().str.len()
+        label = n.map(lambda k: COMPOSITION_CLASSES.get(k, "5 or more elements"))
+        order = [*COMPOSITION_CLASSES.values(), "5 or more elements"]
+        shares = label.value_counts(normalize=True).reindex(order, fill_value=0.0)
+        columns[name] = [*shares.tolist(), float(len(frame))]
+    index = [*COMPOSITION_CLASSES.values(), "5 or more elements", "materials"]
+    return pd.DataFrame(columns, index=index)
 
 
 def loeo_elements(

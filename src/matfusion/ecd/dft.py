@@ -53,13 +53,21 @@ __all__ = [
     "load_dft_moduli",
     "load_failures",
     "merge_rows",
+    "metric_rows",
     "run_batch",
+    "unpolarised_d_metal_cells",
 ]
 
 DFT_CSV = Path(__file__).with_name("dft_moduli.csv")
 #: Elements whose compounds are often magnetic (``spin_risk``): computed spin-polarised
 #: (``--magnetic``); a row of theirs without spin polarisation is left out of the metrics.
 MAGNETIC_ELEMENTS = frozenset({"Cr", "Mn", "Fe", "Co", "Ni"})
+#: Largest relative change between the input cell's volume and the fitted equilibrium volume
+#: (per atom) for a row to count in the validation metrics: beyond it the E-V fit describes
+#: another phase than the structure the models read (spin-polarised rock-salt MnP: x1.17).
+MAX_VOLUME_SHIFT = 0.05
+#: Prefix of the external (WBM) rows' ids; the others are the Materials Project check rows.
+EXTERNAL_PREFIX = "wbm-"
 #: Ferromagnetic starting moment on each atom of MAGNETIC_ELEMENTS in a spin-polarised run
 #: (muB); the SCF relaxes it, to zero where the compound is not magnetic.
 INITIAL_MOMENT_MUB = 3.0
@@ -138,6 +146,89 @@ def annotate(table: pd.DataFrame) -> pd.DataFrame:
 def born_stable(c11: float, c12: float, c44: float) -> bool:
     """Born stability of a cubic crystal: C11 - C12 > 0, C11 + 2 C12 > 0, C44 > 0."""
     return bool(c11 - c12 > 0 and c11 + 2 * c12 > 0 and c44 > 0)
+
+
+def input_volume_per_atom(structure: Any) -> float:
+    """Volume per atom (A^3) of the cell :func:`compute_moduli` starts from (the standard
+    primitive cell at symprec 0.1), for rows stored without ``V_input_A3``."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    prim = SpacegroupAnalyzer(structure, symprec=0.1).get_primitive_standard_structure()
+    return float(prim.volume / len(prim))
+
+
+def _input_volumes(ids: list[str]) -> pd.Series:
+    """Input volume per atom of external rows by id, from the structures the models see."""
+    from matfusion.ecd.data import load_external_set, structures
+
+    ext = load_external_set(verbose=False)
+    ext = ext[ext["mp_id"].isin(ids)]
+    return pd.Series(
+        [input_volume_per_atom(s) for s in structures(ext)], index=ext["mp_id"].to_numpy()
+    )
+
+
+def metric_rows(dft: pd.DataFrame, *, max_volume_shift: float = MAX_VOLUME_SHIFT) -> pd.DataFrame:
+    """The external rows of ``dft`` (:func:`load_dft_moduli`), each with ``counted`` (whether
+    the validation metrics use it) and ``reason`` (why not; empty when counted): the one rule
+    chapter 12 and the claims registry share, so the page and the verdict count the same rows.
+
+    Left out: a compound of Cr, Mn, Fe, Co or Ni computed without spin polarisation (the
+    ``usable`` flag: its moduli are those of a state it may not have), and a cell whose fitted
+    equilibrium volume differs from the input structure's by more than ``max_volume_shift``
+    (relative, per atom; ``volume_ratio`` = fitted / input): the models predict the input
+    structure, while the E-V fit then describes another (magnetic, expanded) phase. The input
+    volume is the stored ``V_input_A3``, else computed from the external set's structure.
+    """
+    table = annotate(dft) if "usable" not in dft.columns else dft.copy()
+    table = table[table["id"].astype(str).str.startswith(EXTERNAL_PREFIX)].copy()
+    v_in = table["V_input_A3"] if "V_input_A3" in table.columns else pd.Series(np.nan, table.index)
+    per_atom_in = v_in / table["n_atoms"]
+    lacking = per_atom_in.isna() & table["V0_A3"].notna()
+    if lacking.any():
+        computed = _input_volumes(table.loc[lacking, "id"].tolist())
+        per_atom_in[lacking] = table.loc[lacking, "id"].map(computed)
+    table["volume_ratio"] = (table["V0_A3"] / table["n_atoms"]) / per_atom_in
+    reasons: list[str] = []
+    for row in table.itertuples():
+        why = []
+        if not bool(row.usable):
+            why.append("spin rule: contains Cr, Mn, Fe, Co or Ni, computed without spin")
+        if np.isfinite(row.volume_ratio) and abs(row.volume_ratio - 1) > max_volume_shift:
+            why.append(
+                f"volume shift: fitted volume {row.volume_ratio:.2f}x the input's "
+                f"(limit +/-{max_volume_shift:.0%})"
+            )
+        reasons.append("; ".join(why))
+    table["reason"] = reasons
+    table["counted"] = table["reason"] == ""
+    return table
+
+
+def _d_metals(formula: str) -> list[str]:
+    """The d-block metals of groups 3-11 in ``formula``: those that can carry a moment
+    (group 12, Zn Cd Hg, has a full d shell)."""
+    from pymatgen.core import Composition
+
+    return [
+        el.symbol for el in Composition(formula).elements if el.block == "d" and 3 <= el.group <= 11
+    ]
+
+
+def unpolarised_d_metal_cells(dft: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a d-block metal of groups 3-11 computed without spin polarisation: what the
+    spin rule (only Cr, Mn, Fe, Co, Ni compounds run spin-polarised, :func:`spin_risk`) left
+    unpolarised, so a reader sees which moduli assume a non-magnetic state (not checked: no
+    spin-polarised run of theirs). Columns ``id, formula, d metals, spin_risk, counted``
+    (``spin_risk`` True here means the row breaks the rule and is left out of the metrics)."""
+    table = annotate(dft) if "usable" not in dft.columns else dft.copy()
+    metals = table["formula"].map(_d_metals)
+    hit = metals.map(bool) & ~table["spin_polarized"].astype(bool)
+    out = table.loc[hit, ["id", "formula", "spin_risk"]].copy()
+    out.insert(2, "d metals", metals[hit].map(" ".join))
+    counted = metric_rows(dft).set_index("id")["counted"]
+    out["counted"] = out["id"].map(counted).fillna(False).astype(bool)  # check rows: never
+    return out.reset_index(drop=True)
 
 
 def _calculator(settings: DftSettings, kpt_density: float, txt: IO[str] | None = None):

@@ -104,7 +104,8 @@ def external_per_structure(
 
     ``dft`` is :func:`matfusion.ecd.dft.load_dft_moduli` rows of the external set (id
     column), ``predictions`` :func:`external_predictions`. Rows the metrics leave out
-    (``usable`` False) stay in the table, flagged."""
+    (``usable`` False, or ``counted`` False where :func:`matfusion.ecd.dft.metric_rows`
+    added it) stay in the table, flagged."""
     if target not in EXTERNAL_DFT_COLUMNS:
         raise ValueError(f"unknown target {target!r}; expected one of {list(EXTERNAL_DFT_COLUMNS)}")
     values = dft.set_index("id")
@@ -115,7 +116,8 @@ def external_per_structure(
         .reindex(truth.index)
     )
     models = [m for m in ECD_MODELS if m in wide.columns]
-    flags = ["formula", "n_atoms", "metal", "spin_polarized", "magmom_muB", "ecut_eos_eV", "usable"]
+    flags = ["formula", "n_atoms", "metal", "spin_polarized", "magmom_muB", "ecut_eos_eV", "usable",
+             "volume_ratio", "counted"]  # fmt: skip
     table = values.loc[truth.index, [c for c in flags if c in values.columns]].copy()
     table["DFT (GPa)"] = truth
     for model in models:
