@@ -488,25 +488,44 @@ def external_claim(max_width: float = 0.2) -> Callable[[VerdictContext], Finding
         paper = external_validation()
         dft = load_dft_moduli()
         rows = metric_rows(dft)  # the rows chapter 12's metrics count (spin rule, volume shift)
-        truth = rows[rows["counted"]].set_index("id")["K_eos_GPa"].dropna()
         inputs = prepare_inputs(ctx.ecd_profile, need_density=False, progress=False, verbose=False)
         records = run_external([EXTERNAL_MODEL], ["bulk"], inputs, load_external_set(verbose=False),
                                store=ctx.store, progress=False, missing="skip")  # fmt: skip
         preds = external_predictions(records).set_index("id")["pred"]
-        shared = truth.index.intersection(preds.index)
-        if len(shared) < 10:
-            return Finding("inconclusive", f"{len(shared)} structures with our DFT and a "
-                           "stored prediction: too few", runs="1 model")  # fmt: skip
-        r2, low, high = r2_interval(truth[shared].to_numpy(), preds[shared].to_numpy())
-        if high < paper["R2"]:
-            verdict: Verdict = "fails"
-        else:
-            verdict = "holds" if high - low <= max_width else "inconclusive"
+
+        def judge(selection: pd.DataFrame) -> tuple[Verdict, str, int]:
+            truth = selection.set_index("id")["K_eos_GPa"].dropna()
+            shared = truth.index.intersection(preds.index)
+            if len(shared) < 10:
+                return "inconclusive", f"{len(shared)} structures: too few", len(shared)
+            r2, low, high = r2_interval(truth[shared].to_numpy(), preds[shared].to_numpy())
+            word: Verdict = (
+                "fails" if high < paper["R2"]
+                else "holds" if high - low <= max_width else "inconclusive"
+            )  # fmt: skip
+            return word, f"R² {r2:.2f}, 95 % CI [{low:.2f}, {high:.2f}]", len(shared)
+
+        counted, counted_text, n = judge(rows[rows["counted"]])
+        excluded = rows[~rows["counted"]]
+        evidence = (
+            f"{EXTERNAL_MODEL} bulk modulus against our GPAW E-V modulus on {n} structures: "
+            f"{counted_text} (bootstrap over structures); the paper: R² {paper['R2']:g} on "
+            f"{paper['n']} {paper['set']}"
+        )
+        verdict = counted
+        if len(excluded):
+            every, every_text, n_all = judge(rows[rows["usable"].astype(bool)])
+            evidence += (
+                f". With the {len(excluded)} rows left out by the row rule "
+                f"({', '.join(sorted(set(excluded['reason'])))}) put back ({n_all} structures): "
+                f"{every_text}"
+            )
+            if every != counted:
+                verdict = "inconclusive"
+                evidence += "; the verdict depends on those rows, so it is not decided"
         return Finding(
             verdict,
-            f"{EXTERNAL_MODEL} bulk modulus on {len(shared)} structures with our GPAW E-V "
-            f"modulus: R² {r2:.2f}, 95 % CI [{low:.2f}, {high:.2f}] (bootstrap over "
-            f"structures); the paper: R² {paper['R2']:g} on {paper['n']} {paper['set']}",
+            evidence,
             scale=_ecd_scale(ctx) + "; external: WBM Fm-3m structures (not in MP)",
             runs="1 model fit (whole MP set)",
         )
