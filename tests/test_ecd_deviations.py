@@ -227,4 +227,9 @@ def test_external_claim_counts_the_rows_metric_rows_counts(monkeypatch) -> None:
     monkeypatch.setattr(experiments, "run_external", lambda *a, **k: records)
     finding = external_claim()(VerdictContext("smoke"))
     assert f"on {n - 1} structures" in finding.evidence
-    assert finding.verdict == "holds"
+    # the left-out row decides the verdict: with it R² sinks, so the claim is not decided
+    assert f"put back ({n} structures)" in finding.evidence
+    assert finding.verdict == "inconclusive"
+    pred[0] = truth[0]  # the same row, well predicted: the verdict no longer hinges on it
+    records[0]["predictions"]["pred"] = pred.tolist()
+    assert external_claim()(VerdictContext("smoke")).verdict == "holds"
