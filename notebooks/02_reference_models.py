@@ -43,6 +43,7 @@ import pandas as pd
 import seaborn as sns
 
 from matfusion.analysis import REFERENCE_MODEL_CLAIMS, check_claims
+from matfusion.chapters.cells import REFERENCE_MODELS
 from matfusion.experiments import results_table
 from matfusion.grid import grid_cells
 from matfusion.models import MODELS
@@ -59,10 +60,7 @@ from matfusion.results import ResultsStore
 
 prof = get_profile(profile)
 setup_plots()
-GLOBAL = ["RNN", "LSTM", "GRU"]
-LOCAL = ["DCNN", "DCNN-K1", "DPCNN", "CNN"]
-FUSIONS = ["LDCNN", "LDPCNN", "LCNN"]
-models = list(models or GLOBAL + LOCAL + FUSIONS)
+models = list(models or REFERENCE_MODELS)  # global, local, then fusions
 datasets = list(datasets or prof.reference_datasets)
 if train_missing is None:
     train_missing = prof.name == "smoke"

@@ -46,6 +46,7 @@ from IPython.display import display
 
 from matfusion.analysis.cecv import cecv_frame
 from matfusion.analysis.plots import plot_cecv
+from matfusion.chapters.cells import DESIGN_PATH, DESIGN_REFERENCES, RATIONAL_DESIGN_MODELS
 from matfusion.experiments import results_table
 from matfusion.notebook import (
     cecv_table_or_empty,
@@ -61,9 +62,9 @@ from matfusion.profiles import get_profile
 
 prof = get_profile(profile)
 setup_plots()
-REFERENCES = ["LSTM", "DCNN-K1"]
-DESIGN_PATH = ["LDCNN", "L-ATT-RES-DCNN", "L-G-DCNN", "L-G-DCNN-V1"]
-models = list(models or REFERENCES + ["DCNN"] + DESIGN_PATH)
+REFERENCES = list(DESIGN_REFERENCES)  # LSTM, DCNN-K1
+DESIGN_PATH = list(DESIGN_PATH)  # LDCNN, L-ATT-RES-DCNN, L-G-DCNN, L-G-DCNN-V1
+models = list(models or RATIONAL_DESIGN_MODELS)  # the references, DCNN, the design path
 if train_missing is None:
     train_missing = prof.name == "smoke"
 show_markdown(

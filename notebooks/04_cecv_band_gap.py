@@ -42,6 +42,7 @@ import pandas as pd
 from matfusion.analysis.cecv import band_distance
 from matfusion.analysis.compare import models_below_floor
 from matfusion.analysis.plots import plot_cecv
+from matfusion.chapters.cells import BAND_GAP_MODELS, CECV_ABLATION_MODELS
 from matfusion.experiments import results_table
 from matfusion.notebook import (
     cecv_table_or_empty,
@@ -56,7 +57,7 @@ from matfusion.profiles import get_profile
 
 prof = get_profile(profile)
 setup_plots()
-FIGURE_MODELS = ["DCNN-K1", "LSTM", "DCNN", "LDCNN", "L-G-DCNN"]
+FIGURE_MODELS = list(BAND_GAP_MODELS)  # DCNN-K1, LSTM, DCNN, LDCNN, L-G-DCNN
 models = list(models or FIGURE_MODELS)
 if train_missing is None:
     train_missing = prof.name == "smoke"
@@ -199,8 +200,7 @@ show_markdown("\n".join(lines))
 # trained twice.
 
 # %%
-ABLATION_MODELS = ["LSTM", "DCNN-K1", "Model-2", "Model-3", "Model-5", "Model-6",
-                   "L-G-DCNN-2B", "L-G-DCNN-6B"]  # fmt: skip
+ABLATION_MODELS = list(CECV_ABLATION_MODELS)
 ablation_runs, ablation_cecv = runs_and_cecv(
     ABLATION_MODELS, ablation_dataset, **CECV_OPTIONS, progress=progress
 )

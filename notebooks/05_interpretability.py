@@ -54,6 +54,7 @@ from matfusion.analysis.plots import (
     plot_parity,
     plot_periodic_table,
 )
+from matfusion.chapters.cells import INTERPRETABILITY_MODELS
 from matfusion.data import dataset_summary, get_dataset
 from matfusion.experiments import results_table
 from matfusion.grid import grid_cells
@@ -94,9 +95,9 @@ show_markdown(
 
 # %%
 SECTION_MODELS = {
-    band_gap_dataset: ["L-G-DCNN", "LSTM", "DCNN-K1", "DCNN", "RNN"],
-    enthalpy_dataset: ["L-G-DCNN"],
-    shear_dataset: ["DCNN-K1", "DCNN", "LSTM", "L-G-DCNN"],
+    band_gap_dataset: list(INTERPRETABILITY_MODELS["band_gap"]),
+    enthalpy_dataset: list(INTERPRETABILITY_MODELS["enthalpy"]),
+    shear_dataset: list(INTERPRETABILITY_MODELS["shear"]),
 }
 cells = [c for d, ms in SECTION_MODELS.items() for c in grid_cells(ms, [d])]
 records, missing = stored_runs(cells, prof, train_missing=train_missing)

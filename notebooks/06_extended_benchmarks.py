@@ -61,6 +61,7 @@ from matfusion.analysis.compare import (
     weak_rows,
     win_counts,
 )
+from matfusion.chapters.cells import EXTENDED_MODELS
 from matfusion.data import dataset_summary
 from matfusion.experiments import results_table
 from matfusion.grid import grid_cells
@@ -75,7 +76,7 @@ from matfusion.profiles import get_profile
 
 prof = get_profile(profile)
 setup_plots()
-FIGURE_MODELS = ["L-G-DCNN", "L-G-DCNN-V1", "CrabNet", "Roost", "RF-Magpie"]
+FIGURE_MODELS = list(EXTENDED_MODELS)  # L-G-DCNN, L-G-DCNN-V1, CrabNet, Roost, RF-Magpie
 PAPER_COLUMN = {m: m for m in ("L-G-DCNN", "L-G-DCNN-V1", "CrabNet", "Roost")}
 PAPER_COLUMN["RF-Magpie"] = "RF"
 # Figure 4's numbers for the paper's own models are "paper"; for peers, "reported".

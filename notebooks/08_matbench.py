@@ -44,6 +44,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from matfusion.chapters.cells import MATBENCH_MODELS
 from matfusion.data import dataset_summary
 from matfusion.experiments import results_table
 from matfusion.grid import grid_cells
@@ -58,7 +59,7 @@ from matfusion.profiles import get_profile
 
 prof = get_profile(profile)
 setup_plots()
-TABLE_MODELS = ["L-G-DCNN", "L-G-DCNN-V1", "CrabNet", "RF-Magpie"]
+TABLE_MODELS = list(MATBENCH_MODELS)  # L-G-DCNN, L-G-DCNN-V1, CrabNet, RF-Magpie
 paper = reported("matbench_mae").set_index("task")
 models = list(models or TABLE_MODELS)
 smoke = prof.name == "smoke"

@@ -50,6 +50,11 @@ from matfusion.analysis.convergence import (
     time_to_accuracy,
     validation_curve,
 )
+from matfusion.chapters.cells import (
+    CONVERGENCE_MODELS,
+    SAMPLE_EFFICIENCY_MODELS,
+    SAMPLE_EFFICIENCY_SIZES,
+)
 from matfusion.data import get_dataset
 from matfusion.experiments import results_table, stored_training
 from matfusion.grid import grid_cells
@@ -63,10 +68,10 @@ from matfusion.profiles import get_profile
 
 prof = get_profile(profile)
 setup_plots()
-models = list(models or ["L-G-DCNN", "CrabNet", "RF-Magpie"])
+models = list(models or SAMPLE_EFFICIENCY_MODELS)  # L-G-DCNN, CrabNet, RF-Magpie
 smoke = prof.name == "smoke"
 if sizes is None:
-    sizes = [64, 256] if smoke else [100, 300, 1000, 3000, 10000]
+    sizes = [64, 256] if smoke else list(SAMPLE_EFFICIENCY_SIZES)  # 100 to 10,000
 sizes = sorted(int(n) for n in sizes)
 if train_missing is None:
     train_missing = smoke
@@ -363,7 +368,7 @@ show_markdown("**What our runs say.** " + verdict)
 # %% tags=["hide-input"]
 panels = {}
 for name in convergence_datasets:
-    runs = {m: stored_training(m, name, profile=prof) for m in ["L-G-DCNN", "CrabNet"]}
+    runs = {m: stored_training(m, name, profile=prof) for m in CONVERGENCE_MODELS}
     absent = [m for m, r in runs.items() if r is None or not r["history"]]
     if absent:
         show_markdown(f"No stored `{prof.name}` run of {', '.join(absent)} on {name}.")

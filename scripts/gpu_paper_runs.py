@@ -17,7 +17,10 @@ the estimate is the recipe's epoch cap times the training rows over the samples/
 on this GPU for that model and batch size (a few timed steps), times an overhead factor
 (validation, data loading) that starts at 1.5 and grows to the largest ratio of real to
 estimated time seen. A cell that does not fit is skipped and later, cheaper ones are still
-tried. It prints samples/s per cell. Without a CUDA GPU it says so in one line and exits 2.
+tried. It prints samples/s per cell and writes them, with the GPU's name, to
+``benchmarks/results/gpu_paper_runs_cuda.json`` (``--out``), where ``matfusion plan`` and the
+"Running at scale" page take their GPU rates from. Without a CUDA GPU it says so in one line
+and exits 2.
 
 Needs a CUDA build of torch 2.13.0 and the datasets in ``$MATFUSION_CACHE`` (the GPU machine
 may have no network: carry the cache). Run::
@@ -45,6 +48,11 @@ from typing import Any  # noqa: E402
 FIGURE3_MODELS = ("LSTM", "DCNN-K1", "LDCNN", "L-G-DCNN")
 FIGURE3_DATASET = "OQMD_Formation_Enthalpy"
 FIGURE4_MODELS = ("L-G-DCNN", "L-G-DCNN-V1")
+#: Where the per-cell summary goes: ``matfusion.compute_plan`` reads ``*cuda*.json`` there.
+#: (``--bf16`` writes ``gpu_paper_runs_bf16_cuda.json`` beside it: other rates, other runs.)
+DEFAULT_OUT = (
+    Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "gpu_paper_runs_cuda.json"
+)
 #: Start value of the factor from pure training time to a cell's wall time.
 START_OVERHEAD = 1.5
 
@@ -221,7 +229,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--budget-minutes", type=float, required=True)
     parser.add_argument("--dry-run", action="store_true", help="list the cells and stop")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (own records)")
-    parser.add_argument("--out", help="also write the per-cell summary here (JSON)")
+    parser.add_argument(
+        "--out",
+        help="per-cell summary with the GPU's name (JSON; default: "
+        "benchmarks/results/gpu_paper_runs[_bf16]_cuda.json, where matfusion.compute_plan "
+        "reads GPU rates)",
+    )
     args = parser.parse_args(argv)
     if args.budget_minutes <= 0:
         print("gpu_paper_runs: error: --budget-minutes must be positive", file=sys.stderr)
@@ -271,8 +284,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = {s: sum(r["status"] == s for r in rows) for s in ("trained", "stored", "skipped")}
     print(f"[gpu_paper_runs] {counts['trained']} trained, {counts['stored']} stored, "
           f"{counts['skipped']} skipped")  # fmt: skip
+    if args.out is None:
+        args.out = (
+            DEFAULT_OUT.with_name("gpu_paper_runs_bf16_cuda.json") if args.bf16 else DEFAULT_OUT
+        )
     if args.out:
-        Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")
+        settings = {
+            "device": "cuda",
+            "gpu": torch.cuda.get_device_name(0),
+            "torch": torch.__version__,
+            "d_model": profile.d_model,
+            "bf16": args.bf16,
+            "budget_minutes": args.budget_minutes,
+        }
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"settings": settings, "cells": rows}, indent=1) + "\n")
+        print(f"[gpu_paper_runs] written: {out}")
     return 0
 
 

@@ -192,11 +192,25 @@ def build_book(root: Path | None = None, warnings_as_errors: bool = True) -> Pat
         raise FileNotFoundError(
             f"notebooks not executed yet: {missing}; run `matfusion book` without --no-execute"
         )
+    write_generated_pages(root)
     command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(root)]
     if warnings_as_errors:
         command += ["--warningiserror", "--keep-going"]
     subprocess.run(command, check=True, cwd=root)
     return root / "_build" / "html"
+
+
+#: Markdown the book's hand-written pages include, written at build time from the library.
+GENERATED_DIR = Path("book") / "_generated"
+
+
+def write_generated_pages(root: Path | None = None) -> list[Path]:
+    """Write the pages ``book/*.md`` include (``{include}``): the compute plan of the
+    ``paper`` profile on "Running at scale", from the measured rates of this checkout."""
+    from matfusion.compute_plan import write_plan_page
+
+    root = root or repo_root()
+    return [write_plan_page(root / GENERATED_DIR / "compute_plan.md", profile="paper")]
 
 
 # --- rerunning one chapter (`matfusion run`) -------------------------------------------------

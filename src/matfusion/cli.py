@@ -513,6 +513,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_migrate)
 
     p = sub.add_parser(
+        "plan",
+        help="training samples and CPU/GPU hours per chapter, from measured throughput",
+        description="Per chapter: the training cells it reads, their samples (epoch cap x "
+        "training rows) and the hours at the rates measured in benchmarks/results "
+        "(one-thread CPU core-hours; GPU-hours where a GPU rate exists, else 'not measured').",
+    )
+    p.add_argument("--profile", default="paper", help="smoke | standard | large | paper")
+    p.add_argument("--chapter", help="one chapter: its number (06) or part of its name")
+    from matfusion.compute_plan import cmd_plan
+
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser(
         "book",
         help="execute the notebooks with papermill and build the Jupyter Book",
         description="Execute notebooks/ under a profile (papermill), then build _build/html.",
