@@ -175,6 +175,34 @@ fig.suptitle("Densest 10% of voxels (promolecular), in grid coordinates")
 plt.show()
 
 # %% [markdown]
+# ## All-electron and valence densities
+#
+# The paper's CNNs read VASP's CHGCAR: the **valence** (pseudo) density, without the core
+# electrons. An all-electron density is dominated by sharp peaks at the nuclei, which say
+# mostly which element sits where; the valence density keeps the cloud between the atoms,
+# where bonding lives. Below, the same slices (z = 0) of the stiffest and the softest
+# material in both forms, on one colour scale, and each cell's electron count. The reruns of
+# chapter 11 train on valence densities.
+
+# %% tags=["hide-input"]
+from matfusion.chapters.ecd_data import electron_table, valence_pairs  # noqa: E402
+
+pairs = valence_pairs(pd.concat([picks.head(1), picks.tail(1)]), ecd.grid)
+fig, axes = plt.subplots(len(pairs), 2, figsize=(6.4, 3.0 * len(pairs)), squeeze=False)
+for i, pair in enumerate(pairs):
+    for j, kind in enumerate(("all-electron", "valence")):
+        image = axes[i, j].imshow(np.log10(pair[f"{kind} slice"] + 1e-3), origin="lower",
+                                  cmap="viridis", vmin=-3, vmax=3)  # fmt: skip
+        axes[i, j].set_xticks([])
+        axes[i, j].set_yticks([])
+        axes[i, j].set_title(f"{pair['formula']}, {kind}", fontsize=9)
+fig.colorbar(image, ax=axes, label="log10 density (e/A^3)", shrink=0.8)
+plt.show()
+electron_table(pairs).style.format("{:.1f}", subset=["all-electron electrons",
+                                                     "valence electrons"]).format(
+    "{:.0%}", subset=["valence share between atoms"])  # fmt: skip
+
+# %% [markdown]
 # ## Promolecular versus GPAW densities
 #
 # For a few materials we also compute the self-consistent PBE density with GPAW (plane waves,
