@@ -208,10 +208,12 @@ table1.style.format(
 # %% tags=["hide-input"]
 shown_tasks = [t for t in tasks if len(table) and (table["dataset"] == t).any()]
 if shown_tasks:
-    fig, axes = plt.subplots(
-        1, len(shown_tasks), figsize=(3.2 * len(shown_tasks), 3.4), squeeze=False
-    )
-    for ax, task in zip(axes[0], shown_tasks, strict=True):
+    n_cols = min(3, len(shown_tasks))  # panels readable at the page's width
+    n_rows = -(-len(shown_tasks) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.4 * n_cols, 3.3 * n_rows), squeeze=False)
+    for ax in axes.flat[len(shown_tasks) :]:
+        ax.set_axis_off()
+    for ax, task in zip(axes.flat, shown_tasks, strict=False):
         sub = table[table["dataset"] == task]
         for i, model in enumerate(models):
             values = sub.loc[sub["model"] == model, "test_mae"]
@@ -222,10 +224,15 @@ if shown_tasks:
         ax.axhline(
             paper.loc[task, "CrabNet"], ls="--", color="C2", lw=1, label="leaderboard CrabNet"
         )
-        ax.set_xticks(range(len(models)), models, rotation=60, fontsize=7)
+        ax.set_xticks(range(len(models)), models, rotation=45, ha="right", fontsize=8)
         ax.set_title(paper.loc[task, "paper_label"], fontsize=9)
         ax.set_ylabel(f"test MAE ({summary.loc[task, 'unit']})")
-    axes[0][0].legend(fontsize=7, loc="lower left")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    spare = axes.flat[len(shown_tasks) :]  # the legend goes in a free panel, off the bars
+    if len(spare):
+        spare[0].legend(handles, labels, loc="center", fontsize=9)
+    else:
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=2)
     fig.tight_layout()
     plt.show()
 else:

@@ -45,7 +45,7 @@ from matfusion.ecd.experiments import comparison_left_out, run_density_compariso
 from matfusion.ecd.reported import loeo_size_mismatches
 from matfusion.ecd.settings import ecd_profile_for
 from matfusion.ecd.tables import left_out_sentence
-from matfusion.notebook import missing_runs_note, profile_banner, setup_plots, show_markdown
+from matfusion.notebook import missing_runs_note, paper_b_banner, setup_plots, show_markdown
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
 
@@ -55,14 +55,7 @@ setup_plots()
 if train_missing is None:
     train_missing = prof.name == "smoke"
 show_markdown(
-    profile_banner(
-        prof,
-        {
-            "Paper B sizes": ecd.description,
-            "Density grid": f"{ecd.grid}^3, provider `{ecd.provider}`",
-        },
-        paper_a_runs=False,
-    )
+    paper_b_banner(prof, ecd, {"Density grid": f"{ecd.grid}^3, provider `{ecd.provider}`"})
 )
 if ecd_note:
     show_markdown(f"**{ecd_note}**")
@@ -71,10 +64,10 @@ if ecd_note:
 # ## The dataset
 #
 # Space group by pymatgen's `SpacegroupAnalyzer` at symprec 0.1; rows with a non-positive or
-# non-finite modulus are dropped and counted (the counts are printed below).
+# non-finite modulus are dropped and counted (the counts are listed below).
 
 # %%
-full = load_ecd_dataset(progress=progress)
+full = load_ecd_dataset(progress=progress, verbose=False)
 if ecd.max_materials is not None and len(full) > ecd.max_materials:
     rng = np.random.default_rng(ecd.seed)
     frame = full.iloc[np.sort(rng.choice(len(full), ecd.max_materials, replace=False))]
@@ -86,7 +79,8 @@ sources = frame["source"].value_counts().rename("materials").to_frame()
 sources.index.name = "source (newest first wins)"
 show_markdown(
     f"**{len(full)} Fm-3m materials** without lanthanides or actinides (the paper: 2,170, "
-    "its own VASP runs)."
+    "its own VASP runs). How the table was made:\n\n"
+    + "\n".join(f"* {line.removeprefix('ecd data: ')}" for line in full.attrs.get("log", []))
 )
 sources
 
@@ -145,19 +139,22 @@ if not odd.empty:
 order = frame.sort_values("bulk_modulus")
 picks = pd.concat([order.tail(n_figure).iloc[::-1], order.head(n_figure)])
 provider = get_provider("promolecular")
-fig, axes = plt.subplots(2, len(picks), figsize=(3.0 * len(picks), 5.6))
+fig, axes = plt.subplots(2, len(picks), figsize=(3.0 * len(picks) + 1, 5.6))
 for j, (_, row) in enumerate(picks.iterrows()):
     structure = structures(row.to_frame().T)[0]
     rho = density_for(structure, provider, ecd.grid).rho
     for i, (plane, label) in enumerate(
         [(rho[:, :, 0], "z = 0"), (rho[:, :, ecd.grid // 2], "z = 1/2")]
     ):
-        axes[i, j].imshow(np.log10(plane + 1e-3), origin="lower", cmap="viridis", vmin=-3, vmax=3)
+        image = axes[i, j].imshow(
+            np.log10(plane + 1e-3), origin="lower", cmap="viridis", vmin=-3, vmax=3
+        )
         axes[i, j].set_xticks([])
         axes[i, j].set_yticks([])
         if i == 0:
             axes[i, j].set_title(f"{row['formula']}\nK = {row['bulk_modulus']:.0f} GPa", fontsize=9)
         axes[i, j].set_ylabel(label if j == 0 else "")
+fig.colorbar(image, ax=axes, shrink=0.8, label="log10 density (e/A^3)")
 fig.suptitle(f"log10 density (e/A^3), promolecular, {ecd.grid}^3 grid on the primitive cell")
 plt.show()
 

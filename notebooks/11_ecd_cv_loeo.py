@@ -64,7 +64,7 @@ from matfusion.ecd.tables import (
 )
 from matfusion.notebook import (
     missing_runs_note,
-    profile_banner,
+    paper_b_banner,
     setup_plots,
     show_markdown,
     with_difference,
@@ -82,16 +82,15 @@ if train_missing is None:
 missing = "train" if train_missing else "skip"
 provider_note = density_note(ecd.provider, ecd.grid)
 show_markdown(
-    profile_banner(
+    paper_b_banner(
         prof,
+        ecd,
         {
-            "Paper B sizes": ecd.description,
             "Densities": provider_note,
             "Runs": "stored runs only"
             if missing == "skip"
             else "stored runs, the rest trained now",
         },
-        paper_a_runs=False,
     )
 )
 if ecd_note:
@@ -449,10 +448,13 @@ if not loeo_table.empty:
         if sub.empty:
             ax[0, k].set_axis_off()
             continue
-        sub.clip(lower=-1).plot.bar(ax=ax[0, k], width=0.8)
+        sub.clip(lower=-1).plot.bar(ax=ax[0, k], width=0.8, legend=False)
         ax[0, k].set_title(f"LOEO R2 ({target}; clipped at -1)")
+        ax[0, k].set_ylabel("test R2 (dimensionless)")
         ax[0, k].axhline(0, color="k", lw=0.6)
-        ax[0, k].legend(fontsize=7)
+    handles, labels = ax[0, 0].get_legend_handles_labels()  # one legend, beside no bar
+    if labels:
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=len(labels))
     fig.suptitle(f"Leave one element out ({provider_note.replace('`', '')} for the ECD models)")
     plt.tight_layout()
     plt.show()

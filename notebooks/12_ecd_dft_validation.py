@@ -56,7 +56,7 @@ from matfusion.ecd.tables import (
     external_per_structure,
     external_predictions,
 )
-from matfusion.notebook import missing_runs_note, profile_banner, setup_plots, show_markdown
+from matfusion.notebook import missing_runs_note, paper_b_banner, setup_plots, show_markdown
 from matfusion.profiles import get_profile
 from matfusion.train.metrics import regression_metrics
 
@@ -66,11 +66,7 @@ setup_plots()
 if train_missing is None:
     train_missing = prof.name == "smoke"
 provider_note = density_note(ecd.provider, ecd.grid)
-show_markdown(
-    profile_banner(
-        prof, {"Paper B sizes": ecd.description, "Densities": provider_note}, paper_a_runs=False
-    )
-)
+show_markdown(paper_b_banner(prof, ecd, {"Densities": provider_note}))
 if ecd_note:
     show_markdown(f"**{ecd_note}**")
 dft = load_dft_moduli()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from matfusion.analysis.cecv import (
@@ -122,3 +123,26 @@ def test_cecv_frame_rows_are_models_and_columns_thresholds() -> None:
     assert frame.loc["DCNN", "0.10"] == 3
     with pytest.raises(ValueError, match="no CECV records"):
         cecv_frame({})
+
+
+def test_cecv_curves_get_distinct_colour_blind_safe_styles() -> None:
+    """Eight models are eight different (colour, marker) pairs from Okabe-Ito, not eight
+    shades of one colour map (issue 20)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from matfusion.analysis.plots import OKABE_ITO, model_styles, plot_cecv
+
+    styles = model_styles(20)
+    assert len(set(styles)) == 20 and {c for c, _ in styles} == set(OKABE_ITO)
+    models = ["LSTM", "DCNN-K1"] + [f"model {i}" for i in range(8)]
+    table = pd.DataFrame(
+        np.linspace(0.1, 1, 30).reshape(10, 3), index=models, columns=["0.05", "0.10", "0.15"]
+    )
+    ax = plot_cecv(table)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    drawn = {(lines[m].get_color(), lines[m].get_marker()) for m in models[2:]}
+    assert len(drawn) == 8
+    plt.close("all")

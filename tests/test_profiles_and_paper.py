@@ -64,3 +64,17 @@ def test_banner_states_paper_a_settings_only_where_paper_a_models_train() -> Non
     ecd = profile_banner(prof, {"Density grid": "32^3"}, paper_a_runs=False)
     assert "epochs 30" not in ecd and "`paper` profile stands in" not in ecd
     assert ecd.startswith("**Run profile: `standard`**") and "Density grid: 32^3." in ecd
+
+
+def test_paper_b_banner_describes_paper_b_sizes_not_paper_a() -> None:
+    from matfusion.ecd.settings import ecd_profile_for
+    from matfusion.notebook import paper_b_banner, profile_banner
+
+    prof = get_profile("standard")
+    ecd, _note = ecd_profile_for("standard")
+    banner = paper_b_banner(prof, ecd, {"Densities": "promolecular"})
+    assert banner.startswith("**Run profile: `standard`** (paper B's `standard` sizes: ")
+    assert ecd.description in banner and "Densities: promolecular." in banner
+    assert prof.description not in banner and "epochs 30" not in banner
+    with pytest.raises(ValueError, match="without paper-A runs"):
+        profile_banner(prof, description="other sizes")

@@ -18,25 +18,52 @@ if TYPE_CHECKING:
     from matfusion.results import ResultsStore
 
 
+#: pandas display options of every chapter: a table is shown whole, never cut to ``...``
+#: (its rows, its columns, the text of its cells); the book's CSS lets a wide or long table
+#: scroll inside its own box instead.
+PANDAS_DISPLAY = {
+    "display.max_rows": None,
+    "display.max_columns": None,
+    "display.max_colwidth": None,
+    "display.width": None,
+    "styler.render.max_rows": None,
+    "styler.render.max_columns": None,
+}
+
+
+def setup_display() -> None:
+    """Show every table whole (:data:`PANDAS_DISPLAY`)."""
+    for option, value in PANDAS_DISPLAY.items():
+        pd.set_option(option, value)
+
+
 def setup_plots() -> None:
-    """One plotting style for the whole book."""
+    """One plotting and table style for the whole book (every chapter calls it first)."""
     import matplotlib as mpl
     import seaborn as sns
 
     sns.set_theme(context="notebook", style="whitegrid")
     mpl.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "figure.figsize": (7, 4)})
+    setup_display()
 
 
 def profile_banner(
-    profile: Profile, extra: dict[str, Any] | None = None, *, paper_a_runs: bool = True
+    profile: Profile,
+    extra: dict[str, Any] | None = None,
+    *,
+    paper_a_runs: bool = True,
+    description: str | None = None,
 ) -> str:
     """A markdown note stating how this page was produced (shown at the top of a chapter).
 
     ``paper_a_runs=False`` leaves out the paper-A training settings and the note on reused
     runs, for chapters that train no paper-A model (data overview, paper B); those pass
-    their own settings in ``extra``.
+    their own settings in ``extra``. ``description`` replaces the profile's own (paper A's)
+    description: paper B's chapters pass their sizes, so no paper-A setting is on their page.
     """
-    lines = [f"**Run profile: `{profile.name}`** ({profile.description})."]
+    if description is not None and paper_a_runs:
+        raise ValueError("a description of other sizes is for pages without paper-A runs")
+    lines = [f"**Run profile: `{profile.name}`** ({description or profile.description})."]
     if paper_a_runs:
         lines.append(
             f"Recipe `{profile.recipe}`, epochs "
@@ -58,6 +85,18 @@ def profile_banner(
     for key, value in (extra or {}).items():
         lines.append(f"{key}: {value}.")
     return "\n\n".join(lines)
+
+
+def paper_b_banner(profile: Profile, ecd: Any, extra: dict[str, Any] | None = None) -> str:
+    """:func:`profile_banner` of a paper-B chapter: the run profile's name with paper B's
+    sizes ``ecd`` (an :class:`~matfusion.ecd.settings.EcdProfile`) as its description, and
+    none of paper A's settings."""
+    return profile_banner(
+        profile,
+        extra,
+        paper_a_runs=False,
+        description=f"paper B's `{ecd.name}` sizes: {ecd.description}",
+    )
 
 
 def show_markdown(text: str) -> None:

@@ -7,6 +7,19 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+#: Okabe-Ito's colour-blind-safe qualitative palette (black left out: the reference curves
+#: are black; its yellow last, the faintest on white), for figures that tell many models
+#: apart by colour.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442")
+#: Markers cycled beside the colours, so that more models than colours stay distinct.
+MARKERS = ("^", "v", "D", "P", "X", "*", "<", ">")
+
+
+def model_styles(n: int) -> list[tuple[str, str]]:
+    """``n`` (colour, marker) pairs, the colours of :data:`OKABE_ITO` and the markers of
+    :data:`MARKERS` each in turn: 7 colours and 8 markers make 56 distinct pairs."""
+    return [(OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)]) for i in range(n)]
+
 
 def plot_cecv(
     cecv_table: pd.DataFrame,
@@ -36,9 +49,12 @@ def plot_cecv(
             label="region between the references",
         )
     styles = {references[0]: ("k", "-", "o"), references[1]: ("k", "--", "s")}
-    colours = iter(plt.cm.viridis(np.linspace(0, 0.9, len(cecv_table))))
+    others = iter(model_styles(len(cecv_table)))  # distinct and colour-blind safe
     for model in cecv_table.index:
-        colour, line, marker = styles.get(model, (next(colours), "-", "^"))
+        if model in styles:
+            colour, line, marker = styles[model]
+        else:
+            (colour, marker), line = next(others), "-"
         ax.plot(t, cecv_table.loc[model], line, marker=marker, color=colour, label=model)
     steps = [m for m in design_path if m in cecv_table.index]
     for k, (a, b) in enumerate(zip(steps, steps[1:], strict=False)):

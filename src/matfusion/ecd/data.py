@@ -362,7 +362,9 @@ def load_ecd_dataset(
 
     Columns: ``mp_id, formula, structure_json, bulk_modulus, shear_modulus, source,
     elements`` (space-separated symbols) and ``spacegroup`` when filtered by it.
-    Sorted by ``mp_id`` so row order does not depend on the file order.
+    Sorted by ``mp_id`` so row order does not depend on the file order. How it was made
+    (the sources' sizes and what each filter removed) is printed with ``verbose`` and kept in
+    ``frame.attrs["log"]`` either way, one line each, for a page to show as text.
     """
     filt = filt or StructureFilter()
     paths = [shared_path(rel) for _name, rel in sources]
@@ -373,6 +375,7 @@ def load_ecd_dataset(
         frame, log = stored
         if verbose:
             print("\n".join(log), flush=True)
+        frame.attrs["log"] = log
         return frame
     frames = [reader(name, path) for (name, _rel), path in zip(sources, paths, strict=True)]
     sizes = {name: len(f) for (name, _rel), f in zip(sources, frames, strict=True)}
@@ -395,6 +398,7 @@ def load_ecd_dataset(
     frame = frame.sort_values("mp_id").reset_index(drop=True)
     if use_cache:
         _write_table(cache, frame, log)
+    frame.attrs["log"] = log
     return frame
 
 
