@@ -502,6 +502,17 @@ from matfusion.verdicts import chapter_findings, findings_html  # noqa: E402
 display(HTML(findings_html(chapter_findings("03_rational_design", prof))))
 
 # %% [markdown]
+# ## Exercises
+#
+# Each exercise reruns this page with one parameter changed; `smoke` shows the mechanics in
+# about a minute, the teacher's answer comes from the stored `standard` runs.
+
+# %% tags=["remove-input"]
+from matfusion.chapters.exercises import exercises_markdown  # noqa: E402
+
+show_markdown(exercises_markdown("03_rational_design", prof))
+
+# %% [markdown]
 # ## Rerun this chapter
 #
 # One command reruns this page with other parameters; the box lists them with their defaults,

@@ -213,3 +213,70 @@ def anchor_counts(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _answer_anchor(profile: Profile, anchor: str = "Ge") -> str:
+    table = anchor_counts(["OQMD_Formation_Enthalpy"], anchor=anchor, splits=["test"])
+    si = anchor_counts(["OQMD_Formation_Enthalpy"], anchor="Si", splits=["test"])
+    n, n3 = int(table.iloc[0, 2]), int(table.iloc[0, 3])
+    s3 = int(si.iloc[0, 3])
+    return (
+        f"The formation-enthalpy test split has {n:,} {anchor} compounds, {n3:,} of them with "
+        f"three or more elements (Si: {s3:,}). CECV can count at most that many clusters, so "
+        f"every curve drops {'below' if n3 < s3 else 'relative to'} the Si curves; compare "
+        "the models by their position in the LSTM-DCNN-K1 band, not by raw counts."
+    )
+
+
+def _answer_band_gap(profile: Profile) -> str:
+    from matfusion.verdicts import VerdictContext
+
+    context = VerdictContext(profile)
+    runs = {m: context.seeded(m, "OQMD_Bandgap") for m in FIGURE3_MODELS}
+    table = seeded_summary(runs)
+    if table.empty:
+        raise ValueError("no band-gap rerun is stored yet")
+    parts = [
+        f"{m} {row['test MAE (mean)']:.4f} eV (R² {row['test R² (mean)']:.2f}, "
+        f"{int(row['seeds'])} seed{'s' if row['seeds'] > 1 else ''})"
+        for m, row in table.iterrows()
+    ]
+    weak = [m for m, row in table.iterrows() if row["test R² (mean)"] < 0.1]
+    return (
+        "Test MAE on OQMD band gap (the reruns of chapter 04): "
+        + "; ".join(parts)
+        + "."
+        + (
+            f" {', '.join(weak)} reach a test R² below 0.1: they predict the mean band gap, so "
+            "their CECV curves say little about chemical environments and the band they span "
+            "is no reference."
+            if weak
+            else ""
+        )
+    )
+
+
+def _exercises() -> tuple[Any, ...]:
+    from matfusion.chapters.exercises import Exercise
+
+    return (
+        Exercise(
+            "CECV counts clusters of compounds that contain the anchor element. Change the "
+            "anchor from Si to Ge: how many compounds enter CECV, and why must every curve "
+            "move?",
+            {"anchor": "Ge"},
+            _answer_anchor,
+            look_at="Train the models and compute their CECV",
+        ),
+        Exercise(
+            "Rerun the design path on OQMD band gap instead of formation enthalpy. Do the "
+            "references still span a band the fusions can sit in?",
+            {"dataset": "OQMD_Bandgap"},
+            _answer_band_gap,
+            look_at="Position inside the reference band",
+        ),
+    )
+
+
+#: This chapter's exercises (see :mod:`matfusion.chapters.exercises`).
+EXERCISES = _exercises()
