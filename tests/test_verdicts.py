@@ -46,8 +46,10 @@ class FakeContext(VerdictContext):
 
 def _run(seed: int, y: np.ndarray, noise: float, rng: np.random.Generator) -> dict:
     pred = y + rng.normal(0, noise, len(y))
+    r2 = 1 - ((y - pred) ** 2).sum() / ((y - y.mean()) ** 2).sum()
     return {
         "config": {"seed": seed},
+        "metrics": {"test_r2": float(r2)},
         "test_values": {"target": y.tolist(), "prediction": pred.tolist()},
         "sizes": {"train": 3000},
         "full_sizes": {"train": 240000},
@@ -96,6 +98,18 @@ def test_seeded_claim_holds_with_three_agreeing_seeds_and_not_with_one() -> None
     assert one.verdict == "inconclusive" and "more pending" in one.runs
     pending = decide(FakeContext({"good": good}))
     assert pending.verdict == "inconclusive" and "reruns pending" in pending.evidence
+
+
+def test_seeded_claim_is_not_testable_when_a_model_learned_nothing() -> None:
+    decide = seeded_mae_claim("D", "good", "flat")
+    good, flat = _runs(0.1, 3, 1), _runs(0.1, 3, 2)
+    for run in flat:  # a constant prediction: R² <= 0 however small its MAE gap
+        y = np.asarray(run["test_values"]["target"])
+        run["test_values"]["prediction"] = [float(np.median(y))] * len(y)
+        run["metrics"]["test_r2"] = -0.02
+    finding = decide(FakeContext({"good": good, "flat": flat}))
+    assert finding.verdict == "not testable here"
+    assert "flat reaches a mean test R² of -0.02" in finding.evidence
 
 
 def test_one_seed_orderings_are_evidence_not_verdicts() -> None:

@@ -188,11 +188,23 @@ def _rows_scale(record: dict) -> str:
 # --- deciders ------------------------------------------------------------------------------
 
 
+#: Below this mean test R² a model predicts little more than a constant (for OQMD band
+#: gap, where 93 % of the targets are 0: zero everywhere), so its MAE orders nothing.
+MIN_R2 = 0.1
+
+
 def seeded_mae_claim(
-    dataset: str, better: str, worse: str, seeds: Sequence[int] = (0, 1, 2)
+    dataset: str,
+    better: str,
+    worse: str,
+    seeds: Sequence[int] = (0, 1, 2),
+    *,
+    min_r2: float = MIN_R2,
 ) -> Callable[[VerdictContext], Finding]:
     """``better``'s test MAE is lower than ``worse``'s on ``dataset``: paired bootstrap over
-    the test compounds and the sign of every seed's difference (the seeded reruns)."""
+    the test compounds and the sign of every seed's difference (the seeded reruns). Not
+    testable where either model's mean test R² is below ``min_r2``: such a model learned
+    nothing, and ordering it is no evidence about the claim."""
 
     def decide(ctx: VerdictContext) -> Finding:
         from matfusion.analysis.intervals import compare_mae_runs
@@ -209,6 +221,19 @@ def seeded_mae_claim(
                 runs="0 seeds",
             )
         result = compare_mae_runs(pairs)
+        r2 = {m: float(np.mean([r["metrics"]["test_r2"] for r in runs]))
+              for m, runs in ((better, a), (worse, b))}  # fmt: skip
+        weak = [m for m, v in r2.items() if v < min_r2]
+        if weak:
+            return Finding(
+                "not testable here",
+                f"{' and '.join(weak)} reach{'es' if len(weak) == 1 else ''} a mean test R² of "
+                + ", ".join(f"{r2[m]:.2f}" for m in weak)
+                + f" (below {min_r2:g}): little more than a constant prediction, so the MAE "
+                f"difference ({result.difference:+.3g}) says nothing about the claim",
+                scale=f"{_rows_scale(a[0])}; {settings}",
+                runs=f"{len(pairs)} of {len(seeds)} seeds",
+            )
         return Finding(
             result.verdict,
             f"MAE difference {better} - {worse}: {result.evidence()}",
