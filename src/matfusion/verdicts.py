@@ -296,6 +296,19 @@ def cecv_target_claim(dataset: str, model: str, split: float = 0.15) -> Callable
         n = min(len(c) for c in curves.values())
         if n == 0:
             return Finding("inconclusive", "reruns or their CECV pending", runs="0 seeds")
+        r2 = {m: float(np.mean([r["metrics"]["test_r2"] for r in ctx.seeded(m, dataset)]))
+              for m in ("LSTM", "DCNN-K1")}  # fmt: skip
+        weak = [m for m, v in r2.items() if v < MIN_R2]
+        if weak:
+            return Finding(
+                "not testable here",
+                f"the band's references {' and '.join(weak)} reach a mean test R² of "
+                + ", ".join(f"{r2[m]:.2f}" for m in weak)
+                + f" (below {MIN_R2:g}): they predict little more than a constant, so the band "
+                "they span is no reference for the design",
+                scale=_rows_scale(ctx.seeded(model, dataset)[0]),
+                runs=f"{n} seeds",
+            )
         positions = []
         for i in range(n):
             c = {m: pd.Series(r[i]["cecv"], index=r[i]["thresholds"]) for m, r in curves.items()}
