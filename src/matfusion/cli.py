@@ -194,7 +194,46 @@ def _parse_thresholds(text: str) -> list[float]:
     return thresholds
 
 
+def _cmd_peer_cecv(args: argparse.Namespace) -> int:
+    """``matfusion cecv --peer CrabNet``: retrain the peer as its grid run and store its CECV."""
+    from matfusion.experiments import run_peer_cecv
+
+    if not args.dataset:
+        raise ValueError("--peer needs --dataset (the peer is trained on it)")
+    _check_seed_option(args.seed)
+    anchor = None if args.anchor.lower() == "none" else args.anchor
+    record = run_peer_cecv(
+        args.peer, args.dataset, profile=args.profile, fold=args.fold, seed=args.seed,
+        anchor=anchor, mode=args.mode, thresholds=tuple(_parse_thresholds(args.thresholds)),
+        order=args.order, force=args.force, progress=not args.quiet,
+    )  # fmt: skip
+    assert record is not None
+    spec = record["config"]["cecv"]
+    source = "stored" if record["cache_hit"] else "computed now"
+    print(
+        f"{args.peer} on {record['config']['dataset']} [test], profile "
+        f"{record['config']['profile']}, anchor {args.anchor}, mode {spec['mode']}, "
+        f"rows in {spec['order']} order ({source}: {record['key']})"
+    )
+    print(
+        "compounds per element count: "
+        + ", ".join(f"{n}: {k}" for n, k in record["compounds_per_element_count"].items())
+    )
+    print("threshold  " + "  ".join(f"{t:>5.2f}" for t in record["thresholds"]))
+    print("CECV       " + "  ".join(f"{c:>5d}" for c in record["cecv"]))
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).write_text(json.dumps(record, indent=1, default=str))
+        print(f"written: {args.out}")
+    return 0
+
+
 def _cmd_cecv(args: argparse.Namespace) -> int:
+    if (args.checkpoint is None) == (args.peer is None):
+        raise ValueError("give either --checkpoint (our model) or --peer (e.g. CrabNet)")
+    if args.peer is not None:
+        return _cmd_peer_cecv(args)
     from matfusion.analysis.cecv import model_cecv
     from matfusion.data import element_table, load_split
     from matfusion.experiments import load_trained
@@ -459,7 +498,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cluster the element-correlation matrices of compounds containing an "
         "anchor element at each threshold (paper A's CECV).",
     )
-    p.add_argument("--checkpoint", required=True, help="path printed by `matfusion train`")
+    p.add_argument("--checkpoint", help="path printed by `matfusion train`")
+    p.add_argument(
+        "--peer",
+        help="instead of a checkpoint: a peer (CrabNet) retrained as its grid run under "
+        "--profile and --seed, its CECV stored in results/peer_cecv/",
+    )
+    p.add_argument("--profile", default="standard", help="with --peer: the run's profile")
+    p.add_argument("--seed", type=int, help="with --peer: random seed (default: the profile's)")
+    p.add_argument(
+        "--order",
+        choices=["atomic_number", "fraction_desc"],
+        help="with --peer: EFM row order (default: the profile's conventions)",
+    )
+    p.add_argument("--force", action="store_true", help="with --peer: recompute a stored one")
+    p.add_argument("--quiet", action="store_true", help="with --peer: no progress bar")
     p.add_argument("--dataset", help="dataset name (default: the one the model was trained on)")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--fold", type=int, help="Matbench fold")

@@ -28,7 +28,7 @@ from matfusion.io import atomic_write, sha256_file
 from matfusion.models import MODELS, build_model, encoding_order, get_conventions
 from matfusion.profiles import Profile, get_profile
 from matfusion.registry import unknown_name
-from matfusion.results import CorruptRecordError, ResultsStore
+from matfusion.results import CorruptRecordError, ResultsStore, key_for
 from matfusion.train import (
     TrainConfig,
     configure_threads,
@@ -269,15 +269,7 @@ def run_peer(
     keep no weights)."""
     spec = get_peer(config["model"])
     started = time.perf_counter()
-    splits = {}
-    for split in ("train", "val", "test"):
-        frame = load_split(config["dataset"], split, fold=config["fold"])
-        limit = config["max_train_rows"] if split == "train" else config["max_eval_rows"]
-        splits[split] = (
-            subsample(frame, limit, config["seed"]),
-            len(frame),
-            split_sha256(config["dataset"], split, fold=config["fold"]),
-        )
+    splits = _peer_splits(config)
     result = spec.fit_predict()(
         splits["train"][0], splits["val"][0], splits["test"][0], dict(config["train"]), progress
     )
@@ -321,6 +313,22 @@ def run_peer(
     }
     _put_last(store, config, record, force=force, written=[predictions_file])
     return {**record, "cache_hit": False}
+
+
+def _peer_splits(
+    config: dict[str, Any], *, verbose: bool = True
+) -> dict[str, tuple[pd.DataFrame, int, str]]:
+    """The (subsampled) splits a peer run trains on: {split: (frame, full rows, sha256)}."""
+    splits = {}
+    for split in ("train", "val", "test"):
+        frame = load_split(config["dataset"], split, fold=config["fold"], verbose=verbose)
+        limit = config["max_train_rows"] if split == "train" else config["max_eval_rows"]
+        splits[split] = (
+            subsample(frame, limit, config["seed"]),
+            len(frame),
+            split_sha256(config["dataset"], split, fold=config["fold"]),
+        )
+    return splits
 
 
 def _run_stem(config: dict[str, Any], store: ResultsStore) -> Path:
@@ -856,3 +864,145 @@ def run_analysis(
     }
     store.put(config, record)
     return {**store.get(config), "cache_hit": False}
+
+
+#: Peers whose element features the CECV can read (a hook on their encoder).
+CECV_PEERS: tuple[str, ...] = ("CrabNet",)
+
+
+def peer_cecv_config(
+    model: str,
+    dataset: str,
+    *,
+    profile: Profile | str,
+    fold: int | None = None,
+    seed: int | None = None,
+    anchor: str | None = "Si",
+    mode: str = "authors",
+    thresholds: tuple[float, ...] | None = None,
+    order: str | None = None,
+) -> dict[str, Any]:
+    """The configuration of a peer's CECV (experiment ``peer_cecv``): the peer run's own
+    configuration (profile, settings, seed, data hashes) plus what the CECV is taken over.
+    Built from inputs only, so a lookup needs no training. ``order`` (the EFM row order the
+    CECV compares in) defaults to the profile's conventions, the order of the models the
+    book draws beside the peer."""
+    from matfusion.analysis.cecv import DEFAULT_THRESHOLDS, MODES
+    from matfusion.featurize import ELEMENT_ORDERS
+
+    if model not in CECV_PEERS:
+        raise ValueError(f"the CECV of a peer is implemented for {CECV_PEERS}, not {model!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    order = order or encoding_order(prof.conventions)
+    if order not in ELEMENT_ORDERS:
+        raise ValueError(f"order must be one of {ELEMENT_ORDERS}, got {order!r}")
+    run = peer_config(model, dataset, profile=prof, fold=fold, seed=check_seed(seed))
+    return {
+        **run,
+        "experiment": "peer_cecv",
+        "train_key": key_for(run),
+        "data_sha256": {
+            s: split_sha256(run["dataset"], s, fold=run["fold"]) for s in ("train", "val", "test")
+        },
+        "cecv": {
+            "split": "test",
+            "anchor": anchor,
+            "thresholds": list(thresholds or DEFAULT_THRESHOLDS),
+            "mode": mode,
+            "order": order,
+        },
+    }
+
+
+def run_peer_cecv(
+    model: str,
+    dataset: str,
+    *,
+    profile: Profile | str,
+    fold: int | None = None,
+    seed: int | None = None,
+    anchor: str | None = "Si",
+    mode: str = "authors",
+    thresholds: tuple[float, ...] | None = None,
+    order: str | None = None,
+    store: ResultsStore | None = None,
+    force: bool = False,
+    missing: str = "compute",
+    progress: bool = False,
+) -> dict[str, Any] | None:
+    """CECV of a peer's own element features (Figures 7b and 11b), stored in the results
+    store so the book reads it without retraining.
+
+    Peers keep no weights, so the peer is trained again exactly as its grid run
+    (:func:`peer_config`: same profile, settings, seed and subsampled splits) and its EFMs
+    are read in the same process (:func:`matfusion.baselines.crabnet.crabnet_efms`) over the
+    full test split's compounds containing ``anchor``, as :func:`run_cecv` does for our
+    models. The record also keeps the retrained run's test MAE (to compare with the grid
+    run's) and the CECV in the other element order. ``missing="skip"``: None instead of
+    training when the record is not stored."""
+    from matfusion.analysis.cecv import anchor_mask, cecv
+    from matfusion.baselines.crabnet import crabnet_efms, fit_predict
+    from matfusion.featurize import ELEMENT_ORDERS
+    from matfusion.results import cached_run
+
+    if missing not in ("compute", "skip"):
+        raise ValueError(f"missing must be 'compute' or 'skip', not {missing!r}")
+    store = store or ResultsStore()
+    config = peer_cecv_config(
+        model, dataset, profile=profile, fold=fold, seed=seed, anchor=anchor, mode=mode,
+        thresholds=thresholds, order=order,
+    )  # fmt: skip
+    if not force and store.get(config) is None and missing == "skip":
+        return None
+    spec = config["cecv"]
+
+    def compute() -> dict[str, Any]:
+        started = time.perf_counter()
+        splits = _peer_splits(config, verbose=progress)
+        full_test = load_split(config["dataset"], "test", fold=config["fold"], verbose=False)
+        encoded = encode_formulas(full_test["formula"].tolist(), order=spec["order"])
+        keep = np.flatnonzero(anchor_mask(encoded.elements, spec["anchor"]))
+        if len(keep) == 0:
+            raise ValueError(f"no test compound of {config['dataset']} contains {anchor}")
+        formulas = full_test["formula"].iloc[keep].tolist()
+        result = fit_predict(
+            splits["train"][0], splits["val"][0], splits["test"][0], dict(config["train"]),
+            progress, after_fit=lambda net: crabnet_efms(net, formulas, spec["order"]),
+        )  # fmt: skip
+        efms = result.after_fit
+        metrics, _ = score_splits({s: v[0] for s, v in splits.items()}, result.predictions)
+        main = cecv(efms, spec["thresholds"], spec["mode"])
+        by_order = {spec["order"]: main.counts}
+        for other in ELEMENT_ORDERS:
+            if other != spec["order"]:
+                other_rows = encode_formulas(formulas, order=other).elements
+                by_order[other] = cecv(
+                    [_reorder(e, encoded.elements[i], other_rows[j])
+                     for j, (i, e) in enumerate(zip(keep, efms, strict=True))],
+                    spec["thresholds"], spec["mode"],
+                ).counts  # fmt: skip
+        return {
+            **main.as_dict(),
+            "cecv_by_order": by_order,
+            "n_split": len(full_test),
+            "n_anchor_compounds": len(formulas),
+            "efm": "CrabNet's encoder output (EDM'' after the transformer), padding dropped",
+            "efm_width": int(efms[0].shape[1]),
+            "retrained_metrics": {k: v for k, v in metrics.items() if k.startswith("test_")},
+            "train_settings": result.settings,
+            "train_wall_time_s": result.train_wall_time_s,
+            "seconds": time.perf_counter() - started,
+            "provenance": provenance.collect(device=config["train"].get("device", "cpu")),
+        }
+
+    waiting = f"[matfusion] waiting for another process computing {model}'s CECV on {dataset}"
+    return cached_run(store, config, compute, force=force, waiting=waiting)
+
+
+def _reorder(efm: np.ndarray, elements: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Rows of ``efm`` (one per element of ``elements``, padding excluded) in the order of
+    ``target`` (the same compound's atomic numbers in another order, 0 = padding)."""
+    row_of = {int(z): j for j, z in enumerate(elements[elements != 0])}
+    return efm[[row_of[int(z)] for z in target[target != 0]]]

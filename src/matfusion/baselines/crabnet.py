@@ -31,7 +31,7 @@ import os
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,7 @@ from matfusion.profiles import Profile
 
 from .result import PeerResult
 
-__all__ = ["crabnet_settings", "fit_predict", "import_crabnet"]
+__all__ = ["crabnet_efms", "crabnet_settings", "fit_predict", "import_crabnet"]
 
 #: CrabNet's default learning-rate half-cycle, in epochs.
 EPOCHS_STEP = 10
@@ -201,16 +201,21 @@ def fit_predict(
     test: pd.DataFrame,
     settings: dict[str, Any],
     progress: bool = True,
+    after_fit: Callable[[Any], Any] | None = None,
 ) -> PeerResult:
     """Train CrabNet on ``train`` (``val`` drives its SWA/early stopping, as in CrabNet's own
-    benchmark scripts) and predict all three splits with CrabNet's uncertainty."""
+    benchmark scripts) and predict all three splits with CrabNet's uncertainty.
+
+    ``after_fit(model)`` runs on the trained CrabNet (its final SWA weights) after the
+    predictions; what it returns is ``result.after_fit``. Peers keep no weights, so this is
+    the one place an analysis of the trained model (e.g. :func:`crabnet_efms`) can run."""
     import torch
 
     from matfusion.train import deterministic_mode
 
     device = torch.device(settings.get("device", "cpu"))
     with deterministic_mode(device) as determinism:
-        result = _fit_predict(train, val, test, settings, progress, device)
+        result = _fit_predict(train, val, test, settings, progress, device, after_fit)
     result.settings["determinism"] = determinism
     return result
 
@@ -222,6 +227,7 @@ def _fit_predict(
     settings: dict[str, Any],
     progress: bool,
     device: Any,
+    after_fit: Callable[[Any], Any] | None = None,
 ) -> PeerResult:
     """:func:`fit_predict` on ``device`` under its repeatability settings."""
     from matfusion.train import configure_threads, set_seed
@@ -262,6 +268,7 @@ def _fit_predict(
             mean, std = model.predict(frame, return_uncertainty=True)
             predictions[name] = (np.asarray(mean, dtype=np.float64), np.asarray(std))
         inference_s = time.perf_counter() - t0
+        analysis = after_fit(model) if after_fit is not None else None
     model.bar.close()
     history = list(model.history)
     return PeerResult(
@@ -286,4 +293,65 @@ def _fit_predict(
             "train_seconds": model.train_seconds,
         },
         inference_s=inference_s,
+        after_fit=analysis,
     )
+
+
+def crabnet_efms(
+    model: Any, formulas: Sequence[str], order: str = "atomic_number"
+) -> list[np.ndarray]:
+    """CrabNet's element feature matrix (EFM) of each formula: the transformer encoder's
+    output (CrabNet's EDM'', one ``d_model`` row per element, before the residual output
+    network), one ``(n_elements, d_model)`` array per formula, in the formulas' order.
+
+    A forward hook on ``model.model.encoder`` records the encoder's output and its ``src``
+    input while CrabNet's own ``predict`` runs, so CrabNet builds its inputs as in training.
+    Its loader pads every compound to the longest one with element 0 and lists elements by
+    descending amount (ties: first appearance in the formula); the padding rows are dropped
+    and the rows are put in ``order`` (:func:`matfusion.featurize.encode_formulas`'s
+    ``"atomic_number"`` or ``"fraction_desc"``), the convention the CECV compares in. A
+    compound whose elements differ from ours (CrabNet truncated or misparsed it) is an error.
+    """
+    import torch
+
+    from matfusion.featurize import encode_formulas
+
+    ours = encode_formulas(list(formulas), order=order)  # type: ignore[arg-type]
+    frame = pd.DataFrame({"formula": list(formulas), "target": 0.0})
+    longest = int(ours.lengths.max()) if len(ours) else 0
+    old_n = model.n_elements
+    model.n_elements = max(int(old_n), longest)  # CrabNet truncates longer compounds silently
+    outputs: list[np.ndarray] = []
+    sources: list[np.ndarray] = []
+
+    def hook(_module: Any, args: tuple[Any, ...], output: torch.Tensor) -> None:
+        outputs.append(output.detach().cpu().double().numpy())
+        sources.append(args[0].detach().cpu().numpy())
+
+    handle = model.model.encoder.register_forward_hook(hook)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.predict(frame)
+    finally:
+        handle.remove()
+        model.n_elements = old_n
+    if not outputs:
+        return []
+    width = max(o.shape[1] for o in outputs)
+    feats = np.concatenate([np.pad(o, ((0, 0), (0, width - o.shape[1]), (0, 0))) for o in outputs])
+    src = np.concatenate([np.pad(s, ((0, 0), (0, width - s.shape[1]))) for s in sources])
+    if len(feats) != len(ours):
+        raise RuntimeError(f"CrabNet encoded {len(feats)} compounds for {len(ours)} formulas")
+    efms = []
+    for i, formula in enumerate(formulas):
+        theirs = src[i].astype(np.int64)
+        want = ours.elements[i][ours.elements[i] != 0]
+        row_of = {int(z): j for j, z in enumerate(theirs) if z != 0}
+        if sorted(row_of) != sorted(int(z) for z in want):
+            raise RuntimeError(
+                f"CrabNet encoded {formula!r} as elements {sorted(row_of)}, expected "
+                f"{sorted(int(z) for z in want)}"
+            )
+        efms.append(feats[i][[row_of[int(z)] for z in want]])
+    return efms

@@ -25,3 +25,6 @@ class PeerResult:
     n_parameters: int | None
     settings: dict[str, Any] = field(default_factory=dict)
     inference_s: float | None = None  # seconds spent predicting the three splits
+    #: what an ``after_fit`` callback returned (peers keep no weights: an analysis of the
+    #: trained model, e.g. CrabNet's EFMs for the CECV, has to run in the same process)
+    after_fit: Any = None
