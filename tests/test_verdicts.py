@@ -214,3 +214,12 @@ def test_learning_curve_sentences_are_never_decided_by_one_seed() -> None:
     assert all(f.runs == "1 seed per size" for f in findings)
     ctx.learning_curve = lambda models, dataset, s: (mae, mae * 0)
     assert learning_curve_claim(0)(ctx).verdict == "not testable here"
+
+
+def test_a_band_of_references_that_learned_nothing_decides_no_peer_claim() -> None:
+    from matfusion.verdicts import peer_band_claim
+
+    r2 = pd.DataFrame({"LSTM": [-0.02], "DCNN-K1": [0.6], "L-G-DCNN": [0.5]}, index=["D"])
+    finding = peer_band_claim("D", "L-G-DCNN", "CrabNet")(FakeContext(mae=r2, r2=r2))
+    assert finding.verdict == "not testable here"
+    assert "references LSTM reach a test R² below 0.1 on D" in finding.evidence
