@@ -32,15 +32,17 @@ progress = True
 n_figure = 2  # materials with the highest and with the lowest bulk modulus in Figure 1
 n_gpaw = None  # materials compared with GPAW (None: 1 in smoke, 3 otherwise)
 train_missing = None  # None: compute the stored comparison only under smoke; others read it
+loeo_min_count = None  # materials an element needs to join the LOEO sets (None: the profile's)
+ionic_threshold = 1.0  # electronegativity spread that splits ionic from less ionic materials
 
-# %%
-import matplotlib.pyplot as plt
-import numpy as np
+# %% tags=["hide-input"]
 import pandas as pd
 from IPython.display import display
+from myst_nb import glue
 
-from matfusion.ecd.data import element_counts, load_ecd_dataset, loeo_elements, structures
-from matfusion.ecd.density import density_difference, density_for, get_provider, gpaw_available
+from matfusion.chapters import ecd_data as chapter
+from matfusion.ecd.data import load_ecd_dataset
+from matfusion.ecd.density import gpaw_available
 from matfusion.ecd.experiments import comparison_left_out, run_density_comparison
 from matfusion.ecd.reported import loeo_size_mismatches
 from matfusion.ecd.settings import ecd_profile_for
@@ -66,69 +68,49 @@ if ecd_note:
 # Space group by pymatgen's `SpacegroupAnalyzer` at symprec 0.1; rows with a non-positive or
 # non-finite modulus are dropped and counted (the counts are listed below).
 
-# %%
+# %% tags=["hide-input"]
 full = load_ecd_dataset(progress=progress, verbose=False)
-if ecd.max_materials is not None and len(full) > ecd.max_materials:
-    rng = np.random.default_rng(ecd.seed)
-    frame = full.iloc[np.sort(rng.choice(len(full), ecd.max_materials, replace=False))]
-    frame = frame.reset_index(drop=True)
-    show_markdown(f"The `{prof.name}` profile uses a seeded subsample of {len(frame)} materials.")
-else:
-    frame = full
-sources = frame["source"].value_counts().rename("materials").to_frame()
-sources.index.name = "source (newest first wins)"
-show_markdown(
-    f"**{len(full)} Fm-3m materials** without lanthanides or actinides (the paper: 2,170, "
-    "its own VASP runs). How the table was made:\n\n"
-    + "\n".join(f"* {line.removeprefix('ecd data: ')}" for line in full.attrs.get("log", []))
-)
-sources
+frame = chapter.subsample(full, ecd.max_materials, ecd.seed)
+for name, value in chapter.dataset_numbers(full, frame, prof.name).items():
+    glue(name, value, display=False)
+
+# %% [markdown]
+# The public files give **{glue:text}`ecd_n_full` Fm-3m materials** without lanthanides or
+# actinides; the paper had 2,170, from its own VASP runs.{glue:text}`ecd_subsample` How the
+# table was made:
+
+# %% tags=["remove-input"]
+show_markdown(chapter.build_log(full))
+
+# %%
+chapter.source_counts(frame)
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-for ax, col, name in zip(axes, ["bulk_modulus", "shear_modulus"], ["bulk", "shear"], strict=True):
-    ax.hist(frame[col], bins=40, color="C0" if name == "bulk" else "C1")
-    ax.set_xlabel(f"{name} modulus K/G (VRH, GPa)")
-    ax.set_ylabel("materials")
-fig.suptitle(f"Moduli of the {len(frame)} materials (Materials Project DFT)")
-plt.show()
+fig = chapter.plot_moduli(frame)
 frame[["bulk_modulus", "shear_modulus"]].describe().round(1).T
 
 # %% tags=["hide-input"]
-counts = element_counts(frame)
-fig, ax = plt.subplots(figsize=(10, 3))
-counts.head(40).plot.bar(ax=ax, color="C2")
-ax.set_ylabel("materials containing it")
-ax.set_title("Element counts (40 most common)")
-plt.show()
+fig = chapter.plot_element_counts(frame)
 
 # %% [markdown]
 # ## Leave-one-element-out sets
 #
 # For an element E the test set is every material containing E. The paper's 11 elements are
 # those in at least 200 of its 2,170 materials; our set is four times smaller, so their test
-# sets are far smaller (below, beside the paper's sizes). Elements above a count threshold are
-# added.
+# sets are far smaller (below, beside the paper's sizes). Elements in at least
+# `loeo_min_count` materials are added.
 
 # %% tags=["hide-input"]
-loeo = loeo_elements(frame, min_count=ecd.loeo_min_count).set_index("element")
-paper_loeo = reported("ecd_loeo").drop_duplicates("element").set_index("element")
-loeo["paper test size"] = paper_loeo["test_size"].reindex(loeo.index)
-loeo["paper train size"] = paper_loeo["train_size"].reindex(loeo.index)
-display(loeo)
-odd, paper_total = loeo_size_mismatches()
-if not odd.empty:
-    rows_text = "; ".join(
-        f"{r.element} ({r.train_size:,} + {r.test_size:,} = {r.sum:,}; a train size of "
-        f"{paper_total - r.test_size:,} would fit)"
-        for r in odd.itertuples()
-    )
-    show_markdown(
-        f"*Note on the paper's sizes:* train + test size is {paper_total:,} in every row of the "
-        f"paper's Table 1 except {rows_text}. The paper columns show the sizes as printed."
-    )
+min_count = ecd.loeo_min_count if loeo_min_count is None else loeo_min_count
+display(chapter.loeo_beside_paper(frame, min_count, reported("ecd_loeo")))
+for name, value in chapter.paper_size_note(*loeo_size_mismatches()).items():
+    glue(name, value, display=False)
 
 # %% [markdown]
+# *Note on the paper's sizes:* train + test size is {glue:text}`ecd_paper_total` in every row
+# of the paper's Table 1 except {glue:text}`ecd_paper_odd_rows`. The paper columns show the
+# sizes as printed.
+#
 # ## Figure 1: densities of stiff and soft materials
 #
 # Slices through the cell (fractional axes, log colour scale) of the `promolecular` density:
@@ -136,40 +118,12 @@ if not odd.empty:
 # the same number of voxels covers a small cell finely and a large one coarsely.
 
 # %% tags=["hide-input"]
-order = frame.sort_values("bulk_modulus")
-picks = pd.concat([order.tail(n_figure).iloc[::-1], order.head(n_figure)])
-provider = get_provider("promolecular")
-fig, axes = plt.subplots(2, len(picks), figsize=(3.0 * len(picks) + 1, 5.6))
-for j, (_, row) in enumerate(picks.iterrows()):
-    structure = structures(row.to_frame().T)[0]
-    rho = density_for(structure, provider, ecd.grid).rho
-    for i, (plane, label) in enumerate(
-        [(rho[:, :, 0], "z = 0"), (rho[:, :, ecd.grid // 2], "z = 1/2")]
-    ):
-        image = axes[i, j].imshow(
-            np.log10(plane + 1e-3), origin="lower", cmap="viridis", vmin=-3, vmax=3
-        )
-        axes[i, j].set_xticks([])
-        axes[i, j].set_yticks([])
-        if i == 0:
-            axes[i, j].set_title(f"{row['formula']}\nK = {row['bulk_modulus']:.0f} GPa", fontsize=9)
-        axes[i, j].set_ylabel(label if j == 0 else "")
-fig.colorbar(image, ax=axes, shrink=0.8, label="log10 density (e/A^3)")
-fig.suptitle(f"log10 density (e/A^3), promolecular, {ecd.grid}^3 grid on the primitive cell")
-plt.show()
+picks = chapter.extreme_picks(frame, n_figure)
+slices = chapter.density_slices(picks, ecd.grid)
+fig = chapter.plot_density_slices(slices, ecd.grid)
 
 # %% tags=["hide-input"]
-fig = plt.figure(figsize=(3.2 * len(picks), 3.2))
-for j, (_, row) in enumerate(picks.iterrows()):
-    structure = structures(row.to_frame().T)[0]
-    rho = density_for(structure, provider, ecd.grid).rho
-    idx = np.argwhere(rho > np.quantile(rho, 0.9))
-    ax = fig.add_subplot(1, len(picks), j + 1, projection="3d")
-    ax.scatter(*idx.T, c=np.log10(rho[tuple(idx.T)]), s=2, cmap="viridis")
-    ax.set_title(row["formula"], fontsize=9)
-    ax.set_axis_off()
-fig.suptitle("Densest 10% of voxels (promolecular), in grid coordinates")
-plt.show()
+fig = chapter.plot_dense_voxels(slices)
 
 # %% [markdown]
 # ## All-electron and valence densities
@@ -182,22 +136,11 @@ plt.show()
 # chapter 11 train on valence densities.
 
 # %% tags=["hide-input"]
-from matfusion.chapters.ecd_data import electron_table, valence_pairs  # noqa: E402
-
-pairs = valence_pairs(pd.concat([picks.head(1), picks.tail(1)]), ecd.grid)
-fig, axes = plt.subplots(len(pairs), 2, figsize=(6.4, 3.0 * len(pairs)), squeeze=False)
-for i, pair in enumerate(pairs):
-    for j, kind in enumerate(("all-electron", "valence")):
-        image = axes[i, j].imshow(np.log10(pair[f"{kind} slice"] + 1e-3), origin="lower",
-                                  cmap="viridis", vmin=-3, vmax=3)  # fmt: skip
-        axes[i, j].set_xticks([])
-        axes[i, j].set_yticks([])
-        axes[i, j].set_title(f"{pair['formula']}, {kind}", fontsize=9)
-fig.colorbar(image, ax=axes, label="log10 density (e/A^3)", shrink=0.8)
-plt.show()
-electron_table(pairs).style.format("{:.1f}", subset=["all-electron electrons",
-                                                     "valence electrons"]).format(
-    "{:.0%}", subset=["valence share between atoms"])  # fmt: skip
+pairs = chapter.valence_pairs(pd.concat([picks.head(1), picks.tail(1)]), ecd.grid)
+fig = chapter.plot_valence_pairs(pairs)
+chapter.electron_table(pairs).style.format(
+    "{:.1f}", subset=["all-electron electrons", "valence electrons"]
+).format("{:.0%}", subset=["valence share between atoms"])
 
 # %% [markdown]
 # ## Promolecular versus GPAW densities
@@ -209,52 +152,14 @@ electron_table(pairs).style.format("{:.1f}", subset=["all-electron electrons",
 # sits in the atomic cores, which each provider represents differently at this grid spacing
 # (the promolecular density is smoothed over 1.5 voxels, GPAW's is sampled); the column
 # "between atoms" (voxels below 1 e/A^3 in both) is the bonding and charge-transfer part.
+# Without GPAW installed (`pip install 'matfusion[dft]'`) the table stays empty.
 
 # %% tags=["hide-input"]
 n_compare = n_gpaw if n_gpaw is not None else (1 if prof.name == "smoke" else 3)
-if not gpaw_available():
-    show_markdown(
-        "GPAW is not installed here (`pip install 'matfusion[dft]'`): comparison skipped."
-    )
-    compare = pd.DataFrame()
-else:
-    wanted = ["NaCl", "MgO", "Al", "LiF", "KCl"]  # small cells, from the full set
-    rows = full[full["formula"].isin(wanted)].drop_duplicates("formula")
-    rows = rows.sort_values("formula", key=lambda s: s.map(wanted.index)).head(n_compare)
-    gpaw = get_provider("gpaw")
-    records, profiles = [], {}
-    for _, row in rows.iterrows():
-        structure = structures(row.to_frame().T)[0]
-        a = density_for(structure, provider, ecd.grid)
-        b = density_for(structure, gpaw, ecd.grid)
-        moved = density_difference(a, b)
-        records.append(
-            {
-                "formula": row["formula"],
-                "electrons promolecular": a.electrons,
-                "electrons GPAW": b.electrons,
-                "expected": a.expected_electrons,
-                "moved (electrons)": moved["moved"],
-                "moved between atoms (electrons)": moved["moved_between_atoms"],
-                "GPAW k-points": "x".join(map(str, b.meta.get("kpts") or [])),
-                "GPAW seconds": round(b.meta.get("seconds") or float("nan"), 1),
-            }
-        )
-        diag = np.arange(ecd.grid)
-        profiles[row["formula"]] = (a.rho[diag, diag, diag], b.rho[diag, diag, diag])
-    compare = pd.DataFrame(records).set_index("formula")
-    fig, axes = plt.subplots(1, len(profiles), figsize=(4 * len(profiles), 3), squeeze=False)
-    for ax, (name, (pa, pb)) in zip(axes[0], profiles.items(), strict=True):
-        t = np.arange(ecd.grid) / ecd.grid
-        ax.semilogy(t, pa, label="promolecular (not DFT)")
-        ax.semilogy(t, pb, label="GPAW PBE (DFT)")
-        ax.set_xlabel("position along the cell diagonal (fractional)")
-        ax.set_title(name)
-    axes[0][0].set_ylabel("density (e/A^3)")
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"Density along the primitive cell's body diagonal, {ecd.grid}^3 grid")
-    plt.tight_layout()
-    plt.show()
+compare = pd.DataFrame()
+if gpaw_available():
+    compare, diagonals = chapter.gpaw_comparison(full, ecd.grid, n_compare)
+    fig = chapter.plot_diagonal_profiles(diagonals, ecd.grid)
 compare.round(3)
 
 # %% [markdown]
@@ -281,40 +186,33 @@ show_markdown(
         what="per-material comparisons",
     )
 )
+glue("ecd_left_out", left_out_sentence(comparison_left_out(ecd)), display=False)
+for name, value in {
+    **chapter.moved_numbers(moved_all),
+    **chapter.ionicity_split(moved_all, ionic_threshold),
+}.items():
+    glue(name, value, display=False)
 if moved_all is not None:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    pct = 100 * moved_all["moved_between_atoms_fraction"]
-    axes[0].hist(pct, bins=30, color="#d62728", alpha=0.8)
-    axes[0].set_xlabel("electrons moved between atoms (% of all electrons)")
-    axes[0].set_ylabel("materials")
-    axes[1].scatter(moved_all["electronegativity_spread"], pct, s=8, alpha=0.6)
-    axes[1].set_xlabel("electronegativity spread (Pauling, max - min)")
-    axes[1].set_ylabel("moved between atoms (%)")
-    fig.suptitle(f"GPAW (PBE) minus promolecular, {len(moved_all)} materials, {ecd.grid}^3 grid")
-    plt.tight_layout()
-    plt.show()
-    rho_s = (
-        moved_all[["electronegativity_spread", "moved_between_atoms_fraction"]]
-        .corr(method="spearman")
-        .iloc[0, 1]
-    )
-    show_markdown(
-        f"{left_out_sentence(comparison_left_out(ecd))} "
-        f"Median over {len(moved_all)} materials: {pct.median():.2f} % of the electrons sit "
-        f"elsewhere between the atoms in the DFT density than in the promolecular one "
-        f"(10th-90th percentile {pct.quantile(0.1):.2f}-{pct.quantile(0.9):.2f} %); all voxels "
-        f"included, {100 * moved_all['moved_fraction'].median():.2f} %. Spearman correlation "
-        f"with the electronegativity spread: {rho_s:+.2f}."
-    )
-    if "seconds_gpaw" in moved_all:
-        timing = moved_all.groupby("atoms")["seconds_gpaw"].agg(
-            materials="count", median_s="median", max_s="max"
-        )
-        show_markdown(
-            "Seconds per GPAW density on this CPU (one thread; other jobs shared the machine "
-            "while these were made), by atoms in the primitive cell:"
-        )
-        display(timing.round(1).rename(columns={"median_s": "median s", "max_s": "max s"}))
+    fig = chapter.plot_moved(moved_all, ecd.grid)
+
+# %% [markdown]
+# {glue:text}`ecd_left_out` Over the {glue:text}`ecd_moved_n` materials compared, the DFT
+# density places a median {glue:text}`ecd_moved_median` of the electrons elsewhere between
+# the atoms than the promolecular one (10th-90th percentile {glue:text}`ecd_moved_p10` to
+# {glue:text}`ecd_moved_p90`); with all voxels included, {glue:text}`ecd_moved_all`. The
+# Spearman correlation of the share between atoms with the electronegativity spread is
+# {glue:text}`ecd_moved_spearman`.
+#
+# Split at an electronegativity spread of {glue:text}`ecd_ionic_threshold` (parameter
+# `ionic_threshold`): the {glue:text}`ecd_ionic_n` materials at or above it move a median
+# {glue:text}`ecd_ionic_median` between the atoms, the {glue:text}`ecd_covalent_n` below it
+# {glue:text}`ecd_covalent_median`.
+#
+# Seconds per GPAW density on this CPU (one thread; other jobs shared the machine while
+# these were made), by atoms in the primitive cell (empty when none are stored):
+
+# %% tags=["hide-input"]
+chapter.gpaw_timing(moved_all)
 
 # %% [markdown]
 # ## Where we differ from the paper
@@ -344,6 +242,17 @@ from IPython.display import HTML, display  # noqa: E402
 from matfusion.verdicts import chapter_findings, findings_html  # noqa: E402
 
 display(HTML(findings_html(chapter_findings("10_ecd_data", prof))))
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise reruns this page with one parameter changed; `smoke` shows the mechanics in
+# seconds, the teacher's answer comes from the stored `standard` data and runs.
+
+# %% tags=["remove-input"]
+from matfusion.chapters.exercises import exercises_markdown  # noqa: E402
+
+show_markdown(exercises_markdown("10_ecd_data", prof))
 
 # %% [markdown]
 # ## Rerun this chapter

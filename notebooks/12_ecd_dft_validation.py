@@ -33,18 +33,20 @@ profile = "standard"
 progress = True
 models = ["RF+Magpie", "CNN+Magpie", "3D-CNN+ECD", "2D-CNN+ECD", "Fusion(Magpie+ECD)"]
 train_missing = None  # None: train missing runs only under smoke; other profiles read the store
+max_volume_shift = 0.05  # a row counts if its fitted volume is within this of the input's
 
-# %%
-import matplotlib.pyplot as plt
-import numpy as np
+# %% tags=["hide-input"]
 import pandas as pd
+from IPython.display import HTML, display
+from myst_nb import glue
 
-from matfusion.ecd.data import contains_any, load_ecd_dataset, load_external_set
+from matfusion.chapters import ecd_dft_validation as chapter
+from matfusion.ecd.data import composition_shares, load_ecd_dataset, load_external_set
 from matfusion.ecd.dft import (
     INITIAL_MOMENT_MUB,
-    MAGNETIC_ELEMENTS,
     load_dft_moduli,
     load_failures,
+    unpolarised_d_metal_cells,
 )
 from matfusion.ecd.experiments import run_external
 from matfusion.ecd.fitting import prepare_inputs
@@ -58,7 +60,6 @@ from matfusion.ecd.tables import (
 )
 from matfusion.notebook import missing_runs_note, paper_b_banner, setup_plots, show_markdown
 from matfusion.profiles import get_profile
-from matfusion.train.metrics import regression_metrics
 
 prof = get_profile(profile)
 ecd, ecd_note = ecd_profile_for(profile)
@@ -70,220 +71,108 @@ show_markdown(paper_b_banner(prof, ecd, {"Densities": provider_note}))
 if ecd_note:
     show_markdown(f"**{ecd_note}**")
 dft = load_dft_moduli()
-setting_cols = [c for c in dft.columns if c.startswith("setting_")]
-checked = dft["ecut_eos_eV"].notna()  # NaN: E-V fit stored before its cutoff check
-show_markdown(
-    "Stored GPAW settings: "
-    + ", ".join(
-        f"{c.removeprefix('setting_')} = {dft[c].dropna().iloc[-1]}"
-        for c in setting_cols
-        if dft[c].notna().any()
-    )
-    + ". The residual stress at the fitted volume checks the cutoff (above "
-    f"{dft['setting_cij_max_residual_GPa'].dropna().iloc[-1]:g} GPa it is raised and the E-V "
-    f"scan repeated): {checked.sum()} of {len(dft)} rows were computed under that rule "
-    f"(`ecut_eos_eV` recorded; {int((dft['ecut_eos_eV'] > dft['setting_ecut_eV']).sum())} "
-    f"needed a higher cutoff); the {len(dft) - checked.sum()} older rows used "
-    f"{dft['setting_ecut_eV'].iloc[0]:g} eV for the E-V fit, with the check on their C_ij "
-    "only (`ecut_cij_eV`)."
-)
+for name, value in chapter.settings_numbers(dft).items():
+    glue(name, value, display=False)
+glue("smoke_note", " Smoke-sized models: the numbers exercise the code only."
+     if prof.name == "smoke" else "", display=False)  # fmt: skip
 
 # %% [markdown]
+# Stored GPAW settings: {glue:text}`dft_settings`. The residual stress at the fitted volume
+# checks the cutoff (above {glue:text}`dft_residual` GPa it is raised and the E-V scan
+# repeated): {glue:text}`dft_checked` of {glue:text}`dft_rows` rows were computed under that
+# rule (`ecut_eos_eV` recorded; {glue:text}`dft_raised` needed a higher cutoff); the
+# {glue:text}`dft_older` older rows used {glue:text}`dft_older_ecut` eV for the E-V fit, with
+# the check on their C_ij only (`ecut_cij_eV`).
+#
 # ## Check: our GPAW moduli against the Materials Project's
 #
 # MP's moduli are VASP PBE elastic tensors (VRH averages). Agreement within about 10% for the
 # bulk modulus is what two PBE codes at these settings should give.
 
 # %% tags=["hide-input"]
-mp = load_ecd_dataset(verbose=False).set_index("mp_id")
-check = dft[dft["id"].str.startswith("mp-")].set_index("id")
-check_table = pd.DataFrame(
-    {
-        "formula": check["formula"],
-        "metal": check["metal"],
-        "K MP": mp["bulk_modulus"].reindex(check.index),
-        "K ours (E-V)": check["K_eos_GPa"],
-        "K ours (C_ij)": check["K_vrh_GPa"],
-        "G MP": mp["shear_modulus"].reindex(check.index),
-        "G ours (C_ij)": check["G_vrh_GPa"],
-        "C11": check["C11"],
-        "C12": check["C12"],
-        "C44": check["C44"],
-        "GPAW seconds": check["seconds"],
-    }
-)
-check_table["K diff %"] = 100 * (check_table["K ours (E-V)"] / check_table["K MP"] - 1)
-check_table["G diff %"] = 100 * (check_table["G ours (C_ij)"] / check_table["G MP"] - 1)
-fig, ax = plt.subplots(figsize=(6, 3.2))
-x = np.arange(len(check_table))
-ax.bar(x - 0.2, check_table["K MP"], 0.4, label="MP (VASP PBE)")
-ax.bar(x + 0.2, check_table["K ours (E-V)"], 0.4, label="ours (GPAW PBE, E-V fit)")
-ax.set_xticks(x, check_table["formula"])
-ax.set_ylabel("bulk modulus (GPa)")
-ax.legend(fontsize=8)
-ax.set_title("Check materials: bulk modulus")
-plt.show()
-show_markdown("A dash: not computed (a metal gets no C_ij, so no shear modulus of ours).")
-check_table.style.format("{:.1f}", subset=check_table.select_dtypes("number").columns, na_rep="–")
+check = chapter.check_table(dft, load_ecd_dataset(verbose=False).set_index("mp_id"))
+for name, value in chapter.check_numbers(check).items():
+    glue(name, value, display=False)
+fig = chapter.plot_check(check)
+check.style.format("{:.1f}", subset=check.select_dtypes("number").columns, na_rep="–")
 
 # %% [markdown]
+# Over the {glue:text}`dft_check_n` check materials our E-V bulk modulus differs from MP's by
+# a median {glue:text}`dft_check_median` (largest {glue:text}`dft_check_max`). A dash in the
+# table: not computed (a metal gets no C_ij, so no shear modulus of ours).
+#
 # ## The external set: models trained on MP, judged by our DFT
 
 # %% tags=["hide-input"]
 external_all = load_external_set(verbose=False)
-ext_all = dft[dft["id"].str.startswith("wbm")].set_index("id")
-# the rows the metrics count (spin rule, volume shift): the same rule as the claims registry
-from matfusion.ecd.dft import metric_rows  # noqa: E402
-
-metric = metric_rows(dft).set_index("id")
-ext_all = ext_all.join(metric[["volume_ratio", "counted", "reason"]])
-ext_dft = ext_all[ext_all["counted"]]
-external = external_all  # predict all of them: the stored runs do not depend on DFT progress
-covered = int(external_all["mp_id"].isin(ext_all.index).sum())
-# what is left of the 61: cells GPAW cannot run here (no PAW setup) or that we skip
-# (magnetic elements, counted only once computed spin-polarised), and cells not computed yet
-magnetic_ext = contains_any(external_all, MAGNETIC_ELEMENTS)
-no_setup = contains_any(external_all, ecd.gpaw_exclude_elements)
-spin_done = ext_all.index[ext_all["spin_polarized"].astype(bool)]
+ext_all, ext_dft, metric = chapter.external_rows(dft, max_volume_shift)
 failures = load_failures()
-tried = external_all["mp_id"].isin(failures["id"])  # failed under these settings: said below
-todo = external_all[~external_all["mp_id"].isin(ext_all.index) & ~magnetic_ext & ~no_setup & ~tried]
-magnetic_todo = external_all[
-    magnetic_ext & ~no_setup & ~external_all["mp_id"].isin(spin_done) & ~tried
-]
-show_markdown(
-    f"{len(external_all)} WBM Fm-3m structures without lanthanides/actinides; our GPAW moduli "
-    f"cover **{covered}** of them and **{len(ext_dft)}** count in the metrics"
-    + (
-        f": {n_left} stored row(s) are left out (listed below, with the reason). "
-        if (n_left := len(ext_all) - len(ext_dft))
-        else " (every stored row counts). "
-    )
-    + "Of those counted, "
-    f"{int(ext_dft['metal'].sum())} are metals (bulk modulus only), "
-    f"{int((ext_dft['stable'] == False).sum())} are "  # noqa: E712
-    "mechanically unstable in this structure (no shear modulus) and "
-    f"{len(spin_done)} contain Cr, Mn, Fe, Co or Ni and were computed spin-polarised from a "
-    f"ferromagnetic start ({INITIAL_MOMENT_MUB:g} muB per such atom). Of the whole set: "
-    f"{int(no_setup.sum())} with an element GPAW has no PAW setup for "
-    f"({', '.join(ecd.gpaw_exclude_elements)}); **{len(todo)} without a magnetic element and "
-    f"{len(magnetic_todo)} with one not computed yet** "
-    "(`OMP_NUM_THREADS=1 matfusion dft --check '' --external N [--magnetic]` "
-    "adds N of them, smallest first; started once per core, the processes share the list)."
+status = chapter.external_status_numbers(
+    external_all, ext_all, ext_dft, ecd.gpaw_exclude_elements, failures
 )
-if len(failures):
-    show_markdown(
-        f"**{len(failures)} cell(s) our GPAW runs could not compute** with these settings "
-        "(stored in `dft_moduli_failures.csv`; a batch skips them until `--redo ID`): "
-        + "; ".join(
-            f"{row.formula} ({row.n_atoms} atoms{', spin-polarised' if row.spin_polarized else ''}"
-            f", {row.seconds / 60:.0f} min): {row.error.split(': ', 1)[-1]}"
-            for row in failures.itertuples()
-        )
-        + "."
-    )
-missing = "train" if train_missing else "skip"
+for name, value in {**status, "ext_moment": f"{INITIAL_MOMENT_MUB:g}"}.items():
+    glue(name, value, display=False)
+
+# %% [markdown]
+# {glue:text}`ext_n` WBM Fm-3m structures without lanthanides or actinides; our GPAW moduli
+# cover **{glue:text}`ext_covered`** of them and **{glue:text}`ext_counted`** count in the
+# metrics ({glue:text}`ext_left_out` stored rows are left out; they are listed below with the
+# reason). Of those counted, {glue:text}`ext_metals` are metals (bulk modulus only),
+# {glue:text}`ext_unstable` are mechanically unstable in this structure (no shear modulus),
+# and {glue:text}`ext_spin` contain Cr, Mn, Fe, Co or Ni and were computed spin-polarised
+# from a ferromagnetic start ({glue:text}`ext_moment` muB per such atom). Of the whole set,
+# {glue:text}`ext_no_setup` contain an element GPAW has no PAW setup for
+# ({glue:text}`ext_no_setup_elements`); **{glue:text}`ext_todo` without a magnetic element
+# and {glue:text}`ext_magnetic_todo` with one are not computed yet**
+# (`OMP_NUM_THREADS=1 matfusion dft --check '' --external N [--magnetic]` adds N of them,
+# smallest first; started once per core, the processes share the list).
+
+# %% tags=["remove-input"]
+show_markdown(chapter.failures_note(failures))
+
+# %% tags=["hide-input"]
 external_targets = ["bulk", "shear"]
 records = []
-if len(external):
+if len(external_all):  # predict all of them: the stored runs do not depend on DFT progress
     inputs = prepare_inputs(ecd, need_density=False, progress=progress, verbose=False)
-    records = run_external(
-        models, external_targets, inputs, external, progress=progress, missing=missing
-    )
-    stored_runs = {(r["config"]["model"], r["config"]["target"]) for r in records}
-    lacking = [(m, t) for t in external_targets for m in models if (m, t) not in stored_runs]
-    # no CLI makes these runs yet: the call this page makes (stored runs are skipped)
-    command = (
-        'python -c "from matfusion.ecd.data import load_external_set; '
-        "from matfusion.ecd.fitting import prepare_inputs; "
-        "from matfusion.ecd.experiments import run_external; "
-        f"run_external({models!r}, {external_targets!r}, "
-        f'prepare_inputs({ecd.name!r}, need_density=False), load_external_set(verbose=False))"'
-    )
+    records = run_external(models, external_targets, inputs, external_all, progress=progress,
+                           missing="train" if train_missing else "skip")  # fmt: skip
+    stored = {(r["config"]["model"], r["config"]["target"]) for r in records}
+    lacking = [f"{m} / {t}" for t in external_targets for m in models if (m, t) not in stored]
     show_markdown(
         missing_runs_note(
-            [f"{m} / {t}" for m, t in lacking],
-            command,
+            lacking,
+            chapter.external_command(models, external_targets, ecd.name),
             len(models) * len(external_targets),
             what="external-set runs",
         )
     )
 preds = external_predictions(records)
-if preds.empty:
-    show_markdown("No stored external-set run: our figure and table are left out.")
 truth = {target: ext_dft[column] for target, column in EXTERNAL_DFT_COLUMNS.items()}
-# a row of panels per target our DFT has values for (metals get the bulk modulus only)
-shown = [t for t, values in truth.items() if values.notna().sum() >= 2]
-if "shear" not in shown and len(ext_dft):
-    n_metal = int(ext_dft["metal"].sum())
-    n_insulator = len(ext_dft) - n_metal
-    n_unstable = int((ext_dft["stable"] == False).sum())  # noqa: E712
-    n_shear = int(truth["shear"].notna().sum())
-    show_markdown(
-        f"The figure has no shear row: of the {len(ext_dft)} usable structures, {n_metal} "
-        f"{'is a metal' if n_metal == 1 else 'are metals'} (E-V bulk modulus only) and "
-        f"{n_insulator} {'is an insulator' if n_insulator == 1 else 'are insulators'}"
-        + (f" ({n_unstable} mechanically unstable, no shear modulus)" if n_unstable else "")
-        + f", so {n_shear or 'none'} {'has' if n_shear == 1 else 'have'} a shear modulus to "
-        "compare with."
-    )
-summary = []
-if not preds.empty and shown:
-    fig, axes = plt.subplots(
-        len(shown), len(models), figsize=(3 * len(models), 3 * len(shown)), squeeze=False
-    )
-    for i, target in enumerate(shown):
-        for j, model in enumerate(models):
-            ax = axes[i, j]
-            sub = preds[(preds["model"] == model) & (preds["target"] == target)].set_index("id")
-            sub = sub[sub.index.isin(truth[target].index)]
-            y = truth[target].reindex(sub.index).astype(float)
-            ok = np.isfinite(y.to_numpy())
-            if ok.sum() < 2:
-                ax.set_axis_off()
-                continue
-            m = regression_metrics(y[ok].to_numpy(), sub["pred"][ok].to_numpy())
-            if m["n"] < 5:  # R2 of a handful of points says nothing
-                m["r2"] = float("nan")
-            summary.append(
-                {
-                    "target": target,
-                    "model": model,
-                    "R2": m["r2"],
-                    "RMSE_GPa": m["rmse"],
-                    "n": m["n"],
-                }
-            )
-            ax.scatter(y[ok], sub["pred"][ok], s=12)
-            lim = [0, max(y[ok].max(), sub["pred"][ok].max()) * 1.1]
-            ax.plot(lim, lim, "k--", lw=0.8)
-            ax.set_title(f"{model}\n{target}: R2 {m['r2']:.2f}, n = {m['n']}", fontsize=9)
-            ax.set_xlabel("our GPAW DFT (GPa)")
-            if j == 0:
-                ax.set_ylabel("predicted (GPa)")
-    fig.suptitle(f"External WBM structures ({provider_note.replace('`', '')} for the ECD models)")
-    plt.tight_layout()
-    plt.show()
 paper_ext = external_validation()
-show_markdown(
-    f"The paper's figure: its {paper_ext['model']} model on {paper_ext['n']} "
-    f"{paper_ext['set']} structures, {paper_ext['target']} modulus only"
-    + (
-        f"; {paper_ext['model']} is not among the models run here, so that one figure stands "
-        f"beside each of ours"
-        if paper_ext["model"] not in models
-        else ""
-    )
-    + (". Smoke-sized models: the numbers exercise the code only." if prof.name == "smoke" else ".")
-)
-summary_table = external_comparison(pd.DataFrame(summary), paper_ext) if summary else pd.DataFrame()
-(
-    summary_table.style.format("{:.3f}", na_rep="–").format(
-        "{:.0f}", subset=[c for c in summary_table.columns if c[0] == "structures"], na_rep="–"
-    )
-    if not summary_table.empty
-    else None
-)
+metrics = chapter.external_metrics(preds, truth, models)
+for name, value in {
+    "shear_note": chapter.shear_note(ext_dft, truth),
+    **chapter.paper_figure_numbers(paper_ext, models),
+    **chapter.ours_numbers(metrics, EXTERNAL_MODEL),
+}.items():
+    glue(name, value, display=False)
+title = f"External WBM structures ({provider_note.replace('`', '')} for the ECD models)"
+fig = chapter.plot_external(preds, truth, models, title)
+
+# %% [markdown]
+# {glue:text}`shear_note` The paper's figure: its {glue:text}`paper_ext_model` model on
+# {glue:text}`paper_ext_n` {glue:text}`paper_ext_set` structures, {glue:text}`paper_ext_target`
+# modulus only, R2 {glue:text}`paper_ext_r2` and RMSE {glue:text}`paper_ext_rmse` GPa;
+# {glue:text}`paper_ext_ours`. Ours on the counted rows: R2 {glue:text}`ext_ours_r2`, RMSE
+# {glue:text}`ext_ours_rmse` GPa over {glue:text}`ext_ours_n` structures.{glue:text}`smoke_note`
+# Whether this reproduces the paper's R2 is decided with an interval under
+# *Claims decided on this page* (below).
+
+# %% tags=["hide-input"]
+summary_table = external_comparison(metrics, paper_ext) if len(metrics) else pd.DataFrame()
+structures = [c for c in summary_table.columns if c[0] == "structures"]
+summary_table.style.format("{:.3f}", na_rep="–").format("{:.0f}", subset=structures, na_rep="–")
 
 # %% [markdown]
 # ## Rows left out of the metrics
@@ -291,21 +180,17 @@ summary_table = external_comparison(pd.DataFrame(summary), paper_ext) if summary
 # A row counts in the metrics above only if its DFT modulus describes the structure the models
 # read. Two rules leave rows out (`matfusion.ecd.dft.metric_rows`, which the claims registry
 # uses too): a compound of Cr, Mn, Fe, Co or Ni computed without spin polarisation, and a cell
-# whose fitted equilibrium volume differs by more than 5 % from the input structure's (the
-# E-V fit then describes another phase, e.g. a magnetic, expanded one).
+# whose fitted equilibrium volume differs by more than `max_volume_shift` (5 % by default)
+# from the input structure's (the E-V fit then describes another phase, e.g. a magnetic,
+# expanded one). The table is empty when every stored row counts.
 
 # %% tags=["hide-input"]
-from IPython.display import HTML, display  # noqa: E402
-
 left_out = metric[~metric["counted"]][["formula", "volume_ratio", "K_eos_GPa", "reason"]]
-if left_out.empty:
-    show_markdown("Every stored external row counts in the metrics.")
-else:
-    display(
-        left_out.rename(columns={"volume_ratio": "fitted / input volume", "K_eos_GPa": "K (GPa)"})
-        .style.format({"fitted / input volume": "{:.3f}", "K (GPa)": "{:.1f}"})
-        .set_properties(subset=["reason"], **{"white-space": "normal"})
-    )
+left_out.rename(
+    columns={"volume_ratio": "fitted / input volume", "K_eos_GPa": "K (GPa)"}
+).style.format({"fitted / input volume": "{:.3f}", "K (GPa)": "{:.1f}"}).set_properties(
+    subset=["reason"], **{"white-space": "normal"}
+)
 
 # %% [markdown]
 # ### Spin polarisation: which cells assume a non-magnetic state
@@ -317,17 +202,16 @@ else:
 # not checked (no spin-polarised run of theirs; the DFT is not rerun here).
 
 # %% tags=["hide-input"]
-from matfusion.ecd.dft import unpolarised_d_metal_cells  # noqa: E402
-
 unpolarised = unpolarised_d_metal_cells(dft)
-show_markdown(
-    f"{len(unpolarised)} computed cell(s) with a d metal ran without spin polarisation; "
-    f"{int(unpolarised['spin_risk'].sum())} of them contain Cr, Mn, Fe, Co or Ni (those break "
-    "the rule and are left out of the metrics)."
-)
-unpolarised.style.hide(axis="index") if len(unpolarised) else None
+for name, value in chapter.spin_numbers(unpolarised).items():
+    glue(name, value, display=False)
+unpolarised.style.hide(axis="index")
 
 # %% [markdown]
+# {glue:text}`spin_unpolarised` computed cell(s) with a d metal ran without spin
+# polarisation; {glue:text}`spin_risk` of them contain Cr, Mn, Fe, Co or Ni (those break the
+# rule and are left out of the metrics).
+#
 # ### How far the external set is from the training set
 #
 # The WBM structures are element substitutions into known prototypes; the models train on
@@ -335,30 +219,23 @@ unpolarised.style.hide(axis="index") if len(unpolarised) else None
 # in the training set, the external set, and the external rows the metrics count:
 
 # %% tags=["hide-input"]
-from myst_nb import glue  # noqa: E402
-
-from matfusion.ecd.data import composition_shares  # noqa: E402
-
-shares = composition_shares(
-    {
-        "training set (MP Fm-3m)": prepare_inputs(
-            ecd, need_density=False, progress=False, verbose=False
-        ).frame,
-        "external set (WBM Fm-3m)": external_all,
-        "external rows counted": external_all[external_all["mp_id"].isin(ext_dft.index)],
-    }
-)
-for key, column in (("train", "training set (MP Fm-3m)"), ("ext", "external set (WBM Fm-3m)")):
-    for kind in ("binaries", "ternaries", "quaternaries"):
-        glue(f"{key}_{kind}_pct", 100 * float(shares.loc[kind, column]), display=False)
+columns = {
+    "training set (MP Fm-3m)": prepare_inputs(ecd, need_density=False, progress=False,
+                                              verbose=False).frame,
+    "external set (WBM Fm-3m)": external_all,
+    "external rows counted": external_all[external_all["mp_id"].isin(ext_dft.index)],
+}  # fmt: skip
+shares = composition_shares(columns)
+for name, value in chapter.share_numbers(shares, *list(columns)[:2]).items():
+    glue(name, value, display=False)
 shares.style.format("{:.0%}").format("{:.0f}", subset=pd.IndexSlice[["materials"], :])
 
 # %% [markdown]
-# Binaries are {glue:text}`train_binaries_pct:.0f` % of the training set but
-# {glue:text}`ext_binaries_pct:.0f` % of the external set, ternaries
-# {glue:text}`train_ternaries_pct:.0f` % against {glue:text}`ext_ternaries_pct:.0f` %, and
-# quaternaries {glue:text}`train_quaternaries_pct:.0f` % against
-# {glue:text}`ext_quaternaries_pct:.0f` %: the external metrics measure extrapolation to
+# Binaries are {glue:text}`train_binaries_pct` % of the training set but
+# {glue:text}`ext_binaries_pct` % of the external set, ternaries
+# {glue:text}`train_ternaries_pct` % against {glue:text}`ext_ternaries_pct` %, and
+# quaternaries {glue:text}`train_quaternaries_pct` % against
+# {glue:text}`ext_quaternaries_pct` %: the external metrics measure extrapolation to
 # compositions the training set rarely holds, not the paper's OQMD mix.
 
 # %% [markdown]
@@ -367,38 +244,24 @@ shares.style.format("{:.0%}").format("{:.0f}", subset=pd.IndexSlice[["materials"
 # Every stored GPAW row of the external set with the bulk modulus each model predicts for it
 # (all trained on the MP set only), the largest miss of the fusion model (the paper's model for
 # this figure) first. Magnetic rows show their spin-polarised moment; a row with `counted`
-# False stays out of the metrics above (its reason is listed below); `volume_ratio` is the
-# fitted over the input volume; `ecut_eos_eV` empty: an E-V fit from before the cutoff check (500 eV, unchecked).
+# False stays out of the metrics above (its reason is listed above); `volume_ratio` is the
+# fitted over the input volume; `ecut_eos_eV` empty: an E-V fit from before the cutoff check
+# (500 eV, unchecked).
 
 # %% tags=["hide-input"]
-if preds.empty:
-    show_markdown("No stored predictions for this profile: nothing to list.")
-    per_structure = pd.DataFrame()
-else:
+per_structure = pd.DataFrame()
+if not preds.empty:
     per_structure = external_per_structure(ext_all.reset_index(), preds, "bulk")
-    error_col = f"{EXTERNAL_MODEL} - DFT"
-    if error_col in per_structure.columns and len(per_structure):
-        miss = per_structure[error_col].abs()
-        spin = per_structure["spin_polarized"].astype(bool)
-        counted = per_structure["counted"].astype(bool)
-        text = (
-            f"{EXTERNAL_MODEL}'s median miss: {miss[counted].median():.1f} GPa over the "
-            f"{int(counted.sum())} structures the metrics count"
-        )
-        if spin.any():
-            text += (
-                f"; {miss[spin].median():.1f} GPa on the {int(spin.sum())} spin-polarised "
-                f"magnetic ones, {miss[counted & ~spin].median():.1f} GPa on the others"
-            )
-        largest = per_structure["formula"].head(3)
-        show_markdown(f"{text}. Largest misses: {', '.join(largest)}.")
-(
-    per_structure.style.format(
-        "{:.1f}", subset=per_structure.select_dtypes("float").columns, na_rep="–"
-    )
-    if not per_structure.empty
-    else None
-)
+for name, value in chapter.miss_numbers(per_structure, EXTERNAL_MODEL).items():
+    glue(name, value, display=False)
+floats = per_structure.select_dtypes("float").columns
+per_structure.style.format("{:.1f}", subset=floats, na_rep="–")
+
+# %% [markdown]
+# The fusion model's median miss is {glue:text}`miss_median` over the {glue:text}`miss_n`
+# structures the metrics count; {glue:text}`miss_spin` on the {glue:text}`miss_spin_n`
+# spin-polarised magnetic ones and {glue:text}`miss_other` on the others. Largest misses:
+# {glue:text}`miss_largest`.
 
 # %% [markdown]
 # ## Where we differ from the paper
@@ -426,6 +289,17 @@ from IPython.display import HTML, display  # noqa: E402
 from matfusion.verdicts import chapter_findings, findings_html  # noqa: E402
 
 display(HTML(findings_html(chapter_findings("12_ecd_dft_validation", prof))))
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise reruns this page with one parameter changed; `smoke` shows the mechanics in
+# about a minute, the teacher's answer comes from the stored DFT moduli and `standard` runs.
+
+# %% tags=["remove-input"]
+from matfusion.chapters.exercises import exercises_markdown  # noqa: E402
+
+show_markdown(exercises_markdown("12_ecd_dft_validation", prof))
 
 # %% [markdown]
 # ## Rerun this chapter
