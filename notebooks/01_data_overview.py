@@ -24,28 +24,24 @@
 # %% tags=["parameters"]
 profile = "standard"
 rows_per_dataset = None  # rows sampled per dataset for the distributions (None: by profile)
+anchor = "Si"  # element whose compounds CECV clusters (chapters 03 and 04)
 progress = True  # progress bars (the book build turns them off)
 
-# %%
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
-import seaborn as sns
-from tqdm.auto import tqdm
+# %% tags=["hide-input"]
+from myst_nb import glue
 
-from matfusion.data import dataset_summary, get_dataset, load_split, split_sha256
-from matfusion.featurize import encode_formulas
+from matfusion.chapters import data_overview as chapter
+from matfusion.data import get_dataset
 from matfusion.notebook import profile_banner, setup_plots, show_markdown
 from matfusion.profiles import get_profile
 
 prof = get_profile(profile)
 setup_plots()
-if rows_per_dataset is None:
-    rows_per_dataset = {"smoke": 300, "standard": 5000, "paper": None}[prof.name]
+rows = chapter.rows_for(prof, rows_per_dataset)
 show_markdown(
     profile_banner(
         prof,
-        {"Rows sampled per dataset for the distributions": rows_per_dataset or "all"},
+        {"Rows sampled per dataset for the distributions": rows or "all", "Anchor": anchor},
         paper_a_runs=False,
     )
 )
@@ -58,93 +54,64 @@ show_markdown(
 # split, not as folds, so their `n_folds` is a dash.
 
 # %%
-summary = dataset_summary()
-summary.style.format(na_rep="–")
+sizes = chapter.size_table()
+sizes.drop(columns="total").style.format(na_rep="–")
 
 # %% tags=["hide-input"]
-fig, ax = plt.subplots(figsize=(8, 7))
-ordered = summary.assign(total=summary.n_train + summary.n_val + summary.n_test).sort_values(
-    "total"
-)
-ax.barh(ordered["name"], ordered["total"], color=np.where(ordered.kind == "extended", "C0", "C1"))
-ax.set_xscale("log")
-ax.set_xlabel("rows (train + val + test; Matbench: one fold's split of the whole task)")
-ax.set_title("Dataset sizes (blue: extended sets, orange: Matbench)")
-plt.show()
+fig = chapter.plot_sizes(sizes)
 
 # %% [markdown]
+# The {glue:text}`n_extended` extended sets and {glue:text}`n_matbench` Matbench tasks differ
+# in size by a factor of {glue:text}`size_ratio`: the smallest is {glue:text}`smallest_set`,
+# the largest {glue:text}`largest_set`. The same architecture and recipe are used on all of
+# them, so a small set tests how well a model does with little data, a large one how far its
+# capacity goes.
+#
 # ## Targets and composition lengths
 #
 # For each dataset a seeded sample of its training split is parsed with pymatgen (the same
 # parser the models use), so the number of elements per compound is exact for the rows shown.
 
 # %%
-rng_seed = prof.seed
-frames = []
-for name in tqdm(summary["name"], desc="datasets", disable=not progress):
-    info = get_dataset(name)
-    fold = 0 if info.kind == "matbench" else None
-    frame = load_split(name, "train", fold=fold)
-    if rows_per_dataset is not None and len(frame) > rows_per_dataset:
-        frame = frame.sample(rows_per_dataset, random_state=rng_seed)
-    encoded = encode_formulas(frame["formula"].tolist())
-    frames.append(
-        pd.DataFrame(
-            {
-                "dataset": name,
-                "kind": info.kind,
-                "target": frame["target"].to_numpy(),
-                "n_elements": (encoded.elements > 0).sum(axis=1),
-            }
-        )
-    )
-samples = pd.concat(frames, ignore_index=True)
-
-# %%
-stats = samples.groupby("dataset").agg(
-    rows_sampled=("target", "size"),
-    target_mean=("target", "mean"),
-    target_std=("target", "std"),
-    target_min=("target", "min"),
-    target_max=("target", "max"),
-    elements_mean=("n_elements", "mean"),
-    elements_max=("n_elements", "max"),
-)
-stats["unit"] = [get_dataset(n).unit for n in stats.index]
+names = list(sizes.sort_index()["name"])  # the order of the dataset registry
+units = {n: get_dataset(n).unit for n in names}
+samples = chapter.sample_datasets(names, rows, seed=prof.seed, progress=progress)
+for key, value in chapter.overview_numbers(sizes, samples).items():
+    glue(key, value, display=False)
+stats = chapter.target_stats(samples, units)
 # Four significant figures, not a fixed number of decimals: some targets are ~1e-5 (1/K).
 stats.style.format({c: "{:.4g}" for c in stats.select_dtypes("float").columns})
 
 # %% tags=["hide-input"]
-names = list(summary["name"])
-ncols = 4
-nrows = int(np.ceil(len(names) / ncols))
-fig, axes = plt.subplots(nrows, ncols, figsize=(14, 2.3 * nrows))
-for ax, name in zip(axes.flat, names, strict=False):
-    values = samples.loc[samples.dataset == name, "target"]
-    ax.hist(values, bins=40, color="C0" if get_dataset(name).kind == "extended" else "C1")
-    ax.set_title(name, fontsize=8)
-    ax.set_xlabel(get_dataset(name).unit, fontsize=7)
-    ax.tick_params(labelsize=7)
-for ax in axes.flat[len(names) :]:
-    ax.axis("off")
-fig.suptitle("Target distributions (training split sample)")
-fig.tight_layout()
-plt.show()
+fig = chapter.plot_target_histograms(samples, units)
 
 # %% tags=["hide-input"]
-counts = samples.groupby(["dataset", "n_elements"]).size().unstack(fill_value=0).loc[names]
-shares = counts.div(counts.sum(axis=1), axis=0)
-fig, ax = plt.subplots(figsize=(9, 8))
-sns.heatmap(shares, annot=counts, fmt="d", cmap="viridis", cbar_kws={"label": "share"}, ax=ax)
-ax.set_xlabel("elements per compound")
-ax.set_ylabel("")
-ax.set_title("How many elements the compounds have (counts; colour = share)")
-plt.show()
+fig = chapter.plot_element_shares(chapter.element_counts(samples, names))
 
 # %% [markdown]
-# Most compounds are binaries and ternaries; compounds with three or more elements are the
-# ones CECV (a later chapter) can cluster, since a binary's element-correlation matrix carries
-# no information after standardisation.
+# Of the {glue:text}`rows_sampled` sampled compounds, {glue:text}`share_binary_ternary` are
+# binaries or ternaries, and {glue:text}`share_three_plus` have three or more elements (at
+# most {glue:text}`max_elements`); the set with the largest share of compounds with one or
+# two elements is {glue:text}`most_binary_set`. Compounds with three or more elements are the ones CECV (a
+# later chapter) can cluster, since a binary's element-correlation matrix carries no
+# information after standardisation.
+#
+# ## Compounds with the anchor element
+#
+# CECV clusters only the compounds that contain the anchor element (here
+# {glue:text}`anchor`) and have three or more elements. The table counts them in each
+# dataset's sample; the CECV chapters count them in the full test split.
+
+# %%
+anchors = chapter.anchor_table(samples, anchor, names)
+for key, value in chapter.anchor_numbers(anchors, anchor).items():
+    glue(key, value, display=False)
+anchors.style.format({anchors.columns[-1]: "{:.1%}"})
+
+# %% [markdown]
+# Over all samples, {glue:text}`anchor_total` compounds contain {glue:text}`anchor` and
+# {glue:text}`anchor_cecv` of them have three or more elements. The sample with the most
+# compounds CECV can use is {glue:text}`anchor_top`.
 #
 # ## Provenance
 #
@@ -152,15 +119,18 @@ plt.show()
 # files.
 
 # %%
-pd.DataFrame(
-    {
-        "dataset": names,
-        "train split sha256": [
-            split_sha256(n, "train", fold=0 if get_dataset(n).kind == "matbench" else None)[:16]
-            for n in names
-        ],
-    }
-)
+chapter.split_hashes(names)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise reruns this page with one parameter changed; `smoke` shows the mechanics in
+# seconds, the teacher's answer is computed from the dataset files when the page is built.
+
+# %% tags=["remove-input"]
+from matfusion.chapters.exercises import exercises_markdown  # noqa: E402
+
+show_markdown(exercises_markdown("01_data_overview", prof))
 
 # %% [markdown]
 # ## Rerun this chapter

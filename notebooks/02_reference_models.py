@@ -34,29 +34,18 @@ models = None  # list of model names; None: the ten models of Figure S2
 epochs = None  # override the profile's epochs
 seed = None  # override the profile's seed
 train_missing = None  # None: train missing runs only under smoke; other profiles read the store
-min_r2 = 0.1  # runs with a test R² below this are too weak to order; claims set them aside
+min_r2 = 0.1  # runs with a test R² below this are too weak to order (None: set none aside)
+tie_rtol = None  # MAEs within this fraction of each other are a tie (None: strict ordering)
 progress = True  # progress bars (the book build turns them off)
 
-# %%
-import matplotlib.pyplot as plt
-import pandas as pd
-import seaborn as sns
+# %% tags=["hide-input"]
+from myst_nb import glue
 
-from matfusion.analysis import REFERENCE_MODEL_CLAIMS, check_claims
+from matfusion.chapters import reference_models as chapter
 from matfusion.chapters.cells import REFERENCE_MODELS
-from matfusion.experiments import results_table
 from matfusion.grid import grid_cells
-from matfusion.models import MODELS
-from matfusion.notebook import (
-    profile_banner,
-    setup_plots,
-    show_markdown,
-    stored_runs,
-    with_difference,
-)
-from matfusion.paper import reported, reported_floats
+from matfusion.notebook import profile_banner, setup_plots, show_markdown, stored_runs
 from matfusion.profiles import get_profile
-from matfusion.results import ResultsStore
 
 prof = get_profile(profile)
 setup_plots()
@@ -81,9 +70,7 @@ show_markdown(
 # head); the registry describes them:
 
 # %%
-pd.DataFrame(
-    [{"model": m, "group": MODELS[m].group, "description": MODELS[m].description} for m in models]
-)
+chapter.model_table(models)
 
 # %% [markdown]
 # ## Training
@@ -98,65 +85,31 @@ cells = [c for d in datasets for c in grid_cells(models, [d], seeds=[seed])]
 records, missing = stored_runs(
     cells, prof, train_missing=train_missing, epochs=epochs, progress=progress
 )
-RUN_COLUMNS = ["dataset", "model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]
-table = results_table(records) if records else pd.DataFrame(columns=RUN_COLUMNS + ["trained_as"])
-table[RUN_COLUMNS].round(4) if len(table) else None
+table = chapter.run_table(records)
+mae = chapter.metric_matrix(table, models, "test_mae")
+r2 = chapter.metric_matrix(table, models, "test_r2")
+table[chapter.RUN_COLUMNS].round(4) if len(table) else None
 
 # %% [markdown]
 # ## Test MAE per dataset
 #
 # Rows are datasets, columns models; colour is the MAE relative to the row's best model
-# (1 = best), as in the paper's benchmark figures.
+# (1 = best), as in the paper's benchmark figures. Without a stored run the figure is left
+# out.
 
 # %% tags=["hide-input"]
-mae = table.pivot(index="dataset", columns="model", values="test_mae").reindex(columns=models)
-mae = mae.astype(float)
-if mae.empty:
-    show_markdown("No stored run: the MAE heatmap needs at least one (see the note above).")
-else:
-    relative = mae.div(mae.min(axis=1), axis=0)
-    fig, ax = plt.subplots(figsize=(11, 0.6 * len(mae) + 1.8))
-    sns.heatmap(
-        relative,
-        annot=mae,
-        fmt=".3g",
-        cmap="RdYlBu_r",
-        vmin=1,
-        vmax=max(1.5, float(relative.max().max())),
-        cbar_kws={"label": "MAE / best MAE in row"},
-        ax=ax,
-    )
-    ax.set_title(f"Test MAE ({prof.name} profile)" + ("; blank: not stored" if missing else ""))
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    plt.show()
+fig = chapter.plot_mae_heatmap(
+    mae, f"Test MAE ({prof.name} profile)" + ("; blank: not stored" if missing else "")
+)
 
 # %% [markdown]
 # ## Learning curves
 #
-# Validation MAE per epoch for each model on each dataset (stored with every record).
+# Validation MAE per epoch for each model on each dataset (stored with every record; solid:
+# global, dashed: local, dotted: heuristic fusion).
 
 # %% tags=["hide-input"]
-curve_sets = [d for d in datasets if any(r["config"]["dataset"] == d for r in records)]
-if not curve_sets:
-    show_markdown("No stored run: no learning curve to draw.")
-else:
-    fig, axes = plt.subplots(1, len(curve_sets), figsize=(5 * len(curve_sets), 3.6), squeeze=False)
-    for ax, dataset in zip(axes[0], curve_sets, strict=True):
-        for rec in records:
-            if rec["config"]["dataset"] != dataset:
-                continue
-            hist = pd.DataFrame(rec["history"])
-            group = MODELS[rec["config"]["model"]].group
-            style = {"global": "-", "local": "--", "heuristic fusion": ":"}.get(group, "-")
-            ax.plot(hist["epoch"], hist["val_mae"], style, label=rec["config"]["model"])
-        ax.set_title(dataset)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("validation MAE")
-        ax.set_yscale("log")
-    axes[0][-1].legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    plt.show()
+fig = chapter.plot_learning_curves(records, datasets)
 
 # %% [markdown]
 # ## Against the paper
@@ -164,122 +117,56 @@ else:
 # ### OQMD band gap: the MAEs the paper quotes
 
 # %% tags=["hide-input"]
-quoted_models = ["DCNN-K1", "LSTM", "DCNN", "LDCNN", "L-G-DCNN"]
-quoted = pd.Series(
-    reported_floats("OQMD band gap test MAE DCNN-K1/LSTM/DCNN/LDCNN/L-G-DCNN"),
-    index=quoted_models,
-)
-if "OQMD_Bandgap" in mae.index:
-    ours = mae.loc["OQMD_Bandgap"].reindex(quoted_models)
-    comparison = with_difference(ours, quoted, ours_label=f"ours ({prof.name})")
-    n_train = int(table.loc[table.dataset == "OQMD_Bandgap", "n_train"].max())
-    show_markdown(
-        f"Our OQMD band gap runs used {n_train:,} training rows "
-        "(the paper: the full training split of about 240,000). L-G-DCNN is not a reference "
-        "model and is trained in a later chapter, so its row has the paper's value only; a "
-        "dash marks a value that is not there."
-    )
-    display_table = comparison
-else:
-    if "OQMD_Bandgap" in datasets:
-        show_markdown("No stored OQMD band gap run: the paper's values only.")
-    display_table = quoted.to_frame("paper")
-display_table.style.format("{:.4g}", na_rep="–").format(
-    "{:+.1f}", subset=[c for c in display_table.columns if c == "difference %"], na_rep="–"
+comparison, band_gap_rows = chapter.band_gap_comparison(mae, table, prof.name)
+glue("bg_train_rows", band_gap_rows, display=False)
+comparison.style.format("{:.4g}", na_rep="–").format(
+    "{:+.1f}", subset=[c for c in comparison.columns if c == "difference %"], na_rep="–"
 )
 
 # %% [markdown]
+# Training rows of our OQMD band gap runs: {glue:text}`bg_train_rows` (the paper: the full
+# training split of about 240,000). L-G-DCNN is not a reference model and is trained in a
+# later chapter, so its row has the paper's value only; a dash marks a value that is not
+# there.
+#
 # ### The paper's qualitative claims, checked on our runs
 #
 # A claim "holds" on a dataset when the ordering it states is true for our test MAEs; the
 # count is over the datasets of this run. A run whose test R² is below `min_r2` (a
 # parameter of this page) predicts little more than a constant, so a dataset on which any
 # model a claim compares is that weak is set aside for that claim (last column); a claim with
-# no dataset left is "not testable here".
-
+# no dataset left is "not testable here". With `tie_rtol`, MAEs within that fraction of each
+# other count as a tie, not as an ordering.
 
 # %%
-r2 = table.pivot(index="dataset", columns="model", values="test_r2").reindex(columns=models)
-r2 = r2.astype(float)
-claims_table = check_claims(mae, REFERENCE_MODEL_CLAIMS, r2=r2, min_r2=min_r2)
+claims_table = chapter.reference_claims(table, models, min_r2, tie_rtol)
+for key, value in chapter.claims_numbers(r2, min_r2, prof).items():
+    glue(key, value, display=False)
 claims_table
 
-# %% tags=["remove-input"]
-weak = [(d, m) for d in r2.index for m in r2.columns if r2.loc[d, m] < min_r2]
-untestable = claims_table.columns[-1]  # the datasets each claim set aside
-weak_note = (
-    f"Caution: {len(weak)} of {r2.size} runs have a test R² below {min_r2:g} — they predict "
-    "little more than a constant (e.g. the median band gap), so their MAEs differ only in the "
-    "third decimal and orderings among them are not evidence either way; a claim is checked "
-    "only on datasets where every model it compares reaches that R². The weak runs: "
-    + ", ".join(f"{m} on {d}" for d, m in weak)
-    + "."
-    if weak
-    else f"Every run reaches a test R² of at least {min_r2:g}."
-    if records
-    else "No stored run to check the claims on (see the note under Training)."
-)
-show_markdown(
-    "**What our runs say.** "
-    + (
-        "These are smoke-sized runs (a few hundred rows, two epochs): the orderings are noise "
-        "and are shown only to exercise the code."
-        if prof.name == "smoke"
-        else f"On {len(mae)} dataset(s) with the `{prof.name}` profile:"
-    )
-    + "\n\n"
-    + weak_note
-    + "\n\n"
-    + "\n".join(
-        f"* *{row['claim (paper A)']}*: {row['verdict here']}"
-        + (
-            f" (holds on {row['holds on']} of {row['datasets']} datasets"
-            + (f"; set aside: {row[untestable]}" if row[untestable] != "-" else "")
-            + ")"
-            if row["datasets"]
-            else ""
-        )
-        + "."
-        for _, row in claims_table.iterrows()
-    )
-)
-
 # %% [markdown]
+# **What our runs say.** {glue:text}`ref_scale` A run whose test R² is below `min_r2`
+# (here {glue:text}`ref_min_r2`) predicts little more than a constant, e.g. the median band
+# gap, so orderings among such runs are no evidence either way. Of these runs,
+# {glue:text}`ref_weak` are that weak: {glue:text}`ref_weak_runs`.
+#
+# An ordering seen once, on one seed, decides nothing; the verdict on each claim is in
+# *Claims decided on this page* below, from the book's claims registry.
+#
 # ## Stored full-scale runs
 #
 # Paper-profile runs in the results store (full splits, CrabNet recipe), beside the test MAE
-# the paper reports for L-G-DCNN and CrabNet on the same split. These records were produced by
-# `matfusion train ... --profile paper`; their provenance (commit, hardware, wall time) is in
-# `results/train/`.
+# the paper reports for L-G-DCNN and CrabNet on the same split (a dash: the paper reports
+# none for that dataset). These records were produced by `matfusion train ... --profile
+# paper`; their provenance (commit, hardware, wall time) is in `results/train/`.
 
 # %% tags=["hide-input"]
-store = ResultsStore()
-paper_runs = store.records(experiment="train", profile="paper")
-if paper_runs:
-    full = results_table(paper_runs)
-    extended = reported("extended_benchmarks_mae").set_index("dataset")
-    full["paper L-G-DCNN"] = full["dataset"].map(extended["L-G-DCNN"])
-    full["paper CrabNet"] = full["dataset"].map(extended["CrabNet"])
-    full["difference vs paper L-G-DCNN"] = full["test_mae"] - full["paper L-G-DCNN"]
-    full["hardware"] = [r["provenance"]["hardware"].get("cpu", "?") for r in paper_runs]
-    shown = full[
-        [
-            "model",
-            "dataset",
-            "n_train",
-            "epochs_run",
-            "test_mae",
-            "paper L-G-DCNN",
-            "paper CrabNet",
-            "difference vs paper L-G-DCNN",
-            "wall_time_s",
-        ]
-    ]
-else:
-    shown = pd.DataFrame({"note": ["no paper-profile runs stored yet"]})
-if shown.isna().any().any():
-    show_markdown("A dash: the paper reports no test MAE for that model on that dataset.")
-shown.style.format({c: "{:.4g}" for c in shown.select_dtypes("float").columns}, na_rep="–")
+full = chapter.paper_runs_table()
+glue("n_paper_runs", f"{len(full)}", display=False)
+full.style.format({c: "{:.4g}" for c in full.select_dtypes("float").columns}, na_rep="–")
+
+# %% [markdown]
+# Paper-profile runs stored: {glue:text}`n_paper_runs`.
 
 # %% [markdown]
 # ## Claims decided on this page
@@ -293,6 +180,17 @@ from IPython.display import HTML, display  # noqa: E402
 from matfusion.verdicts import chapter_findings, findings_html  # noqa: E402
 
 display(HTML(findings_html(chapter_findings("02_reference_models", prof))))
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise reruns this page with other parameters; `smoke` shows the mechanics in a
+# few minutes, the teacher's answer comes from the stored `standard` runs.
+
+# %% tags=["remove-input"]
+from matfusion.chapters.exercises import exercises_markdown  # noqa: E402
+
+show_markdown(exercises_markdown("02_reference_models", prof))
 
 # %% [markdown]
 # ## Rerun this chapter
