@@ -8,8 +8,6 @@ import numpy as np
 import pandas as pd
 
 from matfusion.chapters import ecd_dft_validation as chapter
-from matfusion.chapters.exercises import chapter_exercises
-from matfusion.profiles import get_profile
 
 matplotlib.use("Agg")
 
@@ -109,12 +107,3 @@ def test_failures_note_lists_each_failed_cell():
                              "seconds": [600.0], "error": ["RuntimeError: no SCF"]})  # fmt: skip
     note = chapter.failures_note(failures)
     assert note.startswith("**1 cell(s)") and "X (4 atoms, spin-polarised, 10 min): no SCF." in note
-
-
-def test_exercises_check_against_the_parameters_cell_and_answer_from_stored_runs():
-    exercises = chapter_exercises("12_ecd_dft_validation")
-    assert 2 <= len(exercises) <= 3
-    standard = get_profile("standard")
-    for exercise in exercises:
-        answer = exercise.answer(standard)
-        assert isinstance(answer, str) and answer.strip()
