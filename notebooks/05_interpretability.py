@@ -39,13 +39,13 @@ min_pauling = 3.0  # "strongly electronegative": Pauling electronegativity at le
 train_missing = None  # None: train missing runs only under smoke; other profiles read the store
 progress = True
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
+from IPython.display import HTML, display
 
 from matfusion import studies
-from matfusion.analysis.interpret import electronegative_elements, group_contrast
+from matfusion.analysis.interpret import group_contrast
 from matfusion.analysis.plots import (
     plot_binary_sweeps,
     plot_correlation_matrix,
@@ -54,21 +54,15 @@ from matfusion.analysis.plots import (
     plot_parity,
     plot_periodic_table,
 )
+from matfusion.chapters import interpretability as ch
 from matfusion.chapters.cells import INTERPRETABILITY_MODELS
 from matfusion.data import dataset_summary, get_dataset
 from matfusion.experiments import results_table
 from matfusion.grid import grid_cells
-from matfusion.notebook import (
-    analysis_within_reach,
-    profile_banner,
-    retrain_command,
-    setup_plots,
-    show_markdown,
-    stored_runs,
-    with_difference,
-)
+from matfusion.notebook import profile_banner, setup_plots, show_markdown, stored_runs
 from matfusion.paper import reported_floats
 from matfusion.profiles import get_profile
+from matfusion.verdicts import chapter_findings, findings_html
 
 prof = get_profile(profile)
 setup_plots()
@@ -76,6 +70,9 @@ if umap_max_compounds is None and prof.name == "smoke":
     umap_max_compounds = 400
 if train_missing is None:
     train_missing = prof.name == "smoke"
+P = ch.PENDING
+unit = get_dataset(band_gap_dataset).unit
+shear_unit = get_dataset(shear_dataset).unit
 show_markdown(
     profile_banner(
         prof,
@@ -93,7 +90,7 @@ show_markdown(
 # `smoke` profile trains what is missing). A figure whose runs are not all there says so in
 # one line; the note names them and the command that trains them.
 
-# %%
+# %% tags=["hide-input"]
 SECTION_MODELS = {
     band_gap_dataset: list(INTERPRETABILITY_MODELS["band_gap"]),
     enthalpy_dataset: list(INTERPRETABILITY_MODELS["enthalpy"]),
@@ -105,27 +102,11 @@ present = [c for c in cells if c not in missing]
 RUNS = {(c.model, c.dataset): rec for c, rec in zip(present, records, strict=True)}
 
 
-def section_runs(
-    pairs: dict[str, tuple[str, str]], analyses: list[tuple[str, list[str]]]
-) -> dict | None:
-    """The runs a figure needs by label, or None with a one-line note when one is not stored,
-    or when a stored analysis it reads (kind, labels) is missing and computing it would
-    retrain a model (no checkpoint on this machine)."""
-    lacking = [f"{m} / {d}" for m, d in pairs.values() if (m, d) not in RUNS]
-    if lacking:
-        show_markdown(f"Left out: it needs {', '.join(lacking)}, not stored (see the note above).")
-        return None
-    runs = {label: RUNS[pair] for label, pair in pairs.items()}
-    for kind, labels in analyses:
-        used = [runs[label] for label in labels]
-        if not train_missing and not analysis_within_reach(used, "interpret", kind=kind):
-            show_markdown(
-                f"Left out: its `{kind}` analysis is not stored and the checkpoints it needs are "
-                "not on this machine; "
-                + "; ".join(f"`{retrain_command(r)}`" for r in used)
-                + " brings them back, and this page then computes it."
-            )
-            return None
+def section_runs(pairs, analyses):
+    """The runs a figure needs, or None after a one-line note on what is missing."""
+    runs, note = ch.section_runs(RUNS, pairs, analyses, train_missing=train_missing)
+    if note:
+        show_markdown(note)
     return runs
 
 
@@ -137,26 +118,21 @@ def section_runs(
 # values (top) and of the predictions (right).
 
 # %% tags=["hide-input"]
-parity_runs = section_runs(
-    {
-        "band gap": ("L-G-DCNN", band_gap_dataset),
-        "formation enthalpy": ("L-G-DCNN", enthalpy_dataset),
-    },
-    [("parity", ["band gap"]), ("parity", ["formation enthalpy"])],
-)
-rmse, n_test = {}, {}
-for label, record in (parity_runs or {}).items():
-    dataset = get_dataset(record["config"]["dataset"])
-    frame = studies.parity(record)
-    rmse[label] = float(np.sqrt(np.mean((frame["target"] - frame["prediction"]) ** 2)))
-    n_test[label] = len(frame)
-    plot_parity(
-        frame["target"],
-        frame["prediction"],
-        frame["uncertainty"],
-        unit=dataset.unit,
-        title=f"L-G-DCNN, {dataset.name} test ({len(frame):,} compounds)",
+parity_runs = (
+    section_runs(
+        {
+            "band gap": ("L-G-DCNN", band_gap_dataset),
+            "formation enthalpy": ("L-G-DCNN", enthalpy_dataset),
+        },
+        [("parity", ["band gap"]), ("parity", ["formation enthalpy"])],
     )
+    or {}
+)
+frames = {label: studies.parity(record) for label, record in parity_runs.items()}
+for label, frame in frames.items():
+    data = get_dataset(parity_runs[label]["config"]["dataset"])
+    plot_parity(frame["target"], frame["prediction"], frame["uncertainty"], unit=data.unit,
+                title=f"L-G-DCNN, {data.name} test ({len(frame):,} compounds)")  # fmt: skip
     plt.show()
 reported_rmse = pd.Series(
     {
@@ -164,32 +140,19 @@ reported_rmse = pd.Series(
         "formation enthalpy": reported_floats("OQMD formation enthalpy parity RMSE L-G-DCNN")[0],
     }
 )
-rmse_table = with_difference(
-    pd.Series(rmse, dtype=float), reported_rmse, ours_label=f"RMSE ours ({prof.name})"
+rmse = ch.rmse_table(frames, parity_runs, reported_rmse, ours_label=f"RMSE ours ({prof.name})")
+full_train = dataset_summary().set_index("name")["n_train"]
+ch.glue_texts({"parity_rows": ch.training_rows_text(parity_runs, full_train)})
+
+# %% [markdown]
+# Our L-G-DCNN runs were trained on {glue:text}`parity_rows`; the paper trains on the full
+# split, so where our runs are capped the differences below set a run on part of the
+# training data against the paper's full-data model.
+
+# %% tags=["hide-input"]
+rmse.style.format({c: "{:.4g}" for c in rmse.select_dtypes("float").columns}, na_rep="–").format(
+    "{:+.0f} %", subset=["difference %"], na_rep="–"
 )
-if parity_runs:
-    rmse_table["n_train"] = pd.Series({k: r["sizes"]["train"] for k, r in parity_runs.items()})
-    rmse_table["test compounds"] = pd.Series(n_test)
-    full_train = dataset_summary().set_index("name")["n_train"]
-    capped = [r["config"]["max_train_rows"] is not None for r in parity_runs.values()]
-    show_markdown(
-        "Our L-G-DCNN runs were trained on "
-        + " and ".join(
-            f"{r['sizes']['train']:,} rows ({label}; the {r['config']['dataset']} training split "
-            f"has {full_train[r['config']['dataset']]:,})"
-            for label, r in parity_runs.items()
-        )
-        + "; the paper trains on the full split"
-        + (
-            ", so the differences below set a run on capped training data against the paper's "
-            "full-data model."
-            if any(capped)
-            else "."
-        )
-    )
-rmse_table.style.format(
-    {c: "{:.4g}" for c in rmse_table.select_dtypes("float").columns}, na_rep="–"
-).format("{:+.0f} %", subset=["difference %"], na_rep="–")
 
 # %% [markdown]
 # ## EFMs of four perovskites (Figure 6c)
@@ -206,24 +169,24 @@ efm_runs = section_runs(
     },
     [("efm_maps", ["L-G-DCNN (band gap)", "L-G-DCNN (formation enthalpy)"])],
 )
+texts = {"efm_similarity": P, "fig6c_close": P, "fig6c_apart": P}
+distances = None
 if efm_runs:
     efms, efm_elements = studies.efm_maps(efm_runs, perovskites)
     plot_efm_heatmaps(efms, efm_elements)
     plt.show()
-    similarity = {
-        compound: float(
-            np.corrcoef(*(np.asarray(maps[compound]).ravel() for maps in efms.values()))[0, 1]
-        )
-        for compound in perovskites
-    }
-    show_markdown(
-        "Correlation between the two models' EFMs of the same compound: "
-        + ", ".join(f"{c} {r:.2f}" for c, r in similarity.items())
-        + ". A value near 1 would mean the two property models encode a compound alike; the "
-        "lower it is, the more property-specific the learned features."
-    )
+    texts["efm_similarity"] = ch.efm_similarity(efms, perovskites)
+    if set(perovskites) >= {"SrTiO3", "BaTiO3", "CsPbI3"}:
+        readings, distances = ch.perovskite_readings(efms, efm_elements)
+        texts["fig6c_close"] = ch.perovskite_summary(readings, "close")
+        texts["fig6c_apart"] = ch.perovskite_summary(readings, "apart")
+ch.glue_texts(texts)
 
 # %% [markdown]
+# Correlation between the two models' EFMs of the same compound: {glue:text}`efm_similarity`.
+# A value near 1 would mean the two property models encode a compound alike; the lower it
+# is, the more property-specific the learned features.
+#
 # ### The paper's reading of Figure 6c, in numbers
 #
 # The paper: *"compositionally and structurally similar materials such as SrTiO3 and BaTiO3
@@ -235,40 +198,17 @@ if efm_runs:
 # entry-wise difference of the element-correlation matrices, rows by site A, B, X). The
 # reading holds in a space when SrTiO3–BaTiO3 is the nearest pair and CsPbI3 is farther from
 # every oxide than any two oxides are from each other.
+#
+# * *SrTiO3 and BaTiO3 are the nearest pair* (their distance in brackets):
+#   {glue:text}`fig6c_close`.
+# * *CsPbI3 lies apart from the oxides* (its distance to the nearest oxide in brackets):
+#   {glue:text}`fig6c_apart`.
+#
+# One run per model (seed 0) cannot decide either; the verdicts are in
+# [Claims decided on this page](#claims-decided-on-this-page). The distances:
 
 # %% tags=["hide-input"]
-from matfusion.chapters.interpretability import (  # noqa: E402
-    perovskite_distances,
-    perovskite_reading,
-)
-
-display_distances = None
-if efm_runs and set(perovskites) >= {"SrTiO3", "BaTiO3", "CsPbI3"}:
-    readings, distance_tables = [], {}
-    for label, efm_set in efms.items():
-        distance_tables[label] = perovskite_distances(efm_set, efm_elements)
-        for measure in ("embedding", "correlation"):
-            r = perovskite_reading(distance_tables[label], measure=measure)
-            readings.append({"model": label, "space": measure, **r})
-    show_markdown(
-        "\n".join(
-            f"* {r['model']}, {r['space']} space: SrTiO3 close to BaTiO3 "
-            + ("holds" if r["close_holds"] else "does **not** hold")
-            + f" (their distance {r['close_distance']:.3g}, nearest pair {r['nearest_pair']}); "
-            "CsPbI3 apart "
-            + ("holds" if r["apart_holds"] else "does **not** hold")
-            + f" (nearest to an oxide {r['apart_min']:.3g}, oxides at most "
-            f"{r['others_max']:.3g} apart)."
-            for r in readings
-        )
-        + "\n\nOne run per model (seed 0): a verdict, not a spread over seeds."
-    )
-    display_distances = pd.concat(
-        {k: v[["embedding", "correlation"]] for k, v in distance_tables.items()}, axis=1
-    )
-else:
-    show_markdown("*The paper's reading of Figure 6c*: not checked here, its runs are missing.")
-display_distances.round(3) if display_distances is not None else None
+distances.round(3) if distances is not None else None
 
 # %% [markdown]
 # ## Band gap along A_x O_(1-x) (Figure 8)
@@ -277,7 +217,8 @@ display_distances.round(3) if display_distances is not None else None
 # Si_x O_(1-x), with the predicted uncertainty as a band and the dataset's DFT values of
 # Si-O compounds as dots. The paper reads three things off it: fusion shrinks the
 # uncertainty; LSTM predicts too low and DCNN-K1 too high; DCNN and L-G-DCNN come closer to
-# DFT.
+# DFT. The table gives the same numbers for L-G-DCNN along the other oxide lines (a dash: no
+# DFT value on that line).
 
 # %% tags=["hide-input"]
 sweep_models = ["LSTM", "DCNN-K1", "DCNN", "L-G-DCNN"]
@@ -285,103 +226,54 @@ sweep_runs = section_runs(
     {m: (m, band_gap_dataset) for m in sweep_models},
     [("binary_sweep", sweep_models), ("binary_sweep", ["L-G-DCNN"])],
 )
-unit = get_dataset(band_gap_dataset).unit
-sweep_table = None
+sweep_table, others = None, {}
 if sweep_runs:
-    sweep_rows = []
+    rows = []
     for k, partner in enumerate(oxide_partners):
         runs = sweep_runs if k == 0 else {"L-G-DCNN": sweep_runs["L-G-DCNN"]}
         sweeps = studies.binary_sweeps(runs, partner, "O")
         points = studies.dataset_binary_points(band_gap_dataset, partner, "O")
+        rows += ch.sweep_rows(sweeps, points, f"{partner}-O")
         if k == 0:
             plot_binary_sweeps(sweeps, points, a=partner, b="O", unit=unit)
             plt.show()
-        for label, sweep in sweeps.items():
-            near = (
-                np.interp(points["x"], sweep["x"], sweep["prediction"])
-                if len(points)
-                else np.array([])
-            )
-            sweep_rows.append(
-                {
-                    "system": f"{partner}-O",
-                    "model": label,
-                    "mean uncertainty": sweep["uncertainty"].mean(),
-                    "DFT points": len(points),
-                    "mean (prediction - DFT)": float(np.mean(near - points["target"]))
-                    if len(points)
-                    else np.nan,
-                    "MAE vs DFT": float(np.mean(np.abs(near - points["target"])))
-                    if len(points)
-                    else np.nan,
-                }
-            )
-    sweep_table = pd.DataFrame(sweep_rows).set_index(["system", "model"])
-    if sweep_table.isna().any().any():
-        show_markdown("A dash: the dataset has no DFT value on that oxide line to compare with.")
+        else:
+            others[f"{partner}$_x$O$_{{1-x}}$"] = sweeps["L-G-DCNN"]
+    sweep_table = pd.DataFrame(rows).set_index(["system", "model"])
+if others:
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for label, sweep in others.items():
+        ax.plot(sweep["x"], sweep["prediction"], label=label)
+        ax.fill_between(sweep["x"], sweep["prediction"] - sweep["uncertainty"],
+                        sweep["prediction"] + sweep["uncertainty"], alpha=0.15)  # fmt: skip
+    ax.set_xlabel("x (fraction of the metal)")
+    ax.set_ylabel(f"L-G-DCNN band gap ({unit})")
+    ax.set_title("Other oxide lines, L-G-DCNN")
+    ax.legend(fontsize=8)
+    plt.show()
+first_line = f"{oxide_partners[0]}-O"
+fig8 = (
+    ch.figure8_reading(sweep_table.loc[first_line])
+    if sweep_table is not None
+    else dict.fromkeys(["uncertainty", "bias", "closer"], (None, P))
+)
+ch.glue_texts({"fig8_line": first_line, **{f"fig8_{k}": v[1] for k, v in fig8.items()}})
 (
     sweep_table.style.format("{:.3f}", na_rep="–").format("{:d}", subset=["DFT points"])
     if sweep_table is not None
     else None
 )
 
-# %% tags=["hide-input"]
-others = {}
-for partner in oxide_partners[1:] if sweep_runs else []:
-    sweep = studies.binary_sweeps({"L-G-DCNN": sweep_runs["L-G-DCNN"]}, partner, "O")["L-G-DCNN"]
-    others[f"{partner}$_x$O$_{{1-x}}$"] = sweep
-if others:
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for label, sweep in others.items():
-        ax.plot(sweep["x"], sweep["prediction"], label=label)
-        ax.fill_between(
-            sweep["x"],
-            sweep["prediction"] - sweep["uncertainty"],
-            sweep["prediction"] + sweep["uncertainty"],
-            alpha=0.15,
-        )
-    ax.set_xlabel("x (fraction of the metal)")
-    ax.set_ylabel(f"L-G-DCNN band gap ({unit})")
-    ax.set_title("Other oxide lines, L-G-DCNN")
-    ax.legend(fontsize=8)
-    plt.show()
-
-# %% tags=["remove-input"]
-if sweep_table is None:
-    show_markdown("*The paper's reading of Figure 8*: not checked here, its runs are missing.")
-else:
-    si = sweep_table.loc["Si-O"]
-    lines = []
-    fused_unc = si.loc["L-G-DCNN", "mean uncertainty"]
-    ref_unc = si.loc[["LSTM", "DCNN-K1"], "mean uncertainty"].min()
-    lines.append(
-        "* *Fusion lowers the uncertainty along the line*: "
-        + ("holds" if fused_unc < ref_unc else "does **not** hold")
-        + f" here (mean predicted uncertainty L-G-DCNN {fused_unc:.3f} vs the lower reference "
-        f"{ref_unc:.3f} {unit})."
-    )
-    if si["DFT points"].iloc[0] > 0:
-        bias = si["mean (prediction - DFT)"]
-        lines.append(
-            "* *LSTM predicts too low, DCNN-K1 too high*: "
-            + ("holds" if bias["LSTM"] < 0 < bias["DCNN-K1"] else "does **not** hold")
-            + f" here (mean prediction minus DFT at the dataset's Si-O compounds: LSTM "
-            f"{bias['LSTM']:+.3f}, DCNN-K1 {bias['DCNN-K1']:+.3f} {unit})."
-        )
-        mae = si["MAE vs DFT"]
-        best_ref = mae[["LSTM", "DCNN-K1"]].min()
-        lines.append(
-            "* *DCNN and L-G-DCNN come closer to DFT than the references*: "
-            + ("holds" if max(mae["DCNN"], mae["L-G-DCNN"]) < best_ref else "does **not** hold")
-            + " here (MAE at the Si-O points: "
-            + ", ".join(f"{m} {v:.3f}" for m, v in mae.items())
-            + ")."
-        )
-    else:
-        lines.append("* The dataset has no Si-O binary with a DFT value to compare with.")
-    show_markdown("\n".join(lines))
-
 # %% [markdown]
+# Along {glue:text}`fig8_line` (units: eV), the numbers behind the paper's three readings:
+#
+# * *Fusion lowers the uncertainty along the line*: {glue:text}`fig8_uncertainty`.
+# * *LSTM predicts too low, DCNN-K1 too high*: {glue:text}`fig8_bias`.
+# * *DCNN and L-G-DCNN come closer to DFT than the references*: {glue:text}`fig8_closer`.
+#
+# The verdicts (one run per model, and on band gap the references learned little) are in
+# [Claims decided on this page](#claims-decided-on-this-page).
+#
 # ## Element contributions on the periodic table (Figure 9)
 #
 # The output head averages one value per element, so every prediction splits exactly into
@@ -398,55 +290,36 @@ shear_runs = section_runs(
     {m: (m, shear_dataset) for m in contribution_models},
     [("average_contribution", contribution_models)],
 )
-shear_unit = get_dataset(shear_dataset).unit
-delta_summary = None
+deltas = None
+texts = {"fig9_mae": P, "fig9_elements": P, "fig9_means": P}
 if shear_runs:
     contributions = studies.average_contributions(shear_runs)
-    deltas = {
-        f"Δ{k} = L-G-DCNN − {m}": (contributions["L-G-DCNN"] - contributions[m]).abs()
-        for k, m in enumerate(["DCNN-K1", "DCNN", "LSTM"], start=1)
-    }
+    deltas = ch.delta_table(contributions)
     fig, axes = plt.subplots(2, 2, figsize=(15, 8))
-    plot_periodic_table(
-        contributions["L-G-DCNN"],
-        ax=axes[0, 0],
-        cmap="viridis",
-        title="L-G-DCNN: average contribution",
-        label=shear_unit,
-    )
+    plot_periodic_table(contributions["L-G-DCNN"], ax=axes[0, 0], cmap="viridis",
+                        title="L-G-DCNN: average contribution", label=shear_unit)  # fmt: skip
     shared_range = (0.0, max(float(v.max()) for v in deltas.values()))
     for ax, (label, values) in zip(axes.ravel()[1:], deltas.items(), strict=True):
-        plot_periodic_table(
-            values, ax=ax, title=f"|{label}|", label=shear_unit, value_range=shared_range
-        )
+        plot_periodic_table(values, ax=ax, title=f"|{label}|", label=shear_unit,
+                            value_range=shared_range)  # fmt: skip
     plt.tight_layout()
     plt.show()
-    delta_summary = pd.DataFrame(
-        {"mean |Δ|": {k: v.mean() for k, v in deltas.items()}, "max |Δ|": {
-            k: v.max() for k, v in deltas.items()}, "element of max": {
-            k: v.idxmax() for k, v in deltas.items()}}
-    )  # fmt: skip
-delta_summary.round(2) if delta_summary is not None else None
-
-# %% tags=["remove-input"]
-if delta_summary is not None:
-    shear_table = results_table(list(shear_runs.values())).set_index("model")
-    d1, d2, d3 = (delta_summary["mean |Δ|"].iloc[i] for i in range(3))
-    show_markdown(
-        f"Test MAE on {shear_dataset} ({shear_unit}): "
-        + ", ".join(f"{m} {shear_table.loc[m, 'test_mae']:.1f}" for m in contribution_models)
-        + f"; averages over {len(contributions)} elements.\n\n"
-        "* *Δ1 (DCNN-K1) differs most from L-G-DCNN*: "
-        + ("holds" if d1 > max(d2, d3) else "does **not** hold")
-        + f" here (mean |Δ| {d1:.2f}, {d2:.2f}, {d3:.2f} {shear_unit} for Δ1, Δ2, Δ3)."
-    )
-else:
-    show_markdown(
-        "*Δ1 (DCNN-K1) differs most from L-G-DCNN* (the paper): not checked here, its runs "
-        "are missing."
-    )
+    shear_mae = results_table(list(shear_runs.values())).set_index("model")["test_mae"]
+    texts = {
+        "fig9_mae": ", ".join(f"{m} {shear_mae[m]:.1f}" for m in contribution_models),
+        "fig9_elements": str(len(contributions)),
+        "fig9_means": ", ".join(f"{v.mean():.2f}" for v in deltas.values()),
+    }
+ch.glue_texts({"shear_dataset": shear_dataset, "shear_unit": shear_unit, **texts})
+ch.delta_summary(deltas).round(2) if deltas is not None else None
 
 # %% [markdown]
+# Test MAE on {glue:text}`shear_dataset` ({glue:text}`shear_unit`): {glue:text}`fig9_mae`;
+# averages over {glue:text}`fig9_elements` elements. Mean |Δ| for Δ1, Δ2, Δ3:
+# {glue:text}`fig9_means` {glue:text}`shear_unit`; the paper's reading wants Δ1 the largest.
+# Its verdict, from this one run per model, is in
+# [Claims decided on this page](#claims-decided-on-this-page).
+#
 # ## UMAP of the EFMs of Si compounds (Figures 10 and S3)
 #
 # Each Si compound of the band-gap test split becomes one vector (its EFM averaged over its
@@ -463,6 +336,7 @@ umap_runs = section_runs(
     {m: (m, band_gap_dataset) for m in umap_models}, [("efm_umap", umap_models)]
 )
 spread = None
+texts = {"umap_compounds": P, **{f"spread_{k}": P for k in ("rnn", "lstm", "lgdcnn", "none")}}
 if umap_runs:
     maps = studies.efm_umaps(umap_runs, anchor=anchor, max_compounds=umap_max_compounds)
     coords = {m: maps[[f"{m}_x", f"{m}_y"]].to_numpy() for m in umap_models}
@@ -473,55 +347,39 @@ if umap_runs:
             colours[f"{m} | DFT"] = maps["target"].to_numpy()
         plot_embedding_panels(coords, colours, label=f"band gap ({unit})")
         plt.show()
-    spread = pd.Series(
-        {m: studies.neighbour_spread(coords[m], maps["target"]) for m in umap_models},
-        name=f"neighbour spread of DFT band gap ({unit})",
-    )
-    # Scale: the same map with the band gaps shuffled (no structure at all).
-    shuffled = np.random.default_rng(0).permutation(maps["target"].to_numpy())
-    spread["shuffled values (no structure)"] = studies.neighbour_spread(coords["LSTM"], shuffled)
-    show_markdown(f"{len(maps):,} compounds with {anchor} from the {band_gap_dataset} test split.")
-spread.round(3).to_frame() if spread is not None else None
-
-# %% tags=["remove-input"]
-if spread is not None:
-    show_markdown(
-        "* *LSTM maps chemical environments better than RNN* (Figure S3): "
-        + ("holds" if spread["LSTM"] < spread["RNN"] else "does **not** hold")
-        + f" by the neighbour spread ({spread['LSTM']:.3f} vs {spread['RNN']:.3f}).\n"
-        "* *After fusion, compounds of different band gap are better separated* (Figure 10): "
-        + ("holds" if spread["L-G-DCNN"] < spread["LSTM"] else "does **not** hold")
-        + f" ({spread['L-G-DCNN']:.3f} for L-G-DCNN vs {spread['LSTM']:.3f} for LSTM).\n\n"
-        f"For scale, a structureless map scores {spread.iloc[-1]:.3f}"
-        + (
-            ": all three models already group Si compounds of similar band gap together, and the "
-            "differences between them are small."
-            if spread[umap_models].max() < 0.5 * spread.iloc[-1]
-            else "."
-        )
-    )
-else:
-    show_markdown(
-        "*The paper's reading of Figures 10 and S3*: not checked here, its runs are missing."
-    )
+    spread = ch.neighbour_spreads(maps, umap_models)
+    values = [f"{spread[k]:.3f}" for k in [*umap_models, spread.index[-1]]]
+    texts = {"umap_compounds": f"{len(maps):,}",
+             **dict(zip([f"spread_{k}" for k in ("rnn", "lstm", "lgdcnn", "none")], values,
+                        strict=True))}  # fmt: skip
+ch.glue_texts({"band_gap_dataset": band_gap_dataset, "anchor": anchor, **texts})
+spread.round(3).rename(f"neighbour spread ({unit})").to_frame() if spread is not None else None
 
 # %% [markdown]
+# The maps hold {glue:text}`umap_compounds` compounds with {glue:text}`anchor` from the
+# {glue:text}`band_gap_dataset` test split. Neighbour spread of the DFT band gap: RNN
+# {glue:text}`spread_rnn`, LSTM {glue:text}`spread_lstm`, L-G-DCNN
+# {glue:text}`spread_lgdcnn`; a structureless map scores {glue:text}`spread_none`. The
+# paper reads Figure S3 as *LSTM maps chemical environments better than RNN* and Figure 10
+# as *after fusion, compounds of different band gap are better separated*: a lower spread
+# for LSTM than RNN, and for L-G-DCNN than LSTM. The verdicts are in
+# [Claims decided on this page](#claims-decided-on-this-page).
+#
 # ### Figure 10's circled compounds
 #
 # The paper circles in red the Si compounds whose predicted band gap differs strongly from
 # the DFT value before fusion, and reads the fused maps as *"the L-G-DCNN not only achieves
 # accurate band gap predictions but also accurately captures the chemical environments"*.
-# Here the circled compounds are those whose LSTM error exceeds `outlier_factor` times
-# LSTM's mean error over the Si compounds (the paper gives no cut-off; DCNN-K1, its other
-# circled model, is not in these maps). The reading holds when L-G-DCNN brings most of
-# them under the same cut-off and halves their mean error.
+# Here the circled compounds are those whose LSTM error exceeds 3 times LSTM's mean error
+# over the Si compounds (the paper gives no cut-off; DCNN-K1, its other circled model, is
+# not in these maps). The reading holds when L-G-DCNN brings most of them under the same
+# cut-off and halves their mean error.
 
 # %% tags=["hide-input"]
-from matfusion.chapters.interpretability import fusion_fixes_outliers  # noqa: E402
-
-outlier_factor = 3.0
+texts = dict.fromkeys(["out_n", "out_total", "out_cutoff", "out_fixed", "out_after",
+                       "out_before", "out_after_all", "out_before_all"], P)  # fmt: skip
 if spread is not None:
-    fixes = fusion_fixes_outliers(maps, before="LSTM", after="L-G-DCNN", factor=outlier_factor)
+    fixes = ch.fusion_fixes_outliers(maps, before="LSTM", after="L-G-DCNN", factor=3.0)
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
     for ax, m in zip(axes, ["LSTM", "L-G-DCNN"], strict=True):
         points = ax.scatter(coords[m][:, 0], coords[m][:, 1], c=maps[f"{m}_pred"], s=4,
@@ -535,24 +393,34 @@ if spread is not None:
     fig.colorbar(points, ax=axes, label=f"predicted band gap ({unit})")
     axes[0].legend(fontsize=7, loc="best")
     plt.show()
-    show_markdown(
-        "* *After fusion the circled compounds are predicted accurately* (Figure 10): "
-        + ("holds" if fixes["holds"] else "does **not** hold")
-        + f" here: {fixes['n_outliers']} of {fixes['n_compounds']:,} Si compounds have an "
-        f"LSTM error above {fixes['cutoff']:.2f} {unit}; L-G-DCNN brings {fixes['fixed']} of "
-        f"them under it, and its mean error on them is {fixes['mae_after_on_outliers']:.2f} "
-        f"{unit} against LSTM's {fixes['mae_before_on_outliers']:.2f} (over all Si compounds: "
-        f"{fixes['mae_after_all']:.3f} against {fixes['mae_before_all']:.3f}). One run each."
-    )
+    texts = {
+        "out_n": str(fixes["n_outliers"]),
+        "out_total": f"{fixes['n_compounds']:,}",
+        "out_cutoff": f"{fixes['cutoff']:.2f}",
+        "out_fixed": str(fixes["fixed"]),
+        "out_after": f"{fixes['mae_after_on_outliers']:.2f}",
+        "out_before": f"{fixes['mae_before_on_outliers']:.2f}",
+        "out_after_all": f"{fixes['mae_after_all']:.3f}",
+        "out_before_all": f"{fixes['mae_before_all']:.3f}",
+    }
+ch.glue_texts({"unit": unit, **texts})
 
 # %% [markdown]
+# {glue:text}`out_n` of {glue:text}`out_total` Si compounds have an LSTM error above
+# {glue:text}`out_cutoff` {glue:text}`unit`; L-G-DCNN brings {glue:text}`out_fixed` of them
+# under it, and its mean error on them is {glue:text}`out_after` {glue:text}`unit` against
+# LSTM's {glue:text}`out_before` (over all Si compounds: {glue:text}`out_after_all` against
+# {glue:text}`out_before_all`). One run each; the verdict is in
+# [Claims decided on this page](#claims-decided-on-this-page).
+#
 # ## Element pairs that fusion changes most (Figure 12)
 #
 # Take the Si compounds (three or more elements) that LSTM predicts worst, compute each
 # compound's element-by-element EFM correlation under LSTM and under L-G-DCNN, and rank the
 # element pairs by how much their correlation changes, summed over the compounds that
-# contain the pair (so a pair that moves in many compounds ranks above a one-off). The paper finds that most of the top
-# pairs involve strongly electronegative elements such as O, Cl and F.
+# contain the pair (so a pair that moves in many compounds ranks above a one-off). The paper
+# finds that most of the top pairs involve strongly electronegative elements such as O, Cl
+# and F.
 
 # %% tags=["hide-input"]
 shift_runs = section_runs(
@@ -560,6 +428,7 @@ shift_runs = section_runs(
     [("pair_shift", ["reference", "fused"])],
 )
 pairs = None
+texts = {"en_count": P, "en_top": P, "en_elements": P}
 if shift_runs:
     pairs, worst = studies.worst_compound_pair_shift(
         shift_runs["reference"], shift_runs["fused"], anchor=anchor, n_worst=n_worst
@@ -570,29 +439,18 @@ if shift_runs:
     ax.set_xlabel("summed |Δ correlation| over the compounds, LSTM → L-G-DCNN")
     ax.set_title(f"Top element pairs over the {len(worst)} worst LSTM {anchor} compounds")
     plt.show()
+    strong = ch.electronegative_pairs(pairs, anchor, min_pauling)
+    texts = {"en_count": str(strong["count"]), "en_top": str(strong["top"]),
+             "en_elements": ", ".join(strong["elements"])}  # fmt: skip
+ch.glue_texts({"min_pauling": f"{min_pauling:g}", **texts})
 pairs.head(10).round(3) if pairs is not None else None
 
-# %% tags=["remove-input"]
-if pairs is not None:
-    strong = electronegative_elements(min_pauling)
-    top10 = pairs.head(10)["pair"].str.split("-")
-    electronegative = [any(e in strong for e in pair if e != anchor) for pair in top10]
-    share = float(np.mean(electronegative)) if len(electronegative) else float("nan")
-    show_markdown(
-        f"{sum(electronegative)} of the top {len(top10)} pairs involve an element with Pauling "
-        f"electronegativity ≥ {min_pauling} besides {anchor} (by pymatgen's table: "
-        f"{', '.join(strong)}). "
-        "*Most top pairs involve strongly electronegative elements* (the paper): "
-        + ("holds" if share > 0.5 else "does **not** hold")
-        + " here."
-    )
-else:
-    show_markdown(
-        "*Most top pairs involve strongly electronegative elements* (the paper): not checked "
-        "here, its runs are missing."
-    )
-
 # %% [markdown]
+# {glue:text}`en_count` of the top {glue:text}`en_top` pairs involve an element with Pauling
+# electronegativity ≥ {glue:text}`min_pauling` besides {glue:text}`anchor` (by pymatgen's
+# table: {glue:text}`en_elements`). The paper's reading needs more than half; its verdict,
+# from one run per model, is in [Claims decided on this page](#claims-decided-on-this-page).
+#
 # ## Learned element vectors recover the periodic table (Figure S9)
 #
 # Each element of the formation-enthalpy training set is fed to L-G-DCNN on its own and its
@@ -606,6 +464,8 @@ else:
 correlation_runs = section_runs(
     {"model": ("L-G-DCNN", enthalpy_dataset)}, [("element_correlation", ["model"])]
 )
+contrast = None
+n_elements = P
 if correlation_runs:
     learned, raw = studies.element_correlations(correlation_runs["model"])
     fig, axes = plt.subplots(1, 2, figsize=(14, 6))
@@ -613,18 +473,18 @@ if correlation_runs:
     plot_correlation_matrix(raw, ax=axes[1], title="input embedding (mat2vec)")
     plt.tight_layout()
     plt.show()
-
     contrast = pd.DataFrame(
         {"L-G-DCNN": group_contrast(learned), "mat2vec input": group_contrast(raw)}
     ).T
     contrast["same - different"] = contrast["same_group"] - contrast["different_group"]
-    show_markdown(
-        f"{len(learned)} elements (the paper: "
-        f"{int(reported_floats('Element EFM periodic correlation elements')[0])})."
-    )
-contrast.round(3) if correlation_runs else None
+    n_elements = str(len(learned))
+paper_elements = int(reported_floats("Element EFM periodic correlation elements")[0])
+ch.glue_texts({"s9_elements": n_elements, "s9_paper": str(paper_elements)})
+contrast.round(3) if contrast is not None else None
 
 # %% [markdown]
+# The matrices cover {glue:text}`s9_elements` elements (the paper: {glue:text}`s9_paper`).
+#
 # ## The runs behind this page
 #
 # Every training run this page reads, once each: its training-row count (`n_train`), test metrics
@@ -633,13 +493,33 @@ contrast.round(3) if correlation_runs else None
 
 # %% tags=["hide-input"]
 RUN_COLUMNS = ["dataset", "model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]
-if RUNS:
-    runs_table = results_table(list(RUNS.values())).sort_values(["dataset", "model"])
-    runs_table = runs_table[RUN_COLUMNS].reset_index(drop=True)
-else:
-    show_markdown("No stored run (see the note at the top of the page).")
-    runs_table = pd.DataFrame(columns=RUN_COLUMNS)
-runs_table.style.format({"test_mae": "{:.4g}", "test_r2": "{:.3f}"})
+runs_table = (
+    results_table(list(RUNS.values())).sort_values(["dataset", "model"])[RUN_COLUMNS]
+    if RUNS
+    else pd.DataFrame(columns=RUN_COLUMNS)
+)
+runs_table.reset_index(drop=True).style.format({"test_mae": "{:.4g}", "test_r2": "{:.3f}"})
+
+# %% [markdown]
+# ## Claims decided on this page
+#
+# The claims this page is the evidence for, with their verdicts, from the book's one claims
+# registry (`matfusion.verdicts`); the front page, "What holds", lists the same rows. Each
+# rests on one run per model, so none is decided: the evidence gives the one-run reading.
+
+# %% tags=["remove-input"]
+display(HTML(findings_html(chapter_findings("05_interpretability", prof))))
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise reruns this page with one parameter changed; `smoke` shows the mechanics in
+# about a minute, the teacher's answer comes from the stored `standard` runs.
+
+# %% tags=["remove-input"]
+from matfusion.chapters.exercises import exercises_markdown  # noqa: E402
+
+show_markdown(exercises_markdown("05_interpretability", prof))
 
 # %% [markdown]
 # ## Rerun this chapter

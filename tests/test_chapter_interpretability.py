@@ -103,3 +103,112 @@ def test_cecv_converges_towards_band_reading() -> None:
     worse.loc[1000] = [10.0, 5.0]  # farther than at 100 rows: not monotone
     assert converges_towards_band(worse, lower, upper)["holds"] is False
     assert converges_towards_band(curves.iloc[:1], lower, upper)["holds"] is None
+
+
+# --- the chapter's readings moved into the module, and the registry's deciders ------------
+
+from matfusion.chapters import interpretability as ch  # noqa: E402
+from matfusion.chapters.exercises import chapter_exercises  # noqa: E402
+from matfusion.profiles import get_profile  # noqa: E402
+from matfusion.verdicts import CLAIMS, VerdictContext  # noqa: E402
+
+
+def _line(unc: dict, bias: dict, mae: dict, points: int = 5) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"mean uncertainty": unc, "mean (prediction - DFT)": bias, "MAE vs DFT": mae,
+         "DFT points": points}
+    )  # fmt: skip
+
+
+def test_figure8_reading_on_a_made_up_line() -> None:
+    models = ["LSTM", "DCNN-K1", "DCNN", "L-G-DCNN"]
+    line = _line(
+        dict(zip(models, [0.5, 0.4, 0.3, 0.2], strict=True)),
+        dict(zip(models, [-0.3, 0.2, 0.0, 0.05], strict=True)),
+        dict(zip(models, [0.6, 0.5, 0.3, 0.2], strict=True)),
+    )
+    r = ch.figure8_reading(line)
+    assert r["uncertainty"][0] is True and "L-G-DCNN 0.200, lower reference 0.400" in r[
+        "uncertainty"][1]  # fmt: skip
+    assert r["bias"][0] is True and "LSTM -0.300, DCNN-K1 +0.200" in r["bias"][1]
+    assert r["closer"][0] is True
+    line.loc["DCNN", "MAE vs DFT"] = 0.55  # DCNN no closer than DCNN-K1
+    assert ch.figure8_reading(line)["closer"][0] is False
+    none = ch.figure8_reading(line.assign(**{"DFT points": 0}))
+    assert none["bias"][0] is None and none["closer"][1] == "no DFT value on the line"
+
+
+def test_sweep_rows_interpolate_the_prediction_at_the_dft_points() -> None:
+    sweep = pd.DataFrame({"x": [0.0, 1.0], "prediction": [0.0, 2.0], "uncertainty": [0.1, 0.3]})
+    points = pd.DataFrame({"x": [0.25, 0.5], "target": [1.0, 1.0]})
+    (row,) = ch.sweep_rows({"M": sweep}, points, "A-O")
+    assert row["mean uncertainty"] == pytest.approx(0.2)
+    assert row["mean (prediction - DFT)"] == pytest.approx(-0.25)  # 0.5 - 1, 1 - 1
+    assert row["MAE vs DFT"] == pytest.approx(0.25)
+    (empty,) = ch.sweep_rows({"M": sweep}, points.iloc[:0], "A-O")
+    assert empty["DFT points"] == 0 and np.isnan(empty["MAE vs DFT"])
+
+
+def test_deltas_and_electronegative_pairs() -> None:
+    contributions = pd.DataFrame(
+        {"L-G-DCNN": [1.0, 2.0], "DCNN-K1": [4.0, 2.0], "DCNN": [0.0, 2.0], "LSTM": [1.0, 1.5]},
+        index=["Fe", "O"],
+    )
+    deltas = ch.delta_table(contributions)
+    summary = ch.delta_summary(deltas)
+    assert list(summary["mean |Δ|"]) == pytest.approx([1.5, 0.5, 0.25])
+    assert summary["element of max"].iloc[0] == "Fe"
+    pairs = pd.DataFrame({"pair": ["Si-O", "Fe-Ni", "Cl-Si", "Si-Fe"]})
+    r = ch.electronegative_pairs(pairs, "Si", 3.0, top=4)
+    assert (r["count"], r["top"], r["holds"]) == (2, 4, False)  # O and Cl; half is not most
+    assert ch.electronegative_pairs(pairs, "Si", 1.8, top=4)["holds"] is True  # Fe, Ni count
+
+
+def test_neighbour_spreads_are_small_on_a_map_that_sorts_the_values() -> None:
+    n = 200
+    values = np.linspace(0, 1, n)
+    maps = pd.DataFrame({"target": values, "A_x": values, "A_y": 0.0,
+                         "B_x": RNG.permutation(values), "B_y": 0.0})  # fmt: skip
+    spread = ch.neighbour_spreads(maps, ["A", "B"])
+    assert spread["A"] < 0.05 < spread["B"]
+    assert spread.index[-1] == "shuffled values (no structure)"
+
+
+class FakeContext(VerdictContext):
+    """A context whose stored analyses are given (the deciders' memo is filled in advance)."""
+
+    def __init__(self, figure: str, data) -> None:
+        super().__init__("standard", store=object())
+        self._memo[("ch05", figure)] = data
+
+
+def test_deciders_report_one_run_and_refuse_models_that_learned_nothing() -> None:
+    efms = _efms(apart_scale=3.0)
+    data = {"efms": {"M (band gap)": efms}, "elements": ELEMENTS,
+            "r2": pd.Series({"M (band gap)": 0.6})}  # fmt: skip
+    finding = ch.figure6c_claim("close")(FakeContext("6c", data))
+    assert finding.verdict == "inconclusive" and finding.runs == "1 seed"
+    assert finding.evidence.startswith("one run: M (band gap): holds in the embedding space")
+    models = ["LSTM", "DCNN-K1", "DCNN", "L-G-DCNN"]
+    line = _line(dict.fromkeys(models, 0.3), dict.fromkeys(models, 0.0),
+                 dict.fromkeys(models, 0.3))  # fmt: skip
+    weak = {"line": line, "r2": pd.Series([-0.02, 0.5, 0.5, 0.5], index=models)}
+    finding = ch.figure8_claim("uncertainty")(FakeContext("8", weak))
+    assert finding.verdict == "not testable here"
+    assert "LSTM (-0.02) reaches a test R² below 0.1" in finding.evidence
+    assert "one run: does not hold" in finding.evidence
+    pending = ch.figure9_claim()(FakeContext("9", None))
+    assert pending.verdict == "inconclusive" and "runs pending" in pending.evidence
+
+
+def test_chapter_05_claims_are_in_the_registry() -> None:
+    chapter = {c.key for c in CLAIMS if c.chapter == "05_interpretability"}
+    assert chapter == {f"A-{k}" for k in ch.CLAIM_READINGS}
+
+
+def test_exercises_are_valid_and_answered_from_the_stored_runs() -> None:
+    exercises = chapter_exercises("05_interpretability")
+    assert 2 <= len(exercises) <= 3
+    for exercise in exercises:
+        answer = exercise.answer(get_profile("standard"))
+        assert isinstance(answer, str) and len(answer) > 40

@@ -962,6 +962,45 @@ def _build() -> tuple[Claim, ...]:
                 learning_curve_claim(i),
             )  # fmt: skip
         )
+    # --- one-run readings: chapter 04 (Figures 7a, 7b, 11a), chapter 05 (Figures 6c-12) ------
+    # One run per model each, so at most inconclusive; the deciders live in the chapters'
+    # modules (imported here, not at the top, so the chapters may import this module).
+    from matfusion.chapters import cecv_band_gap as ch04
+
+    ch04_fig7a = "Ablations through the CECV lens (Figure 7a)"
+    claims += [
+        Claim(f"A-fig7a-{key}", "A", text, "04_cecv_band_gap", ch04_fig7a, ch04.ablation_claim(key))
+        for key, (text, _models) in ch04.FIGURE7A_READINGS.items()
+    ]
+    claims.append(
+        Claim(
+            "A-fig7b-crabnet",
+            "A",
+            "On OQMD formation enthalpy CrabNet's CECV is closer to the target region than "
+            "L-G-DCNN's (Figure 7b)",
+            "04_cecv_band_gap",
+            "Figure 7b: CrabNet's own CECV on formation enthalpy",
+            peer_band_claim("OQMD_Formation_Enthalpy", "L-G-DCNN", "CrabNet"),
+        )
+    )
+    claims.append(
+        Claim(
+            "A-fig11a-lgdcnn-ldcnn-band",
+            "A",
+            "On OQMD band gap L-G-DCNN's CECV lies closer to the target region than LDCNN's "
+            "(Figure 11a, one run each)",
+            "04_cecv_band_gap",
+            "Errors and distance to the reference band",
+            ch04.lgdcnn_ldcnn_band_claim(),
+        )
+    )
+    from matfusion.chapters import interpretability as ch05
+
+    claims += [
+        Claim(f"A-{key}", "A", text, "05_interpretability", section, decide)
+        for key, (text, section, decide) in ch05.CLAIM_READINGS.items()
+    ]
+    # --- end of the one-run readings -----------------------------------------------------
     cv = "11_ecd_cv_loeo"
     cv_section = "Cross-validation (Table 2)"
     others = ("RF+Magpie", "CNN+Magpie", "3D-CNN+ECD", "2D-CNN+ECD")

@@ -20,7 +20,36 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["fusion_fixes_outliers", "perovskite_distances", "perovskite_reading", "site_order"]
+from matfusion.profiles import Profile
+
+__all__ = [
+    "CLAIM_READINGS",
+    "EXERCISES",
+    "PENDING",
+    "delta_summary",
+    "delta_table",
+    "efm_similarity",
+    "electronegative_pairs",
+    "figure6c_claim",
+    "figure8_claim",
+    "figure8_reading",
+    "figure9_claim",
+    "figure10_claim",
+    "figure12_claim",
+    "fusion_fixes_outliers",
+    "glue_texts",
+    "interpret_data",
+    "neighbour_spreads",
+    "perovskite_distances",
+    "perovskite_reading",
+    "perovskite_readings",
+    "perovskite_summary",
+    "rmse_table",
+    "section_runs",
+    "site_order",
+    "sweep_rows",
+    "training_rows_text",
+]
 
 
 def site_order(formula: str, elements: Sequence[str]) -> list[int]:
@@ -140,3 +169,601 @@ def fusion_fixes_outliers(
         "new_outliers_after": int((err_after > cutoff).sum()),
         "holds": bool(n > 0 and fixed > n / 2 and mae_after < 0.5 * mae_before),
     }
+
+
+# --- the chapter's tables and readings -----------------------------------------------------
+
+#: Shown where a number's runs are not stored (every glued name gets a value on every path).
+PENDING = "not stored yet"
+
+
+def glue_texts(texts: Mapping[str, Any]) -> None:
+    """Glue every ``name: value`` of ``texts`` for the chapter's markdown (not displayed)."""
+    from myst_nb import glue
+
+    for name, value in texts.items():
+        glue(name, value, display=False)
+
+
+def section_runs(
+    runs: Mapping[tuple[str, str], dict[str, Any]],
+    pairs: Mapping[str, tuple[str, str]],
+    analyses: Sequence[tuple[str, Sequence[str]]],
+    *,
+    train_missing: bool,
+) -> tuple[dict[str, dict[str, Any]] | None, str | None]:
+    """The runs a figure needs, by label, or ``(None, note)`` when one is not stored, or
+    when a stored analysis it reads (kind, labels) is missing and computing it would retrain
+    a model (no checkpoint on this machine). ``runs`` maps (model, dataset) to records."""
+    from matfusion.notebook import analysis_within_reach, retrain_command
+
+    lacking = [f"{m} / {d}" for m, d in pairs.values() if (m, d) not in runs]
+    if lacking:
+        return None, f"Left out: it needs {', '.join(lacking)}, not stored (see the note above)."
+    chosen = {label: runs[pair] for label, pair in pairs.items()}
+    for kind, labels in analyses:
+        used = [chosen[label] for label in labels]
+        if not train_missing and not analysis_within_reach(used, "interpret", kind=kind):
+            return None, (
+                f"Left out: its `{kind}` analysis is not stored and the checkpoints it needs are "
+                "not on this machine; "
+                + "; ".join(f"`{retrain_command(r)}`" for r in used)
+                + " brings them back, and this page then computes it."
+            )
+    return chosen, None
+
+
+def rmse_table(
+    frames: Mapping[str, pd.DataFrame],
+    records: Mapping[str, dict[str, Any]],
+    reported: pd.Series,
+    *,
+    ours_label: str,
+) -> pd.DataFrame:
+    """Parity RMSE per label (frames with ``target`` and ``prediction``) beside the paper's,
+    with the runs' training rows and test compounds."""
+    from matfusion.notebook import with_difference
+
+    rmse = pd.Series(
+        {
+            k: float(np.sqrt(np.mean((f["target"] - f["prediction"]) ** 2)))
+            for k, f in frames.items()
+        },
+        dtype=float,
+    )
+    table = with_difference(rmse, reported, ours_label=ours_label)
+    table["n_train"] = pd.Series({k: r["sizes"]["train"] for k, r in records.items()}, dtype=float)
+    table["test compounds"] = pd.Series({k: len(f) for k, f in frames.items()}, dtype=float)
+    return table
+
+
+def training_rows_text(records: Mapping[str, dict[str, Any]], full_train: Mapping[str, int]) -> str:
+    """'3,000 rows (band gap; the OQMD_Bandgap training split has 240,000) and ...'."""
+    if not records:
+        return PENDING
+    return " and ".join(
+        f"{r['sizes']['train']:,} rows ({label}; the {r['config']['dataset']} training split "
+        f"has {full_train[r['config']['dataset']]:,})"
+        for label, r in records.items()
+    )
+
+
+def efm_similarity(efms: Mapping[str, Mapping[str, np.ndarray]], compounds: Sequence[str]) -> str:
+    """'SrTiO3 0.12, ...': the correlation between two models' EFMs of each compound."""
+    first, second = (efms[k] for k in list(efms)[:2])
+    return ", ".join(
+        f"{c} {np.corrcoef(np.ravel(first[c]), np.ravel(second[c]))[0, 1]:.2f}" for c in compounds
+    )
+
+
+def perovskite_readings(
+    efms: Mapping[str, Mapping[str, np.ndarray]], elements: Mapping[str, Sequence[str]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Figure 6c per model and space: the :func:`perovskite_reading` rows, and the pair
+    distances (columns: (model, space))."""
+    rows, tables = [], {}
+    for label, efm_set in efms.items():
+        tables[label] = perovskite_distances(efm_set, elements)
+        for measure in ("embedding", "correlation"):
+            rows.append({"model": label, **perovskite_reading(tables[label], measure=measure)})
+    distances = pd.concat({k: v[["embedding", "correlation"]] for k, v in tables.items()}, axis=1)
+    return pd.DataFrame(rows).set_index(["model", "measure"]), distances
+
+
+def perovskite_summary(readings: pd.DataFrame, part: str) -> str:
+    """One line per (model, space) of a Figure 6c reading, ``part`` 'close' or 'apart':
+    'holds in the embedding space (0.0006), not in the correlation space (0.31)' per model."""
+    value = {"close": "close_distance", "apart": "apart_min"}[part]
+    out = []
+    for model in readings.index.get_level_values(0).unique():
+        bits = []
+        for measure, row in readings.loc[model].iterrows():
+            word = "holds" if row[f"{part}_holds"] else "does not hold"
+            extra = f", oxides at most {row['others_max']:.3g} apart" if part == "apart" else ""
+            bits.append(f"{word} in the {measure} space ({row[value]:.3g}{extra})")
+        out.append(f"{model}: " + "; ".join(bits))
+    return "; ".join(out)
+
+
+def sweep_rows(
+    sweeps: Mapping[str, pd.DataFrame], points: pd.DataFrame, system: str
+) -> list[dict[str, Any]]:
+    """Per model of one oxide line: mean predicted uncertainty, DFT points, mean bias and
+    MAE against the dataset's DFT values (interpolated along the line); NaN without points."""
+    rows = []
+    for label, sweep in sweeps.items():
+        near = np.interp(points["x"], sweep["x"], sweep["prediction"]) if len(points) else []
+        diff = np.asarray(near) - points["target"].to_numpy() if len(points) else np.array([])
+        rows.append(
+            {
+                "system": system,
+                "model": label,
+                "mean uncertainty": float(sweep["uncertainty"].mean()),
+                "DFT points": len(points),
+                "mean (prediction - DFT)": float(diff.mean()) if len(diff) else np.nan,
+                "MAE vs DFT": float(np.abs(diff).mean()) if len(diff) else np.nan,
+            }
+        )
+    return rows
+
+
+def figure8_reading(line: pd.DataFrame) -> dict[str, Any]:
+    """The paper's three readings of Figure 8 on one line (rows by model: LSTM, DCNN-K1,
+    DCNN, L-G-DCNN; columns of :func:`sweep_rows`): ``uncertainty`` (L-G-DCNN's mean
+    uncertainty below both references'), ``bias`` (LSTM below DFT, DCNN-K1 above) and
+    ``closer`` (DCNN and L-G-DCNN nearer DFT than either reference); each a (holds, detail)
+    pair, holds None without DFT points."""
+    unc = line["mean uncertainty"]
+    ref_unc = float(unc[["LSTM", "DCNN-K1"]].min())
+    out: dict[str, Any] = {
+        "uncertainty": (
+            bool(unc["L-G-DCNN"] < ref_unc),
+            f"mean predicted uncertainty L-G-DCNN {unc['L-G-DCNN']:.3f}, lower reference "
+            f"{ref_unc:.3f}",
+        )
+    }
+    if not int(line["DFT points"].iloc[0]):
+        out["bias"] = out["closer"] = (None, "no DFT value on the line")
+        return out
+    bias, mae = line["mean (prediction - DFT)"], line["MAE vs DFT"]
+    out["bias"] = (
+        bool(bias["LSTM"] < 0 < bias["DCNN-K1"]),
+        f"mean prediction minus DFT: LSTM {bias['LSTM']:+.3f}, DCNN-K1 {bias['DCNN-K1']:+.3f}",
+    )
+    out["closer"] = (
+        bool(max(mae["DCNN"], mae["L-G-DCNN"]) < mae[["LSTM", "DCNN-K1"]].min()),
+        "MAE at the DFT points: " + ", ".join(f"{m} {v:.3f}" for m, v in mae.items()),
+    )
+    return out
+
+
+def delta_table(contributions: pd.DataFrame, fused: str = "L-G-DCNN") -> dict[str, pd.Series]:
+    """|Δk| = |fused − model| of the average element contributions, k = 1, 2, 3 for
+    DCNN-K1, DCNN and LSTM (Figure 9)."""
+    return {
+        f"Δ{k} = {fused} − {m}": (contributions[fused] - contributions[m]).abs()
+        for k, m in enumerate(["DCNN-K1", "DCNN", "LSTM"], start=1)
+    }
+
+
+def delta_summary(deltas: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Mean and max |Δ| per difference and the element of the max."""
+    return pd.DataFrame(
+        {
+            "mean |Δ|": {k: float(v.mean()) for k, v in deltas.items()},
+            "max |Δ|": {k: float(v.max()) for k, v in deltas.items()},
+            "element of max": {k: v.idxmax() for k, v in deltas.items()},
+        }
+    )
+
+
+def neighbour_spreads(maps: pd.DataFrame, models: Sequence[str], *, seed: int = 0) -> pd.Series:
+    """The neighbour spread of the DFT values on each model's map, and, for scale, the same
+    on the first model's map with the values shuffled (no structure at all)."""
+    from matfusion import studies
+
+    coords = {m: maps[[f"{m}_x", f"{m}_y"]].to_numpy() for m in models}
+    spread = pd.Series(
+        {m: studies.neighbour_spread(coords[m], maps["target"]) for m in models}, dtype=float
+    )
+    shuffled = np.random.default_rng(seed).permutation(maps["target"].to_numpy())
+    spread["shuffled values (no structure)"] = studies.neighbour_spread(
+        coords[models[1] if len(models) > 1 else models[0]], shuffled
+    )
+    return spread
+
+
+def electronegative_pairs(
+    pairs: pd.DataFrame, anchor: str, min_pauling: float, top: int = 10
+) -> dict[str, Any]:
+    """How many of the ``top`` pairs involve an element (besides ``anchor``) with Pauling
+    electronegativity at least ``min_pauling``; ``holds`` (the paper: most) when over half."""
+    from matfusion.analysis.interpret import electronegative_elements
+
+    strong = electronegative_elements(min_pauling)
+    head = pairs.head(top)["pair"].str.split("-")
+    flags = [any(e in strong for e in pair if e != anchor) for pair in head]
+    return {
+        "count": int(sum(flags)),
+        "top": len(flags),
+        "elements": strong,
+        "holds": bool(flags) and sum(flags) > len(flags) / 2,
+    }
+
+
+# --- the registry's deciders (one run per model: at most inconclusive) -------------------
+
+#: Figure 6c's compounds and the Figure 8 line the deciders read (the chapter's defaults).
+PEROVSKITES: tuple[str, ...] = ("SrTiO3", "BaTiO3", "KNbO3", "CsPbI3")
+SWEEP_MODELS: tuple[str, ...] = ("LSTM", "DCNN-K1", "DCNN", "L-G-DCNN")
+CONTRIBUTION_MODELS: tuple[str, ...] = ("DCNN-K1", "DCNN", "LSTM", "L-G-DCNN")
+UMAP_MODELS: tuple[str, ...] = ("RNN", "LSTM", "L-G-DCNN")
+
+
+def _analysis_stored(kind: str, records: Mapping[str, dict], params: dict, store: Any) -> bool:
+    """Whether the ``interpret`` record of ``kind`` for exactly these runs and ``params`` is
+    stored (so reading it retrains nothing)."""
+    keys = {label: store.key_for(r["config"]) for label, r in records.items()}
+    return any(
+        rec["config"].get("train_keys") == keys and rec["config"].get("params") == params
+        for rec in store.records("interpret", kind=kind)
+    )
+
+
+def interpret_data(ctx: Any, figure: str) -> dict[str, Any] | None:
+    """The stored analysis behind one figure's readings, for ``ctx``'s profile and the
+    chapter's default datasets, or None when a run or the analysis is not stored (nothing is
+    trained or computed). Memoised in ``ctx`` under ``("ch05", figure)``; each value has
+    ``r2`` (test R² by model) and the figure's data."""
+
+    def load() -> dict[str, Any] | None:
+        from matfusion import studies
+        from matfusion.grid import grid_cells, stored_cell
+
+        def runs(models: Sequence[str], dataset: str) -> dict[str, dict] | None:
+            out = {}
+            for cell in grid_cells(list(models), [dataset]):
+                record = stored_cell(cell, profile=ctx.profile, store=ctx.store)
+                if record is None:
+                    return None
+                out[cell.model] = record
+            return out
+
+        def r2(records: Mapping[str, dict]) -> pd.Series:
+            return pd.Series({k: r["metrics"]["test_r2"] for k, r in records.items()}, dtype=float)
+
+        def stored(kind: str, records: Mapping[str, dict], params: dict) -> bool:
+            return _analysis_stored(kind, records, params, ctx.store)
+
+        if figure == "6c":
+            gap, fe = (
+                runs(["L-G-DCNN"], "OQMD_Bandgap"),
+                runs(["L-G-DCNN"], "OQMD_Formation_Enthalpy"),
+            )
+            if not gap or not fe:
+                return None
+            records = {"L-G-DCNN (band gap)": gap["L-G-DCNN"],
+                       "L-G-DCNN (formation enthalpy)": fe["L-G-DCNN"]}  # fmt: skip
+            if not stored("efm_maps", records, {"formulas": list(PEROVSKITES)}):
+                return None
+            efms, elements = studies.efm_maps(records, list(PEROVSKITES))
+            return {"efms": efms, "elements": elements, "r2": r2(records)}
+        if figure == "8":
+            records = runs(SWEEP_MODELS, "OQMD_Bandgap")
+            params = {"a": "Si", "b": "O", "n_points": 49}
+            if not records or not stored("binary_sweep", records, params):
+                return None
+            sweeps = studies.binary_sweeps(records, "Si", "O")
+            points = studies.dataset_binary_points("OQMD_Bandgap", "Si", "O")
+            line = pd.DataFrame(sweep_rows(sweeps, points, "Si-O")).set_index("model")
+            return {"line": line, "r2": r2(records)}
+        if figure == "9":
+            records = runs(CONTRIBUTION_MODELS, "mp_shear_modulus")
+            if not records or not stored("average_contribution", records, {"split": "test"}):
+                return None
+            contributions = studies.average_contributions(records)
+            return {"summary": delta_summary(delta_table(contributions)), "r2": r2(records)}
+        if figure == "10":
+            records = runs(UMAP_MODELS, "OQMD_Bandgap")
+            limit = 400 if ctx.profile.name == "smoke" else None
+            params = {"anchor": "Si", "max_compounds": limit, "seed": 0}
+            if not records or not stored("efm_umap", records, params):
+                return None
+            maps = studies.efm_umaps(records, anchor="Si", max_compounds=limit)
+            return {"maps": maps, "r2": r2(records)}
+        if figure == "12":
+            records = runs(["LSTM", "L-G-DCNN"], "OQMD_Bandgap")
+            if not records:
+                return None
+            labelled = {"reference": records["LSTM"], "fused": records["L-G-DCNN"]}
+            if not stored("pair_shift", labelled, {"anchor": "Si", "n_worst": 56}):
+                return None
+            pairs, _worst = studies.worst_compound_pair_shift(
+                labelled["reference"], labelled["fused"], anchor="Si", n_worst=56
+            )
+            return {"pairs": pairs, "r2": r2(records)}
+        raise KeyError(f"no stored analysis for Figure {figure!r}")
+
+    return ctx.memo(("ch05", figure), load)
+
+
+def _one_run_finding(
+    data: dict[str, Any] | None,
+    compared: Sequence[str],
+    reading: Any,
+    ctx: Any,
+) -> Any:
+    """A one-run Finding: pending without data, not testable where a compared model's test
+    R² is below MIN_R2 (the reading kept for the record), else inconclusive with the
+    reading (``reading(data)`` returns the evidence text)."""
+    from matfusion.verdicts import MIN_R2, Finding
+
+    if data is None:
+        return Finding("inconclusive", "runs pending: a run or its stored analysis is missing",
+                       runs="0 seeds")  # fmt: skip
+    scale = f"`{ctx.profile.name}` runs"
+    text = reading(data)
+    r2 = data["r2"].reindex(list(compared))
+    weak = r2[r2 < MIN_R2]
+    if len(weak):
+        return Finding(
+            "not testable here",
+            f"{', '.join(f'{m} ({v:.2f})' for m, v in weak.items())} reach"
+            f"{'es' if len(weak) == 1 else ''} a test R² below {MIN_R2:g}: little more than a "
+            f"constant prediction; for the record, one run: {text}",
+            scale=scale,
+            runs="1 seed",
+        )
+    return Finding("inconclusive", f"one run: {text}", scale=scale, runs="1 seed")
+
+
+def _word(holds: bool | None) -> str:
+    return "holds" if holds else "does not hold"
+
+
+def figure6c_claim(part: str) -> Any:
+    """Figure 6c: SrTiO3 and BaTiO3 are the nearest pair (``part`` 'close') or CsPbI3 lies
+    apart from the oxides ('apart'), in both spaces and for both L-G-DCNN models."""
+
+    def decide(ctx: Any) -> Any:
+        def reading(data: dict[str, Any]) -> str:
+            readings, _ = perovskite_readings(data["efms"], data["elements"])
+            return perovskite_summary(readings, part)
+
+        data = interpret_data(ctx, "6c")
+        labels = list(data["r2"].index) if data else []
+        return _one_run_finding(data, labels, reading, ctx)
+
+    return decide
+
+
+def figure8_claim(part: str) -> Any:
+    """Figure 8 on Si-O: ``part`` 'uncertainty', 'bias' or 'closer' (:func:`figure8_reading`)."""
+    compared = {
+        "uncertainty": ("L-G-DCNN", "LSTM", "DCNN-K1"),
+        "bias": ("LSTM", "DCNN-K1"),
+        "closer": SWEEP_MODELS,
+    }[part]
+
+    def decide(ctx: Any) -> Any:
+        def reading(data: dict[str, Any]) -> str:
+            holds, detail = figure8_reading(data["line"])[part]
+            if holds is None:
+                return detail
+            return f"{_word(holds)} ({detail})"
+
+        return _one_run_finding(interpret_data(ctx, "8"), compared, reading, ctx)
+
+    return decide
+
+
+def figure9_claim() -> Any:
+    """Figure 9: Δ1 (L-G-DCNN − DCNN-K1) has the largest mean |Δ| of the three."""
+
+    def decide(ctx: Any) -> Any:
+        def reading(data: dict[str, Any]) -> str:
+            mean = data["summary"]["mean |Δ|"]
+            d1, d2, d3 = (float(v) for v in mean.iloc[:3])
+            return (
+                f"{_word(d1 > max(d2, d3))} (mean |Δ| {d1:.2f}, {d2:.2f}, {d3:.2f} GPa for "
+                "Δ1, Δ2, Δ3)"
+            )
+
+        return _one_run_finding(interpret_data(ctx, "9"), CONTRIBUTION_MODELS, reading, ctx)
+
+    return decide
+
+
+def figure10_claim(part: str) -> Any:
+    """Figures S3 and 10 from the stored UMAP maps: ``part`` 'lstm-rnn' (LSTM's neighbour
+    spread below RNN's), 'separation' (L-G-DCNN's below LSTM's) or 'outliers'
+    (:func:`fusion_fixes_outliers`, factor 3)."""
+    compared = {
+        "lstm-rnn": ("LSTM", "RNN"),
+        "separation": ("L-G-DCNN", "LSTM"),
+        "outliers": ("L-G-DCNN", "LSTM"),
+    }[part]
+
+    def decide(ctx: Any) -> Any:
+        def reading(data: dict[str, Any]) -> str:
+            maps = data["maps"]
+            if part == "outliers":
+                f = fusion_fixes_outliers(maps, before="LSTM", after="L-G-DCNN", factor=3.0)
+                return (
+                    f"{_word(f['holds'])} ({f['n_outliers']} compounds with an LSTM error above "
+                    f"{f['cutoff']:.2f} eV; L-G-DCNN brings {f['fixed']} under it, mean error on "
+                    f"them {f['mae_after_on_outliers']:.2f} vs {f['mae_before_on_outliers']:.2f})"
+                )
+            spread = neighbour_spreads(maps, list(UMAP_MODELS))
+            a, b = compared
+            return (
+                f"{_word(spread[a] < spread[b])} (neighbour spread {a} {spread[a]:.3f}, {b} "
+                f"{spread[b]:.3f}; shuffled values {spread.iloc[-1]:.3f})"
+            )
+
+        return _one_run_finding(interpret_data(ctx, "10"), compared, reading, ctx)
+
+    return decide
+
+
+def figure12_claim(min_pauling: float = 3.0) -> Any:
+    """Figure 12: most of the top ten pairs involve a strongly electronegative element."""
+
+    def decide(ctx: Any) -> Any:
+        def reading(data: dict[str, Any]) -> str:
+            r = electronegative_pairs(data["pairs"], "Si", min_pauling)
+            return (
+                f"{_word(r['holds'])} ({r['count']} of the top {r['top']} pairs involve an "
+                f"element with Pauling electronegativity ≥ {min_pauling:g})"
+            )
+
+        return _one_run_finding(interpret_data(ctx, "12"), ("LSTM", "L-G-DCNN"), reading, ctx)
+
+    return decide
+
+
+#: Chapter 05's readings in the registry: key suffix -> (claim text, section, decider).
+CLAIM_READINGS: dict[str, tuple[str, str, Any]] = {
+    "fig6c-srtio3-batio3": (
+        "SrTiO3 and BaTiO3 have similar EFMs: the nearest pair of the four perovskites (Figure 6c)",
+        "The paper's reading of Figure 6c, in numbers",
+        figure6c_claim("close"),
+    ),
+    "fig6c-cspbi3": (
+        "The EFM of the halide CsPbI3 is considerably different from its oxide counterparts "
+        "(Figure 6c)",
+        "The paper's reading of Figure 6c, in numbers",
+        figure6c_claim("apart"),
+    ),
+    "fig8-uncertainty": (
+        "Fusion lowers the predicted uncertainty along Si_x O_(1-x) (Figure 8)",
+        "Band gap along A_x O_(1-x) (Figure 8)",
+        figure8_claim("uncertainty"),
+    ),
+    "fig8-bias": (
+        "Along Si_x O_(1-x) LSTM predicts too low and DCNN-K1 too high (Figure 8)",
+        "Band gap along A_x O_(1-x) (Figure 8)",
+        figure8_claim("bias"),
+    ),
+    "fig8-closer": (
+        "DCNN and L-G-DCNN come closer to the DFT band gaps of Si-O than the references (Figure 8)",
+        "Band gap along A_x O_(1-x) (Figure 8)",
+        figure8_claim("closer"),
+    ),
+    "fig9-delta1": (
+        "DCNN-K1's element contributions differ most from L-G-DCNN's (Δ1 darkest, Figure 9)",
+        "Element contributions on the periodic table (Figure 9)",
+        figure9_claim(),
+    ),
+    "figS3-lstm-rnn": (
+        "LSTM maps the chemical environments of Si compounds better than RNN (Figure S3)",
+        "UMAP of the EFMs of Si compounds (Figures 10 and S3)",
+        figure10_claim("lstm-rnn"),
+    ),
+    "fig10-separation": (
+        "After fusion, Si compounds of different band gap are better separated (Figure 10)",
+        "UMAP of the EFMs of Si compounds (Figures 10 and S3)",
+        figure10_claim("separation"),
+    ),
+    "fig10-outliers": (
+        "After fusion, the compounds LSTM predicts badly (circled) are predicted accurately "
+        "(Figure 10)",
+        "Figure 10's circled compounds",
+        figure10_claim("outliers"),
+    ),
+    "fig12-electronegative": (
+        "Most element pairs whose correlation fusion changes most involve strongly "
+        "electronegative elements such as O, Cl and F (Figure 12)",
+        "Element pairs that fusion changes most (Figure 12)",
+        figure12_claim(),
+    ),
+}
+
+
+# --- exercises -------------------------------------------------------------------------------
+
+
+def _answer_min_pauling(profile: Profile, min_pauling: float = 2.5) -> str:
+    from matfusion.verdicts import VerdictContext
+
+    data = interpret_data(VerdictContext(profile), "12")
+    if data is None:
+        raise ValueError(
+            "the stored Figure 12 analysis (LSTM -> L-G-DCNN, Si, 56 worst) is missing"
+        )
+    low = electronegative_pairs(data["pairs"], "Si", min_pauling)
+    default = electronegative_pairs(data["pairs"], "Si", 3.0)
+    return (
+        f"With Pauling electronegativity ≥ {min_pauling:g} ({len(low['elements'])} elements: "
+        f"{', '.join(low['elements'])}), {low['count']} of the top {low['top']} pairs involve "
+        f"one besides Si; at the default 3.0 ({', '.join(default['elements'])}) "
+        f"{default['count']} do. "
+        + (
+            "The count does not move with the cut-off here: the top pairs' partners lie either "
+            "above 3.0 or below 2.5."
+            if low["count"] == default["count"]
+            else 'The reading depends on where "strongly electronegative" starts, which the '
+            "paper does not say."
+        )
+    )
+
+
+def _answer_zinc(profile: Profile) -> str:
+    from matfusion import studies
+    from matfusion.grid import grid_cells, stored_cell
+    from matfusion.verdicts import VerdictContext
+
+    ctx = VerdictContext(profile)
+    record = stored_cell(grid_cells(["L-G-DCNN"], ["OQMD_Bandgap"])[0], profile=profile,
+                         store=ctx.store)  # fmt: skip
+    if record is None:
+        raise ValueError("no stored L-G-DCNN run on OQMD_Bandgap")
+    line = interpret_data(ctx, "8")
+    if line is None:
+        raise ValueError("the stored Si-O sweeps of Figure 8 are missing")
+    rows = {"Si": line["line"].loc["L-G-DCNN"].to_dict()}
+    params = {"a": "Zn", "b": "O", "n_points": 49}
+    if not _analysis_stored("binary_sweep", {"L-G-DCNN": record}, params, ctx.store):
+        raise ValueError("L-G-DCNN's Zn-O sweep is not stored")
+    sweeps = studies.binary_sweeps({"L-G-DCNN": record}, "Zn", "O")
+    points = studies.dataset_binary_points("OQMD_Bandgap", "Zn", "O")
+    rows["Zn"] = sweep_rows(sweeps, points, "Zn-O")[0]
+    parts = []
+    for partner, row in rows.items():
+        mae = f"MAE {row['MAE vs DFT']:.3f} eV" if row["DFT points"] else "no MAE"
+        parts.append(
+            f"{partner}-O: {int(row['DFT points'])} DFT points, {mae}, mean predicted "
+            f"uncertainty {row['mean uncertainty']:.3f} eV"
+        )
+    return (
+        "L-G-DCNN along the two oxide lines: "
+        + "; ".join(parts)
+        + ". The rerun draws all four models on Zn-O; the references' sweeps on Zn-O are not "
+        "stored for the standard runs, so this answer compares L-G-DCNN alone (one run)."
+    )
+
+
+def _exercises() -> tuple[Any, ...]:
+    from matfusion.chapters.exercises import Exercise
+
+    return (
+        Exercise(
+            "Lower `min_pauling` to 2.5. How many of the top ten element pairs of Figure 12 "
+            'now involve a "strongly electronegative" element, and what does that say about '
+            "the paper's reading?",
+            {"min_pauling": 2.5},
+            _answer_min_pauling,
+            look_at="Element pairs that fusion changes most (Figure 12)",
+        ),
+        Exercise(
+            "Put Zn first in `oxide_partners` so that Figure 8 is drawn along Zn_x O_(1-x). "
+            "Does L-G-DCNN follow the DFT values there as well as along Si-O?",
+            {"oxide_partners": ["Zn", "Si", "Al", "Ti"]},
+            _answer_zinc,
+            look_at="Band gap along A_x O_(1-x) (Figure 8)",
+        ),
+    )
+
+
+#: This chapter's exercises (see :mod:`matfusion.chapters.exercises`).
+EXERCISES = _exercises()
