@@ -108,8 +108,6 @@ def test_cecv_converges_towards_band_reading() -> None:
 # --- the chapter's readings moved into the module, and the registry's deciders ------------
 
 from matfusion.chapters import interpretability as ch  # noqa: E402
-from matfusion.chapters.exercises import chapter_exercises  # noqa: E402
-from matfusion.profiles import get_profile  # noqa: E402
 from matfusion.verdicts import CLAIMS, VerdictContext  # noqa: E402
 
 
@@ -204,11 +202,3 @@ def test_deciders_report_one_run_and_refuse_models_that_learned_nothing() -> Non
 def test_chapter_05_claims_are_in_the_registry() -> None:
     chapter = {c.key for c in CLAIMS if c.chapter == "05_interpretability"}
     assert chapter == {f"A-{k}" for k in ch.CLAIM_READINGS}
-
-
-def test_exercises_are_valid_and_answered_from_the_stored_runs() -> None:
-    exercises = chapter_exercises("05_interpretability")
-    assert 2 <= len(exercises) <= 3
-    for exercise in exercises:
-        answer = exercise.answer(get_profile("standard"))
-        assert isinstance(answer, str) and len(answer) > 40
