@@ -40,6 +40,8 @@ train_missing = None  # None: train missing runs only under smoke; other profile
 progress = True
 
 # %% tags=["hide-input"]
+from functools import partial
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, display
@@ -100,14 +102,7 @@ cells = [c for d, ms in SECTION_MODELS.items() for c in grid_cells(ms, [d])]
 records, missing = stored_runs(cells, prof, train_missing=train_missing)
 present = [c for c in cells if c not in missing]
 RUNS = {(c.model, c.dataset): rec for c, rec in zip(present, records, strict=True)}
-
-
-def section_runs(pairs, analyses):
-    """The runs a figure needs, or None after a one-line note on what is missing."""
-    runs, note = ch.section_runs(RUNS, pairs, analyses, train_missing=train_missing)
-    if note:
-        show_markdown(note)
-    return runs
+section_runs = partial(ch.runs_for_section, RUNS, train_missing=train_missing)
 
 
 # %% [markdown]

@@ -185,6 +185,22 @@ def glue_texts(texts: Mapping[str, Any]) -> None:
         glue(name, value, display=False)
 
 
+def runs_for_section(
+    runs: Mapping[tuple[str, str], dict[str, Any]],
+    pairs: Mapping[str, tuple[str, str]],
+    analyses: Sequence[tuple[str, Sequence[str]]],
+    *,
+    train_missing: bool,
+) -> dict[str, dict[str, Any]] | None:
+    """:func:`section_runs`, showing its one-line note on the page when a run is missing."""
+    from matfusion.notebook import show_markdown
+
+    chosen, note = section_runs(runs, pairs, analyses, train_missing=train_missing)
+    if note:
+        show_markdown(note)
+    return chosen
+
+
 def section_runs(
     runs: Mapping[tuple[str, str], dict[str, Any]],
     pairs: Mapping[str, tuple[str, str]],
