@@ -47,7 +47,7 @@ from myst_nb import glue
 
 from matfusion.notebook import profile_banner, show_markdown
 from matfusion.profiles import get_profile
-from matfusion.verdicts import decide_all, findings_html, verdict_counts
+from matfusion.verdicts import decide_all, findings_html, plot_verdicts, verdict_counts
 
 prof = get_profile(profile)
 show_markdown(profile_banner(prof, {"Runs": "read from the store only; nothing is trained"}))
@@ -58,6 +58,9 @@ for verdict, n in counts.items():
 glue("n_claims", len(findings), display=False)
 for paper in ("A", "B"):
     glue(f"n_paper_{paper}", int((findings["paper"] == paper).sum()), display=False)
+
+# %% tags=["remove-input"]
+fig = plot_verdicts(findings)
 
 # %% [markdown]
 # Of the {glue:text}`n_claims` claims checked, {glue:text}`n_holds` hold,

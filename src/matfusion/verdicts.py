@@ -39,6 +39,7 @@ __all__ = [
     "compare_fold_maes",
     "decide_all",
     "findings_html",
+    "plot_verdicts",
     "verdict_counts",
 ]
 
@@ -1157,3 +1158,26 @@ def findings_html(table: pd.DataFrame, *, links: bool = False) -> str:
         'style="table-layout:auto;width:100%;font-size:90%">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+def plot_verdicts(table: pd.DataFrame) -> Any:
+    """Per chapter, a horizontal bar of its claims split by verdict (the badge colours), so
+    a reader sees at a glance where the papers' claims hold and where nothing is decided."""
+    import matplotlib.pyplot as plt
+
+    counts = (
+        table.groupby(["chapter", "verdict"]).size().unstack(fill_value=0)
+        .reindex(columns=list(VERDICTS), fill_value=0)
+    )  # fmt: skip
+    counts = counts.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(counts) + 1.4))
+    left = np.zeros(len(counts))
+    for verdict in VERDICTS:
+        ax.barh(counts.index, counts[verdict], left=left, color=_BADGE[verdict], label=verdict)
+        left += counts[verdict].to_numpy()
+    ax.set_xlabel("claims (count)")
+    ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.3 /
+              len(counts)), frameon=False)  # fmt: skip
+    ax.set_title("Verdicts per chapter")
+    fig.tight_layout()
+    return fig
