@@ -1103,7 +1103,11 @@ def decide_all(
                 "section": claim.section,
             }
         )
-    return pd.DataFrame(rows)
+    columns = ["key", "paper", "claim", "verdict", "evidence", "scale", "runs", "chapter",
+               "section"]  # fmt: skip
+    # in book order: by chapter, the registry's order within one
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values("chapter", kind="stable", ignore_index=True)
 
 
 def chapter_findings(
