@@ -172,3 +172,15 @@ def pairwise_counts(
             row.update(count(theirs[a], theirs[b], reported_label))
         rows.append(row)
     return pd.DataFrame(rows).set_index("pair")
+
+
+def metric_grid(
+    table: pd.DataFrame, datasets: Sequence[str], models: Sequence[str], value: str
+) -> pd.DataFrame:
+    """``datasets`` x ``models`` of one metric column of a runs table (one row per run with
+    ``dataset`` and ``model``), NaN where a cell has no run: the layout every MAE table and
+    claim check reads."""
+    if not len(table):
+        return pd.DataFrame(index=list(datasets), columns=list(models), dtype=float)
+    frame = table.pivot_table(index="dataset", columns="model", values=value)
+    return frame.reindex(index=list(datasets), columns=list(models)).astype(float)

@@ -123,10 +123,9 @@ class Ablations:
             raise ValueError(f"the ablation is read against {REFERENCE}; keep it in `models`")
 
     def _pivot(self, value: str) -> pd.DataFrame:
-        if not len(self.table):
-            return pd.DataFrame(index=self.datasets, columns=self.models, dtype=float)
-        frame = self.table.pivot_table(index="dataset", columns="model", values=value)
-        return frame.reindex(index=self.datasets, columns=self.models).astype(float)
+        from matfusion.analysis.compare import metric_grid
+
+        return metric_grid(self.table, self.datasets, self.models, value)
 
     @cached_property
     def mae(self) -> pd.DataFrame:

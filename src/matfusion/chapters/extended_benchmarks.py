@@ -258,10 +258,9 @@ class ExtendedBenchmarks:
     records: list[dict[str, Any]] = field(default_factory=list)
 
     def _pivot(self, value: str) -> pd.DataFrame:
-        if not len(self.table):
-            return pd.DataFrame(index=self.datasets, columns=self.models, dtype=float)
-        frame = self.table.pivot_table(index="dataset", columns="model", values=value)
-        return frame.reindex(index=self.datasets, columns=self.models).astype(float)
+        from matfusion.analysis.compare import metric_grid
+
+        return metric_grid(self.table, self.datasets, self.models, value)
 
     @cached_property
     def mae(self) -> pd.DataFrame:
