@@ -26,6 +26,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from matfusion.chapters.cells import (
+    EXTENDED_MODELS,
+    MATBENCH_MODELS,
+    REFERENCE_MODELS,
+    SAMPLE_EFFICIENCY_DATASET,
+    SAMPLE_EFFICIENCY_MODELS,
+)
 from matfusion.profiles import Profile, get_profile
 
 __all__ = [
@@ -460,9 +467,7 @@ def matbench_claim(better: str, worse: str) -> Callable[[VerdictContext], Findin
         from matfusion.data.registry import list_datasets
 
         tasks = list_datasets("matbench")
-        mae, _ = ctx.single_seed_mae(
-            ["L-G-DCNN", "L-G-DCNN-V1", "CrabNet", "RF-Magpie"], tasks, folds=list(range(5))
-        )
+        mae, _ = ctx.single_seed_mae(list(MATBENCH_MODELS), tasks, folds=list(range(5)))
         words: dict[str, str] = {}
         for task in tasks:
             if task not in mae.index.get_level_values(0):
@@ -628,10 +633,11 @@ def learning_curve_claim(row: int, min_r2: float = 0.1) -> Callable[[VerdictCont
 
     def decide(ctx: VerdictContext) -> Finding:
         from matfusion.analysis.convergence import learning_curve_claims
+        from matfusion.chapters.sample_efficiency import default_sizes
 
-        sizes = [64, 256] if ctx.profile.name == "smoke" else [100, 300, 1000, 3000, 10000]
-        models = ["L-G-DCNN", "CrabNet", "RF-Magpie"]
-        mae, r2 = ctx.learning_curve(models, "OQMD_Bandgap", sizes)
+        sizes = default_sizes(ctx.profile)
+        models = list(SAMPLE_EFFICIENCY_MODELS)
+        mae, r2 = ctx.learning_curve(models, SAMPLE_EFFICIENCY_DATASET, sizes)
         if mae.empty or not set(models) <= set(mae.columns):
             return Finding("inconclusive", "learning-curve runs pending", runs="0 seeds")
         table = learning_curve_claims(mae, r2=r2, min_r2=min_r2)
@@ -723,7 +729,7 @@ def not_testable(reason: str) -> Callable[[VerdictContext], Finding]:
 
 
 def _reference_models(ctx: VerdictContext) -> list[str]:
-    return ["RNN", "LSTM", "GRU", "DCNN", "DCNN-K1", "DPCNN", "CNN", "LDCNN", "LDPCNN", "LCNN"]
+    return list(REFERENCE_MODELS)
 
 
 def _reference_datasets(ctx: VerdictContext) -> list[str]:
@@ -917,7 +923,7 @@ def _build() -> tuple[Claim, ...]:
     ]
     from matfusion.data.registry import list_datasets
 
-    figure4 = ["L-G-DCNN", "L-G-DCNN-V1", "CrabNet", "Roost", "RF-Magpie"]
+    figure4 = list(EXTENDED_MODELS)
 
     def _fig4_models(ctx: VerdictContext) -> list[str]:
         return figure4
