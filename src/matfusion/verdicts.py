@@ -135,53 +135,52 @@ class VerdictContext:
 
         return self.memo(("cecv", model, dataset), load)
 
+    def _metric_tables(self, cells: Sequence[Any], index: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Test MAE and R² of the stored runs of ``cells`` (an alias's run answers under the
+        alias), pivoted to rows ``index`` (of dataset, fold, size) x columns model."""
+        from matfusion.grid import stored_cell
+
+        rows = []
+        for cell in cells:
+            record = stored_cell(cell, profile=self.profile, store=self.store)
+            if record is not None:
+                rows.append(
+                    {
+                        "dataset": cell.dataset,
+                        "fold": cell.fold,
+                        "size": cell.train_rows,
+                        "model": cell.model,
+                        "mae": record["metrics"]["test_mae"],
+                        "r2": record["metrics"].get("test_r2", np.nan),
+                    }
+                )
+        table = pd.DataFrame(rows, columns=["dataset", "fold", "size", "model", "mae", "r2"])
+        return tuple(  # type: ignore[return-value]
+            table.pivot_table(index=index, columns="model", values=v) for v in ("mae", "r2")
+        )
+
     def learning_curve(
         self, models: Sequence[str], dataset: str, sizes: Sequence[int]
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Test MAE and R² (rows: training-set size; columns: model) of the stored runs."""
-        from matfusion.grid import grid_cells, stored_cell
+        from matfusion.grid import grid_cells
 
-        def load() -> tuple[pd.DataFrame, pd.DataFrame]:
-            rows = []
-            for cell in grid_cells(models, [dataset], train_rows=sizes):
-                record = stored_cell(cell, profile=self.profile, store=self.store)
-                if record is not None:
-                    m = record["metrics"]
-                    rows.append((cell.train_rows, cell.model, m["test_mae"], m["test_r2"]))
-            table = pd.DataFrame(rows, columns=["size", "model", "mae", "r2"])
-            mae = table.pivot_table(index="size", columns="model", values="mae")
-            r2 = table.pivot_table(index="size", columns="model", values="r2")
-            return mae, r2
-
-        return self.memo(("curve", tuple(models), dataset, tuple(sizes)), load)
+        return self.memo(
+            ("curve", tuple(models), dataset, tuple(sizes)),
+            lambda: self._metric_tables(grid_cells(models, [dataset], train_rows=sizes), "size"),
+        )
 
     def single_seed_mae(
         self, models: Sequence[str], datasets: Sequence[str], folds: Sequence[int] | None = None
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Test MAE and R² (rows: dataset, or (dataset, fold) for Matbench; columns: model)
         of the profile's stored runs (one seed per cell); missing cells are NaN."""
-        from matfusion.grid import grid_cells, stored_cell
+        from matfusion.grid import grid_cells
 
         def load() -> tuple[pd.DataFrame, pd.DataFrame]:
-            rows = []
-            for cell in grid_cells(models, datasets, folds=folds):
-                record = stored_cell(cell, profile=self.profile, store=self.store)
-                if record is None:
-                    continue
-                rows.append(
-                    {
-                        "dataset": cell.dataset,
-                        "fold": cell.fold,
-                        "model": cell.model,  # an alias's run answers under the alias
-                        "mae": record["metrics"]["test_mae"],
-                        "r2": record["metrics"].get("test_r2", np.nan),
-                    }
-                )
-            table = pd.DataFrame(rows, columns=["dataset", "fold", "model", "mae", "r2"])
             index = ["dataset", "fold"] if folds is not None else "dataset"
-            mae = table.pivot_table(index=index, columns="model", values="mae")
-            r2 = table.pivot_table(index=index, columns="model", values="r2")
-            return mae.reindex(columns=list(models)), r2.reindex(columns=list(models))
+            tables = self._metric_tables(grid_cells(models, datasets, folds=folds), index)
+            return tuple(t.reindex(columns=list(models)) for t in tables)  # type: ignore[return-value]
 
         key = ("mae", tuple(models), tuple(datasets), None if folds is None else tuple(folds))
         return self.memo(key, load)
