@@ -104,3 +104,29 @@ def test_every_glue_key_of_the_chapter_is_glued() -> None:
     used = set(re.findall(r"\{glue:text\}`([^`:]+)", source))
     glued = set(_page().facts()) | set(ab.size_facts(pd.Series({"a": 10}), None, "x"))
     assert used and used <= glued, used - glued
+
+
+def _seeded_record(model: str, seed: int, mae: float) -> dict:
+    return {"config": {"seed": seed, "train": {"epochs": 300}}, "epochs_run": 80,
+            "metrics": {"test_mae": mae, "test_r2": 0.9}}  # fmt: skip
+
+
+def test_seeded_reruns_changes_pair_each_seed_with_the_reference() -> None:
+    runs = {
+        ab.REFERENCE: [_seeded_record(ab.REFERENCE, s, m) for s, m in [(0, 0.04), (1, 0.05)]],
+        "Model-3": [_seeded_record("Model-3", s, m) for s, m in [(0, 0.044), (1, 0.045), (2, 1.0)]],
+    }
+    seeded = ab.SeededAblations(ab.RERUN_DATASET, runs, ["L-G-DCNN-2B / x seed 2"], "cmd")
+    change = seeded.changes()
+    assert list(change.columns) == ["Model-3"]
+    assert change["Model-3"].round(6).tolist() == [10.0, -10.0]  # seed 2 has no reference
+    summary = seeded.summary(ab.reported_table2())
+    assert summary.loc["Model-3", "seeds"] == 3
+    assert summary.loc["Model-3", "paper MAE"] == pytest.approx(
+        ab.reported_table2().loc[ab.RERUN_DATASET, "Model-3"]
+    )
+    assert summary.loc[ab.REFERENCE, "at epoch cap"] == 0.0
+    fig = seeded.plot_changes(ab.reported_table2())
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Model-3"]
+    assert "%" in ax.get_xlabel()

@@ -23,6 +23,7 @@ from matfusion.verdicts import (
     matbench_claim,
     ordering_claim,
     seeded_mae_claim,
+    seeded_ordering_claim,
     verdict_counts,
 )
 
@@ -122,6 +123,36 @@ def test_one_seed_orderings_are_evidence_not_verdicts() -> None:
     assert "true on 1 of 2 datasets (not on d2)" in finding.evidence
     weak = decide(FakeContext(mae=mae, r2=r2 * 0))
     assert weak.verdict == "not testable here" and "R² below 0.1" in weak.evidence
+
+
+def test_an_ablation_claim_is_decided_by_the_seeded_reruns_of_its_dataset() -> None:
+    mae = pd.DataFrame({"ref": [1.0], "A": [2.0], "B": [2.0]}, index=["D"])
+    r2 = mae * 0 + 0.9
+    models, sets = (lambda c: ["ref", "A", "B"]), (lambda c: ["D"])
+    good, bad, worse = _runs(0.1, 3, 1), _runs(0.5, 3, 2), _runs(0.8, 3, 3)
+    both = OrderingClaim("ref beats A and B", "ref", ("A", "B"))
+    decide = seeded_ordering_claim(both, models, sets, dataset="D")
+    finding = decide(FakeContext({"ref": good, "A": bad, "B": worse}, mae=mae, r2=r2))
+    assert finding.verdict == "holds" and finding.runs == "3 of 3 seeds"
+    assert finding.evidence.startswith("on D, MAE difference ref - A:")
+    assert "ref - B:" in finding.evidence and "one-seed runs" in finding.evidence
+    # one loser beating the winner over every seed fails the whole claim
+    flipped = decide(FakeContext({"ref": bad, "A": good, "B": worse}, mae=mae, r2=r2))
+    assert flipped.verdict == "fails"
+    # a loser without reruns: the one-seed reading, never a verdict
+    pending = decide(FakeContext({"ref": good, "A": bad}, mae=mae, r2=r2))
+    assert pending.verdict == "inconclusive"
+    assert "one seed per cell" in pending.evidence and "0 of 3 B" in pending.evidence
+    # a claim about other datasets is not decided by these reruns
+    elsewhere = OrderingClaim("ref beats A on E", "ref", ("A",), datasets=("E",))
+    other = seeded_ordering_claim(elsewhere, models, sets, dataset="D")
+    mae_e = mae.rename(index={"D": "E"})
+    assert (
+        "one seed per cell"
+        in other(
+            FakeContext({"ref": good, "A": bad}, mae=mae_e, r2=r2.rename(index={"D": "E"}))
+        ).evidence
+    )
 
 
 def test_matbench_claim_counts_tasks_decided_by_their_folds() -> None:

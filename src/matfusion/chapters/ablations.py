@@ -23,6 +23,10 @@ from matfusion.profiles import Profile
 
 __all__ = [
     "EXERCISES",
+    "RERUN_DATASET",
+    "RERUN_MODELS",
+    "SeededAblations",
+    "seeded_reruns",
     "REFERENCE",
     "TYPO_MODEL",
     "TYPO_PRINTED",
@@ -415,6 +419,121 @@ def load(
         profile_name=profile.name, records=list(records),
     )  # fmt: skip
     return page, missing
+
+
+# --- seeded reruns -------------------------------------------------------------------------
+
+#: Table 2's 10^5-row set, rerun with three seeds (the claims' verdicts read these runs).
+RERUN_DATASET = "OQMD_Formation_Enthalpy"
+#: The variants the claims compare (DCNN depth 6 and Model 1 are not in a claim on this set).
+RERUN_MODELS = ("L-G-DCNN-2B", "L-G-DCNN-4B", "Model-2", "Model-3", "Model-4", "Model-5",
+                "Model-6")  # fmt: skip
+RERUN_SEEDS = (0, 1, 2)
+
+
+@dataclass
+class SeededAblations:
+    """The seeded reruns of :data:`RERUN_MODELS` on one dataset under the authors'
+    conventions and the plateau recipe (:func:`matfusion.chapters.rational_design.rerun_profile`),
+    by model, and the labels of the missing runs."""
+
+    dataset: str
+    runs: dict[str, list[dict[str, Any]]]
+    missing: list[str]
+    command: str
+
+    def summary(self, paper: pd.DataFrame) -> pd.DataFrame:
+        """Per model: seeds, test MAE mean/min/max, mean R², share at the epoch cap, and
+        Table 2's MAE on the dataset."""
+        from matfusion.chapters.rational_design import seeded_summary
+
+        quoted = paper.loc[self.dataset].to_dict() if self.dataset in paper.index else {}
+        return seeded_summary(self.runs, quoted)
+
+    def changes(self) -> pd.DataFrame:
+        """Each variant's MAE change against the reference on the same seed, in percent
+        (rows: seed; columns: variant); a seed missing on either side is NaN."""
+        reference = {r["config"]["seed"]: r["metrics"]["test_mae"]
+                     for r in self.runs.get(REFERENCE, [])}  # fmt: skip
+        rows: dict[str, dict[int, float]] = {}
+        for model, records in self.runs.items():
+            if model == REFERENCE:
+                continue
+            rows[model] = {r["config"]["seed"]: 100 * (r["metrics"]["test_mae"] / reference[s] - 1)
+                           for r in records if (s := r["config"]["seed"]) in reference}  # fmt: skip
+        return pd.DataFrame(rows).sort_index()
+
+    def plot_changes(self, paper: pd.DataFrame) -> Any:
+        """Each seed's change against the reference (dots), their mean (bar) and Table 2's
+        change (black diamond), one row per variant."""
+        import matplotlib.pyplot as plt
+
+        change = self.changes()
+        variants = list(change.columns)
+        fig, ax = plt.subplots(figsize=(7, 0.5 * max(len(variants), 2) + 1.2))
+        y = np.arange(len(variants))
+        means = change.mean()
+        ax.barh(y, means.to_numpy(), color="#9ecae1", height=0.6, label="mean over seeds")
+        for i, model in enumerate(variants):
+            values = change[model].dropna()
+            ax.scatter(values, np.full(len(values), i), color="#08519c", s=18, zorder=3,
+                       label="one seed" if i == 0 else None)  # fmt: skip
+        if self.dataset in paper.index:
+            theirs = 100 * (paper.loc[self.dataset] / paper.loc[self.dataset, REFERENCE] - 1)
+            ax.scatter(theirs.reindex(variants).to_numpy(dtype=float), y, marker="D",
+                       color="black", s=22, zorder=4, label="Table 2")  # fmt: skip
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yticks(y, variants)
+        ax.invert_yaxis()
+        ax.set_xlabel(f"test MAE change against {REFERENCE} on the same seed (%)")
+        ax.set_title(f"{self.dataset}: seeded reruns (authors' conventions, plateau)")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+        fig.tight_layout()
+        return fig
+
+
+def seeded_reruns(
+    profile: Profile,
+    *,
+    dataset: str | None = None,
+    models: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    train_missing: bool = False,
+    store: Any = None,
+) -> SeededAblations:
+    """The stored reruns of ``models`` x ``seeds`` on ``dataset`` (trained only with
+    ``train_missing``), with the ``matfusion grid`` command that makes the missing ones.
+    Defaults: :data:`RERUN_DATASET`, :data:`RERUN_MODELS` and :data:`RERUN_SEEDS`; under
+    ``smoke`` (CI) the chapter's smoke set, three models and two seeds, enough to exercise
+    the code."""
+    from matfusion.chapters.rational_design import rerun_profile
+    from matfusion.experiments import run_training, stored_training
+
+    smoke = profile.name == "smoke"
+    dataset = dataset or (default_datasets(profile)[0] if smoke else RERUN_DATASET)
+    seeds = tuple(seeds if seeds is not None else (RERUN_SEEDS[:2] if smoke else RERUN_SEEDS))
+    models = tuple(models or (RERUN_MODELS[:1] + ("Model-3", "Model-4") if smoke else RERUN_MODELS))
+    prof = rerun_profile(profile)
+    runs: dict[str, list[dict[str, Any]]] = {m: [] for m in models}
+    missing = []
+    for seed in seeds:
+        for model in models:
+            if train_missing:
+                record = run_training(model, dataset, profile=prof, seed=seed, store=store,
+                                      progress=False)  # fmt: skip
+            else:
+                record = stored_training(model, dataset, profile=prof, seed=seed, store=store)
+            if record is None:
+                missing.append(f"{model} / {dataset} seed {seed}")
+            else:
+                runs[model].append(record)
+    command = (
+        f"matfusion grid --models {','.join(models)} --datasets {dataset} "
+        f"--seeds {','.join(map(str, seeds))} --profile {profile.name} "
+        f"--conventions {prof.conventions} --recipe {prof.recipe}"
+        + (f" --epochs {prof.epochs}" if prof.epochs else "")
+    )
+    return SeededAblations(dataset, runs, missing, command)
 
 
 # --- exercises ------------------------------------------------------------------------------
