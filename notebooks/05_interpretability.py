@@ -40,29 +40,11 @@ train_missing = None  # None: train missing runs only under smoke; other profile
 progress = True
 
 # %% tags=["hide-input"]
-from functools import partial
-
 import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import HTML, display
 
-from matfusion import studies
-from matfusion.analysis.interpret import group_contrast
-from matfusion.analysis.plots import (
-    plot_binary_sweeps,
-    plot_correlation_matrix,
-    plot_efm_heatmaps,
-    plot_embedding_panels,
-    plot_parity,
-    plot_periodic_table,
-)
 from matfusion.chapters import interpretability as ch
-from matfusion.chapters.cells import INTERPRETABILITY_MODELS
-from matfusion.data import dataset_summary, get_dataset
-from matfusion.experiments import results_table
-from matfusion.grid import grid_cells
-from matfusion.notebook import profile_banner, setup_plots, show_markdown, stored_runs
-from matfusion.paper import reported_floats
+from matfusion.notebook import profile_banner, setup_plots, show_markdown
 from matfusion.profiles import get_profile
 from matfusion.verdicts import chapter_findings, findings_html
 
@@ -72,9 +54,6 @@ if umap_max_compounds is None and prof.name == "smoke":
     umap_max_compounds = 400
 if train_missing is None:
     train_missing = prof.name == "smoke"
-P = ch.PENDING
-unit = get_dataset(band_gap_dataset).unit
-shear_unit = get_dataset(shear_dataset).unit
 show_markdown(
     profile_banner(
         prof,
@@ -93,16 +72,10 @@ show_markdown(
 # one line; the note names them and the command that trains them.
 
 # %% tags=["hide-input"]
-SECTION_MODELS = {
-    band_gap_dataset: list(INTERPRETABILITY_MODELS["band_gap"]),
-    enthalpy_dataset: list(INTERPRETABILITY_MODELS["enthalpy"]),
-    shear_dataset: list(INTERPRETABILITY_MODELS["shear"]),
-}
-cells = [c for d, ms in SECTION_MODELS.items() for c in grid_cells(ms, [d])]
-records, missing = stored_runs(cells, prof, train_missing=train_missing)
-present = [c for c in cells if c not in missing]
-RUNS = {(c.model, c.dataset): rec for c, rec in zip(present, records, strict=True)}
-section_runs = partial(ch.runs_for_section, RUNS, train_missing=train_missing)
+page = ch.InterpretabilityPage.load(
+    prof, band_gap_dataset=band_gap_dataset, enthalpy_dataset=enthalpy_dataset,
+    shear_dataset=shear_dataset, train_missing=train_missing,
+)  # fmt: skip
 
 
 # %% [markdown]
@@ -113,31 +86,9 @@ section_runs = partial(ch.runs_for_section, RUNS, train_missing=train_missing)
 # values (top) and of the predictions (right).
 
 # %% tags=["hide-input"]
-parity_runs = (
-    section_runs(
-        {
-            "band gap": ("L-G-DCNN", band_gap_dataset),
-            "formation enthalpy": ("L-G-DCNN", enthalpy_dataset),
-        },
-        [("parity", ["band gap"]), ("parity", ["formation enthalpy"])],
-    )
-    or {}
-)
-frames = {label: studies.parity(record) for label, record in parity_runs.items()}
-for label, frame in frames.items():
-    data = get_dataset(parity_runs[label]["config"]["dataset"])
-    plot_parity(frame["target"], frame["prediction"], frame["uncertainty"], unit=data.unit,
-                title=f"L-G-DCNN, {data.name} test ({len(frame):,} compounds)")  # fmt: skip
-    plt.show()
-reported_rmse = pd.Series(
-    {
-        "band gap": reported_floats("OQMD band gap parity RMSE L-G-DCNN")[0],
-        "formation enthalpy": reported_floats("OQMD formation enthalpy parity RMSE L-G-DCNN")[0],
-    }
-)
-rmse = ch.rmse_table(frames, parity_runs, reported_rmse, ours_label=f"RMSE ours ({prof.name})")
-full_train = dataset_summary().set_index("name")["n_train"]
-ch.glue_texts({"parity_rows": ch.training_rows_text(parity_runs, full_train)})
+parity = page.parity(prof.name)
+plt.show()
+ch.glue_texts(parity.texts)
 
 # %% [markdown]
 # Our L-G-DCNN runs were trained on {glue:text}`parity_rows`; the paper trains on the full
@@ -145,9 +96,7 @@ ch.glue_texts({"parity_rows": ch.training_rows_text(parity_runs, full_train)})
 # training data against the paper's full-data model.
 
 # %% tags=["hide-input"]
-rmse.style.format({c: "{:.4g}" for c in rmse.select_dtypes("float").columns}, na_rep="–").format(
-    "{:+.0f} %", subset=["difference %"], na_rep="–"
-)
+parity.table
 
 # %% [markdown]
 # ## EFMs of four perovskites (Figure 6c)
@@ -157,25 +106,9 @@ rmse.style.format({c: "{:.4g}" for c in rmse.select_dtypes("float").columns}, na
 # different to the band-gap and the formation-enthalpy model: the EFM is property-specific.
 
 # %% tags=["hide-input"]
-efm_runs = section_runs(
-    {
-        "L-G-DCNN (band gap)": ("L-G-DCNN", band_gap_dataset),
-        "L-G-DCNN (formation enthalpy)": ("L-G-DCNN", enthalpy_dataset),
-    },
-    [("efm_maps", ["L-G-DCNN (band gap)", "L-G-DCNN (formation enthalpy)"])],
-)
-texts = {"efm_similarity": P, "fig6c_close": P, "fig6c_apart": P}
-distances = None
-if efm_runs:
-    efms, efm_elements = studies.efm_maps(efm_runs, perovskites)
-    plot_efm_heatmaps(efms, efm_elements)
-    plt.show()
-    texts["efm_similarity"] = ch.efm_similarity(efms, perovskites)
-    if set(perovskites) >= {"SrTiO3", "BaTiO3", "CsPbI3"}:
-        readings, distances = ch.perovskite_readings(efms, efm_elements)
-        texts["fig6c_close"] = ch.perovskite_summary(readings, "close")
-        texts["fig6c_apart"] = ch.perovskite_summary(readings, "apart")
-ch.glue_texts(texts)
+efm = page.efm_maps(perovskites)
+plt.show()
+ch.glue_texts(efm.texts)
 
 # %% [markdown]
 # Correlation between the two models' EFMs of the same compound: {glue:text}`efm_similarity`.
@@ -203,7 +136,7 @@ ch.glue_texts(texts)
 # [Claims decided on this page](#claims-decided-on-this-page). The distances:
 
 # %% tags=["hide-input"]
-distances.round(3) if distances is not None else None
+efm.table
 
 # %% [markdown]
 # ## Band gap along A_x O_(1-x) (Figure 8)
@@ -216,48 +149,10 @@ distances.round(3) if distances is not None else None
 # DFT value on that line).
 
 # %% tags=["hide-input"]
-sweep_models = ["LSTM", "DCNN-K1", "DCNN", "L-G-DCNN"]
-sweep_runs = section_runs(
-    {m: (m, band_gap_dataset) for m in sweep_models},
-    [("binary_sweep", sweep_models), ("binary_sweep", ["L-G-DCNN"])],
-)
-sweep_table, others = None, {}
-if sweep_runs:
-    rows = []
-    for k, partner in enumerate(oxide_partners):
-        runs = sweep_runs if k == 0 else {"L-G-DCNN": sweep_runs["L-G-DCNN"]}
-        sweeps = studies.binary_sweeps(runs, partner, "O")
-        points = studies.dataset_binary_points(band_gap_dataset, partner, "O")
-        rows += ch.sweep_rows(sweeps, points, f"{partner}-O")
-        if k == 0:
-            plot_binary_sweeps(sweeps, points, a=partner, b="O", unit=unit)
-            plt.show()
-        else:
-            others[f"{partner}$_x$O$_{{1-x}}$"] = sweeps["L-G-DCNN"]
-    sweep_table = pd.DataFrame(rows).set_index(["system", "model"])
-if others:
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for label, sweep in others.items():
-        ax.plot(sweep["x"], sweep["prediction"], label=label)
-        ax.fill_between(sweep["x"], sweep["prediction"] - sweep["uncertainty"],
-                        sweep["prediction"] + sweep["uncertainty"], alpha=0.15)  # fmt: skip
-    ax.set_xlabel("x (fraction of the metal)")
-    ax.set_ylabel(f"L-G-DCNN band gap ({unit})")
-    ax.set_title("Other oxide lines, L-G-DCNN")
-    ax.legend(fontsize=8)
-    plt.show()
-first_line = f"{oxide_partners[0]}-O"
-fig8 = (
-    ch.figure8_reading(sweep_table.loc[first_line])
-    if sweep_table is not None
-    else dict.fromkeys(["uncertainty", "bias", "closer"], (None, P))
-)
-ch.glue_texts({"fig8_line": first_line, **{f"fig8_{k}": v[1] for k, v in fig8.items()}})
-(
-    sweep_table.style.format("{:.3f}", na_rep="–").format("{:d}", subset=["DFT points"])
-    if sweep_table is not None
-    else None
-)
+sweeps = page.sweeps(oxide_partners)
+plt.show()
+ch.glue_texts(sweeps.texts)
+sweeps.table
 
 # %% [markdown]
 # Along {glue:text}`fig8_line` (units: eV), the numbers behind the paper's three readings:
@@ -280,33 +175,10 @@ ch.glue_texts({"fig8_line": first_line, **{f"fig8_{k}": v[1] for k, v in fig8.it
 # like the fused model's).
 
 # %% tags=["hide-input"]
-contribution_models = ["DCNN-K1", "DCNN", "LSTM", "L-G-DCNN"]
-shear_runs = section_runs(
-    {m: (m, shear_dataset) for m in contribution_models},
-    [("average_contribution", contribution_models)],
-)
-deltas = None
-texts = {"fig9_mae": P, "fig9_elements": P, "fig9_means": P}
-if shear_runs:
-    contributions = studies.average_contributions(shear_runs)
-    deltas = ch.delta_table(contributions)
-    fig, axes = plt.subplots(2, 2, figsize=(15, 8))
-    plot_periodic_table(contributions["L-G-DCNN"], ax=axes[0, 0], cmap="viridis",
-                        title="L-G-DCNN: average contribution", label=shear_unit)  # fmt: skip
-    shared_range = (0.0, max(float(v.max()) for v in deltas.values()))
-    for ax, (label, values) in zip(axes.ravel()[1:], deltas.items(), strict=True):
-        plot_periodic_table(values, ax=ax, title=f"|{label}|", label=shear_unit,
-                            value_range=shared_range)  # fmt: skip
-    plt.tight_layout()
-    plt.show()
-    shear_mae = results_table(list(shear_runs.values())).set_index("model")["test_mae"]
-    texts = {
-        "fig9_mae": ", ".join(f"{m} {shear_mae[m]:.1f}" for m in contribution_models),
-        "fig9_elements": str(len(contributions)),
-        "fig9_means": ", ".join(f"{v.mean():.2f}" for v in deltas.values()),
-    }
-ch.glue_texts({"shear_dataset": shear_dataset, "shear_unit": shear_unit, **texts})
-ch.delta_summary(deltas).round(2) if deltas is not None else None
+contributions = page.contributions()
+plt.show()
+ch.glue_texts(contributions.texts)
+contributions.table
 
 # %% [markdown]
 # Test MAE on {glue:text}`shear_dataset` ({glue:text}`shear_unit`): {glue:text}`fig9_mae`;
@@ -326,29 +198,10 @@ ch.delta_summary(deltas).round(2) if deltas is not None else None
 # for a map whose band gaps are shuffled gives the scale.
 
 # %% tags=["hide-input"]
-umap_models = ["RNN", "LSTM", "L-G-DCNN"]
-umap_runs = section_runs(
-    {m: (m, band_gap_dataset) for m in umap_models}, [("efm_umap", umap_models)]
-)
-spread = None
-texts = {"umap_compounds": P, **{f"spread_{k}": P for k in ("rnn", "lstm", "lgdcnn", "none")}}
-if umap_runs:
-    maps = studies.efm_umaps(umap_runs, anchor=anchor, max_compounds=umap_max_compounds)
-    coords = {m: maps[[f"{m}_x", f"{m}_y"]].to_numpy() for m in umap_models}
-    for pair in (["RNN", "LSTM"], ["LSTM", "L-G-DCNN"]):
-        colours = {}
-        for m in pair:
-            colours[f"{m} | predicted"] = maps[f"{m}_pred"].to_numpy()
-            colours[f"{m} | DFT"] = maps["target"].to_numpy()
-        plot_embedding_panels(coords, colours, label=f"band gap ({unit})")
-        plt.show()
-    spread = ch.neighbour_spreads(maps, umap_models)
-    values = [f"{spread[k]:.3f}" for k in [*umap_models, spread.index[-1]]]
-    texts = {"umap_compounds": f"{len(maps):,}",
-             **dict(zip([f"spread_{k}" for k in ("rnn", "lstm", "lgdcnn", "none")], values,
-                        strict=True))}  # fmt: skip
-ch.glue_texts({"band_gap_dataset": band_gap_dataset, "anchor": anchor, **texts})
-spread.round(3).rename(f"neighbour spread ({unit})").to_frame() if spread is not None else None
+umaps = page.umaps(anchor, umap_max_compounds)
+plt.show()
+ch.glue_texts(umaps.texts)
+umaps.table
 
 # %% [markdown]
 # The maps hold {glue:text}`umap_compounds` compounds with {glue:text}`anchor` from the
@@ -371,34 +224,9 @@ spread.round(3).rename(f"neighbour spread ({unit})").to_frame() if spread is not
 # cut-off and halves their mean error.
 
 # %% tags=["hide-input"]
-texts = dict.fromkeys(["out_n", "out_total", "out_cutoff", "out_fixed", "out_after",
-                       "out_before", "out_after_all", "out_before_all"], P)  # fmt: skip
-if spread is not None:
-    fixes = ch.fusion_fixes_outliers(maps, before="LSTM", after="L-G-DCNN", factor=3.0)
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
-    for ax, m in zip(axes, ["LSTM", "L-G-DCNN"], strict=True):
-        points = ax.scatter(coords[m][:, 0], coords[m][:, 1], c=maps[f"{m}_pred"], s=4,
-                            cmap="viridis")  # fmt: skip
-        ax.scatter(coords[m][fixes["mask"], 0], coords[m][fixes["mask"], 1], s=40,
-                   facecolors="none", edgecolors="#D55E00", linewidths=0.8,
-                   label=f"LSTM error > {fixes['cutoff']:.2f} {unit}")  # fmt: skip
-        ax.set_title(f"{m} | predicted")
-        ax.set_xlabel("UMAP 1 (arbitrary units)")
-        ax.set_ylabel("UMAP 2 (arbitrary units)")
-    fig.colorbar(points, ax=axes, label=f"predicted band gap ({unit})")
-    axes[0].legend(fontsize=7, loc="best")
-    plt.show()
-    texts = {
-        "out_n": str(fixes["n_outliers"]),
-        "out_total": f"{fixes['n_compounds']:,}",
-        "out_cutoff": f"{fixes['cutoff']:.2f}",
-        "out_fixed": str(fixes["fixed"]),
-        "out_after": f"{fixes['mae_after_on_outliers']:.2f}",
-        "out_before": f"{fixes['mae_before_on_outliers']:.2f}",
-        "out_after_all": f"{fixes['mae_after_all']:.3f}",
-        "out_before_all": f"{fixes['mae_before_all']:.3f}",
-    }
-ch.glue_texts({"unit": unit, **texts})
+outliers = page.outliers(umaps.frame)
+plt.show()
+ch.glue_texts(outliers.texts)
 
 # %% [markdown]
 # {glue:text}`out_n` of {glue:text}`out_total` Si compounds have an LSTM error above
@@ -418,27 +246,10 @@ ch.glue_texts({"unit": unit, **texts})
 # and F.
 
 # %% tags=["hide-input"]
-shift_runs = section_runs(
-    {"reference": ("LSTM", band_gap_dataset), "fused": ("L-G-DCNN", band_gap_dataset)},
-    [("pair_shift", ["reference", "fused"])],
-)
-pairs = None
-texts = {"en_count": P, "en_top": P, "en_elements": P}
-if shift_runs:
-    pairs, worst = studies.worst_compound_pair_shift(
-        shift_runs["reference"], shift_runs["fused"], anchor=anchor, n_worst=n_worst
-    )
-    top = pairs.head(15).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    ax.barh(top["pair"], top["total_abs_change"], color="C0")
-    ax.set_xlabel("summed |Δ correlation| over the compounds, LSTM → L-G-DCNN")
-    ax.set_title(f"Top element pairs over the {len(worst)} worst LSTM {anchor} compounds")
-    plt.show()
-    strong = ch.electronegative_pairs(pairs, anchor, min_pauling)
-    texts = {"en_count": str(strong["count"]), "en_top": str(strong["top"]),
-             "en_elements": ", ".join(strong["elements"])}  # fmt: skip
-ch.glue_texts({"min_pauling": f"{min_pauling:g}", **texts})
-pairs.head(10).round(3) if pairs is not None else None
+shift = page.pair_shift(anchor, n_worst, min_pauling)
+plt.show()
+ch.glue_texts(shift.texts)
+shift.table
 
 # %% [markdown]
 # {glue:text}`en_count` of the top {glue:text}`en_top` pairs involve an element with Pauling
@@ -456,26 +267,10 @@ pairs.head(10).round(3) if pairs is not None else None
 # between elements of the same group against that of different groups.
 
 # %% tags=["hide-input"]
-correlation_runs = section_runs(
-    {"model": ("L-G-DCNN", enthalpy_dataset)}, [("element_correlation", ["model"])]
-)
-contrast = None
-n_elements = P
-if correlation_runs:
-    learned, raw = studies.element_correlations(correlation_runs["model"])
-    fig, axes = plt.subplots(1, 2, figsize=(14, 6))
-    plot_correlation_matrix(learned, ax=axes[0], title="L-G-DCNN (formation enthalpy)")
-    plot_correlation_matrix(raw, ax=axes[1], title="input embedding (mat2vec)")
-    plt.tight_layout()
-    plt.show()
-    contrast = pd.DataFrame(
-        {"L-G-DCNN": group_contrast(learned), "mat2vec input": group_contrast(raw)}
-    ).T
-    contrast["same - different"] = contrast["same_group"] - contrast["different_group"]
-    n_elements = str(len(learned))
-paper_elements = int(reported_floats("Element EFM periodic correlation elements")[0])
-ch.glue_texts({"s9_elements": n_elements, "s9_paper": str(paper_elements)})
-contrast.round(3) if contrast is not None else None
+correlations = page.element_correlations()
+plt.show()
+ch.glue_texts(correlations.texts)
+correlations.table
 
 # %% [markdown]
 # The matrices cover {glue:text}`s9_elements` elements (the paper: {glue:text}`s9_paper`).
@@ -487,13 +282,7 @@ contrast.round(3) if contrast is not None else None
 # profile standing in).
 
 # %% tags=["hide-input"]
-RUN_COLUMNS = ["dataset", "model", "n_train", "epochs_run", "test_mae", "test_r2", "source"]
-runs_table = (
-    results_table(list(RUNS.values())).sort_values(["dataset", "model"])[RUN_COLUMNS]
-    if RUNS
-    else pd.DataFrame(columns=RUN_COLUMNS)
-)
-runs_table.reset_index(drop=True).style.format({"test_mae": "{:.4g}", "test_r2": "{:.3f}"})
+page.runs_table()
 
 # %% [markdown]
 # ## Claims decided on this page

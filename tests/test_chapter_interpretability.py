@@ -202,3 +202,240 @@ def test_deciders_report_one_run_and_refuse_models_that_learned_nothing() -> Non
 def test_chapter_05_claims_are_in_the_registry() -> None:
     chapter = {c.key for c in CLAIMS if c.chapter == "05_interpretability"}
     assert chapter == {f"A-{k}" for k in ch.CLAIM_READINGS}
+
+
+# --- the chapter's figures, one function each, on small made-up inputs ---------------------
+
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _sweep(n: int, offset: float = 0.0) -> pd.DataFrame:
+    x = np.linspace(0, 1, n)
+    return pd.DataFrame({"x": x, "prediction": offset + x, "uncertainty": 0.1 + 0 * x})
+
+
+def _maps(n: int = 30) -> pd.DataFrame:
+    frame = {"formula": [f"Si{i}O" for i in range(n)], "target": RNG.uniform(0, 5, n)}
+    for m in ch.UMAP_MODELS:
+        frame |= {f"{m}_x": RNG.normal(size=n), f"{m}_y": RNG.normal(size=n),
+                  f"{m}_pred": RNG.uniform(0, 5, n)}  # fmt: skip
+    return pd.DataFrame(frame)
+
+
+def _offsets(ax) -> list[int]:
+    return [len(c.get_offsets()) for c in ax.collections if isinstance(c, PathCollection)]
+
+
+def test_parity_figure_draws_every_compound_with_units() -> None:
+    frame = pd.DataFrame({"target": RNG.normal(size=25), "prediction": RNG.normal(size=25),
+                          "uncertainty": RNG.uniform(0.1, 1, 25)})  # fmt: skip
+    fig = ch.plot_parity_figure(frame, dataset="OQMD_Bandgap", unit="eV")
+    joint, marg_x, marg_y, colorbar = fig.axes
+    assert len(fig.axes) == 4
+    assert (joint.get_xlabel(), joint.get_ylabel()) == ("DFT (eV)", "predicted (eV)")
+    assert colorbar.get_ylabel() == "predicted uncertainty (eV)"
+    assert _offsets(joint) == [25]
+    assert fig._suptitle.get_text() == "L-G-DCNN, OQMD_Bandgap test (25 compounds)"
+
+
+def test_other_oxide_lines_draw_one_line_and_band_per_partner() -> None:
+    sweeps = {"Al": _sweep(7), "Ti": _sweep(7, 1.0), "Zn": _sweep(7, 2.0)}
+    fig = ch.plot_other_oxide_lines(sweeps, unit="eV")
+    (ax,) = fig.axes
+    assert [len(line.get_xdata()) for line in ax.get_lines()] == [7, 7, 7]
+    assert len(ax.collections) == 3  # the ± uncertainty bands
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Al$_x$O$_{1-x}$", "Ti$_x$O$_{1-x}$", "Zn$_x$O$_{1-x}$"]  # fmt: skip
+    assert ax.get_xlabel() == "x (fraction of the metal)"
+    assert ax.get_ylabel() == "L-G-DCNN band gap (eV)"
+    assert ax.get_title() == "Other oxide lines, L-G-DCNN"
+
+
+def test_contribution_tables_colour_each_element_and_share_the_delta_scale() -> None:
+    elements = ["H", "O", "Si", "Fe", "Pb"]
+    contributions = pd.DataFrame(
+        {m: RNG.uniform(0, 50, len(elements)) for m in ch.CONTRIBUTION_MODELS}, index=elements
+    )
+    deltas = ch.delta_table(contributions)
+    fig = ch.plot_contribution_tables(contributions, deltas, unit="GPa")
+    tables = [ax for ax in fig.axes if ax.get_title()]
+    colourbars = [ax for ax in fig.axes if not ax.get_title()]
+    assert len(tables) == 4 and len(colourbars) == 4
+    assert [ax.get_title() for ax in tables] == [
+        "L-G-DCNN: average contribution", *(f"|{k}|" for k in deltas)]  # fmt: skip
+    assert {ax.get_ylabel() for ax in colourbars} == {"GPa"}
+    grey = (0.93, 0.93, 0.93, 1.0)
+    for ax in tables:
+        cells = [p for p in ax.patches if isinstance(p, Rectangle)]
+        assert len(cells) == 103  # one per element Z = 1..103
+        assert sum(tuple(p.get_facecolor()) != grey for p in cells) == len(elements)
+    top = max(float(v.max()) for v in deltas.values())
+    assert [ax.get_ylim() for ax in colourbars[1:]] == [(0.0, top)] * 3
+    with pytest.raises(ValueError, match="three differences"):
+        ch.plot_contribution_tables(contributions, dict(list(deltas.items())[:2]), unit="GPa")
+
+
+def test_umap_pair_draws_each_map_twice_on_one_scale() -> None:
+    maps = _maps(30)
+    fig = ch.plot_umap_pair(maps, ["RNN", "LSTM"], unit="eV")
+    panels, colourbar = fig.axes[:4], fig.axes[4]
+    assert len(fig.axes) == 5
+    assert [ax.get_title() for ax in panels] == [
+        "RNN | predicted", "RNN | DFT", "LSTM | predicted", "LSTM | DFT"]  # fmt: skip
+    assert [_offsets(ax) for ax in panels] == [[30]] * 4
+    assert colourbar.get_ylabel() == "band gap (eV)"
+    # the RNN panels sit at RNN's coordinates, the LSTM ones at LSTM's
+    assert set(panels[0].collections[0].get_offsets()[:, 0]) == set(maps["RNN_x"])
+    assert set(panels[3].collections[0].get_offsets()[:, 0]) == set(maps["LSTM_x"])
+
+
+def test_circled_outliers_circle_exactly_the_masked_compounds() -> None:
+    maps = _maps(40)
+    mask = np.zeros(40, dtype=bool)
+    mask[[3, 7, 11]] = True
+    fig = ch.plot_circled_outliers(maps, mask, 0.887, unit="eV")
+    lstm, fused, colourbar = fig.axes
+    assert len(fig.axes) == 3
+    for ax, m in ((lstm, "LSTM"), (fused, "L-G-DCNN")):
+        assert _offsets(ax) == [40, 3]
+        assert ax.get_title() == f"{m} | predicted"
+        assert ax.get_xlabel() == "UMAP 1 (arbitrary units)"
+        assert ax.get_ylabel() == "UMAP 2 (arbitrary units)"
+        circled = ax.collections[1].get_offsets()
+        assert np.allclose(circled[:, 0], maps[f"{m}_x"].to_numpy()[mask])
+    assert colourbar.get_ylabel() == "predicted band gap (eV)"
+    assert [t.get_text() for t in lstm.get_legend().get_texts()] == ["LSTM error > 0.89 eV"]
+
+
+def test_top_pairs_put_the_largest_change_on_top() -> None:
+    pairs = pd.DataFrame({"pair": [f"Si-{e}" for e in "ABCDEFGHIJKLMNOPQRST"],
+                          "total_abs_change": np.linspace(20, 1, 20)})  # fmt: skip
+    fig = ch.plot_top_pairs(pairs, n_compounds=56, anchor="Si")
+    (ax,) = fig.axes
+    assert len(ax.patches) == 15
+    assert ax.patches[-1].get_width() == pytest.approx(20.0)  # drawn last: at the top
+    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "Si-A"
+    assert ax.get_xlabel() == "summed |Δ correlation| over the compounds, LSTM → L-G-DCNN"
+    assert ax.get_title() == "Top element pairs over the 56 worst LSTM Si compounds"
+    short = ch.plot_top_pairs(pairs.head(4), n_compounds=9, anchor="Si")
+    assert len(short.axes[0].patches) == 4
+
+
+def test_element_correlations_show_both_matrices() -> None:
+    elements = ["H", "Li", "Na", "O", "S"]
+    learned = pd.DataFrame(np.eye(5), index=elements, columns=elements)
+    raw = pd.DataFrame(np.full((5, 5), 0.5), index=elements, columns=elements)
+    fig = ch.plot_element_correlations(learned, raw)
+    assert len(fig.axes) == 4  # two matrices, two colour bars
+    left, right = fig.axes[:2]
+    assert left.get_title() == "L-G-DCNN (formation enthalpy)"
+    assert right.get_title() == "input embedding (mat2vec)"
+    assert left.images[0].get_array().shape == (5, 5)
+    assert np.allclose(right.images[0].get_array(), 0.5)
+    assert [t.get_text() for t in left.get_yticklabels()] == elements
+    contrast = ch.contrast_table(learned, raw)
+    assert list(contrast.index) == ["L-G-DCNN", "mat2vec input"]
+    assert contrast.loc["mat2vec input", "same - different"] == pytest.approx(0.0)
+
+
+# --- the page's sections ------------------------------------------------------------------
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_interpretability.py"
+
+
+def _glued_names() -> set[str]:
+    return set(re.findall(r"\{glue:text\}`([^`]+)`", NOTEBOOK.read_text()))
+
+
+def _page(runs: dict | None = None) -> ch.InterpretabilityPage:
+    return ch.InterpretabilityPage(runs or {}, "OQMD_Bandgap", "OQMD_Formation_Enthalpy",
+                                   "mp_shear_modulus", train_missing=False)  # fmt: skip
+
+
+def _all_sections(page: ch.InterpretabilityPage) -> list[ch.Section]:
+    umaps = page.umaps("Si", None)
+    return [page.parity("standard"), page.efm_maps(list(ch.PEROVSKITES)),
+            page.sweeps(["Si", "Al"]), page.contributions(), umaps, page.outliers(umaps.frame),
+            page.pair_shift("Si", 56, 3.0), page.element_correlations()]  # fmt: skip
+
+
+def test_every_glued_name_has_a_value_when_no_run_is_stored(monkeypatch) -> None:
+    import matfusion.notebook
+
+    notes: list[str] = []
+    monkeypatch.setattr(matfusion.notebook, "show_markdown", notes.append)
+    sections = _all_sections(_page())
+    texts = {k: v for s in sections for k, v in s.texts.items()}
+    assert set(texts) == _glued_names()
+    assert texts["fig9_mae"] == ch.PENDING and texts["spread_none"] == ch.PENDING
+    assert texts["fig8_line"] == "Si-O" and texts["shear_unit"] == "GPa"
+    assert all(not s.figures for s in sections)
+    assert [s.table is None for s in sections[1:]] == [True] * 7
+    assert len(notes) == 7  # one line per section that reads runs (outliers reads the maps)
+    assert all(note.startswith("Left out: it needs ") for note in notes)
+    assert _page().runs_table().data.empty
+
+
+def test_sections_draw_and_glue_from_stored_analyses(monkeypatch) -> None:
+    """Every section with its runs (studies replaced by made-up analyses): figures drawn,
+    the same names glued, numbers instead of the pending text."""
+    from matfusion import studies
+
+    models = ["LSTM", "DCNN-K1", "DCNN", "L-G-DCNN", "RNN"]
+    records = {(m, d): {"config": {"dataset": d, "model": m}, "sizes": {"train": 100}}
+               for d in ("OQMD_Bandgap", "OQMD_Formation_Enthalpy", "mp_shear_modulus")
+               for m in models}  # fmt: skip
+    monkeypatch.setattr(ch, "runs_for_section", lambda runs, pairs, analyses, **_: {
+        label: runs[pair] for label, pair in pairs.items()})  # fmt: skip
+    n = 12
+    parity = pd.DataFrame({"target": RNG.normal(size=n), "prediction": RNG.normal(size=n),
+                           "uncertainty": RNG.uniform(size=n)})  # fmt: skip
+    monkeypatch.setattr(studies, "parity", lambda record: parity)
+    efms = _efms(apart_scale=3.0)
+    monkeypatch.setattr(studies, "efm_maps", lambda runs, formulas: (
+        {label: {f: efms[f] for f in formulas} for label in runs}, ELEMENTS))  # fmt: skip
+    monkeypatch.setattr(studies, "binary_sweeps", lambda runs, a, b: {
+        m: _sweep(9, k) for k, m in enumerate(runs)})  # fmt: skip
+    monkeypatch.setattr(studies, "dataset_binary_points", lambda dataset, a, b: pd.DataFrame(
+        {"x": [0.3], "target": [1.0]}) if a == "Si" else pd.DataFrame(
+        {"x": [], "target": []}))  # fmt: skip
+    contributions = pd.DataFrame({m: RNG.uniform(0, 9, 3) for m in ch.CONTRIBUTION_MODELS},
+                                 index=["O", "Si", "Fe"])  # fmt: skip
+    monkeypatch.setattr(studies, "average_contributions", lambda runs: contributions)
+    maps = _maps(60)
+    monkeypatch.setattr(studies, "efm_umaps", lambda runs, **_: maps)
+    pairs = pd.DataFrame({"pair": ["Si-O", "Si-F", "Fe-Ni"], "total_abs_change": [3.0, 2, 1]})
+    monkeypatch.setattr(studies, "worst_compound_pair_shift", lambda a, b, **_: (
+        pairs, pd.DataFrame(index=range(7))))  # fmt: skip
+    corr = pd.DataFrame(np.eye(3), index=["H", "Li", "O"], columns=["H", "Li", "O"])
+    monkeypatch.setattr(studies, "element_correlations", lambda record: (corr, corr))
+    import matfusion.experiments as experiments
+
+    monkeypatch.setattr(experiments, "results_table", lambda recs: pd.DataFrame(
+        {"model": [r["config"]["model"] for r in recs], "test_mae": 1.25}))  # fmt: skip
+
+    sections = _all_sections(_page(records))
+    texts = {k: v for s in sections for k, v in s.texts.items()}
+    assert set(texts) == _glued_names()
+    assert ch.PENDING not in texts.values()
+    assert [len(s.figures) for s in sections] == [2, 1, 2, 1, 2, 1, 1, 1]
+    assert texts["fig9_mae"] == "DCNN-K1 1.2, DCNN 1.2, LSTM 1.2, L-G-DCNN 1.2"
+    assert texts["fig9_elements"] == "3" and texts["umap_compounds"] == "60"
+    assert (texts["en_count"], texts["en_top"]) == ("2", "3")
+    assert texts["s9_elements"] == "3"
+    assert sections[2].table.data.index.get_level_values("system").unique().tolist() == [
+        "Si-O", "Al-O"]  # fmt: skip

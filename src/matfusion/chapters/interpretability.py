@@ -9,23 +9,43 @@
   well after fusion. :func:`fusion_fixes_outliers` finds those compounds in the stored UMAP
   analysis (every Si test compound with both models' predictions) and measures how many
   fusion fixes.
+
+The page itself is :class:`InterpretabilityPage`: one method per section picks the section's
+runs, draws its figures with the ``plot_*`` functions here (one per figure, each returning
+its matplotlib Figure) and returns a :class:`Section` (figures, the table as shown, the texts
+the markdown glues), so the notebook only calls, shows and glues.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from matfusion.profiles import Profile
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = [
     "CLAIM_READINGS",
+    "CONTRIBUTION_MODELS",
     "EXERCISES",
+    "OUTLIER_KEYS",
     "PENDING",
+    "PEROVSKITES",
+    "RUN_COLUMNS",
+    "SPREAD_KEYS",
+    "SWEEP_MODELS",
+    "UMAP_MODELS",
+    "InterpretabilityPage",
+    "Section",
+    "contrast_table",
+    "contribution_texts",
     "delta_summary",
     "delta_table",
     "efm_similarity",
@@ -40,15 +60,26 @@ __all__ = [
     "glue_texts",
     "interpret_data",
     "neighbour_spreads",
+    "outlier_texts",
     "perovskite_distances",
     "perovskite_reading",
     "perovskite_readings",
     "perovskite_summary",
+    "plot_circled_outliers",
+    "plot_contribution_tables",
+    "plot_element_correlations",
+    "plot_other_oxide_lines",
+    "plot_parity_figure",
+    "plot_top_pairs",
+    "plot_umap_pair",
     "rmse_table",
+    "runs_for_section",
     "section_runs",
     "site_order",
     "sweep_rows",
     "training_rows_text",
+    "umap_coordinates",
+    "umap_texts",
 ]
 
 
@@ -407,13 +438,505 @@ def electronegative_pairs(
     }
 
 
-# --- the registry's deciders (one run per model: at most inconclusive) -------------------
-
-#: Figure 6c's compounds and the Figure 8 line the deciders read (the chapter's defaults).
+#: Figure 6c's compounds (the chapter's default) and the models of Figures 8, 9 and 10/S3,
+#: which the page draws and the deciders read.
 PEROVSKITES: tuple[str, ...] = ("SrTiO3", "BaTiO3", "KNbO3", "CsPbI3")
 SWEEP_MODELS: tuple[str, ...] = ("LSTM", "DCNN-K1", "DCNN", "L-G-DCNN")
 CONTRIBUTION_MODELS: tuple[str, ...] = ("DCNN-K1", "DCNN", "LSTM", "L-G-DCNN")
 UMAP_MODELS: tuple[str, ...] = ("RNN", "LSTM", "L-G-DCNN")
+
+
+# --- the chapter's figures (one function per figure, each returns its Figure) ---------------
+
+
+def plot_parity_figure(
+    frame: pd.DataFrame, *, dataset: str, unit: str, model: str = "L-G-DCNN"
+) -> Figure:
+    """Figure 6a,b: ``model``'s test predictions of ``dataset`` against DFT (``frame`` has
+    ``target``, ``prediction``, ``uncertainty``), coloured by the predicted uncertainty, with
+    the two distributions on the side axes."""
+    from matfusion.analysis.plots import plot_parity
+
+    grid = plot_parity(
+        frame["target"], frame["prediction"], frame["uncertainty"], unit=unit,
+        title=f"{model}, {dataset} test ({len(frame):,} compounds)",
+    )  # fmt: skip
+    return grid.figure
+
+
+def plot_other_oxide_lines(
+    sweeps: Mapping[str, pd.DataFrame], *, unit: str, model: str = "L-G-DCNN"
+) -> Figure:
+    """Figure 8's companion: ``model``'s prediction ± predicted uncertainty along the other
+    oxide lines, one line per partner A of A_x O_(1-x) (``sweeps`` by A, frames with ``x``,
+    ``prediction``, ``uncertainty``)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for partner, sweep in sweeps.items():
+        ax.plot(sweep["x"], sweep["prediction"], label=f"{partner}$_x$O$_{{1-x}}$")
+        ax.fill_between(sweep["x"], sweep["prediction"] - sweep["uncertainty"],
+                        sweep["prediction"] + sweep["uncertainty"], alpha=0.15)  # fmt: skip
+    ax.set_xlabel("x (fraction of the metal)")
+    ax.set_ylabel(f"{model} band gap ({unit})")
+    ax.set_title(f"Other oxide lines, {model}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_contribution_tables(
+    contributions: pd.DataFrame,
+    deltas: Mapping[str, pd.Series],
+    *,
+    unit: str,
+    fused: str = "L-G-DCNN",
+) -> Figure:
+    """Figure 9 on four periodic tables: ``fused``'s average element contributions (columns
+    of ``contributions`` by model, rows by element) and the three |Δ| of
+    :func:`delta_table`, the latter on one shared colour scale from 0."""
+    import matplotlib.pyplot as plt
+
+    from matfusion.analysis.plots import plot_periodic_table
+
+    if len(deltas) != 3:
+        raise ValueError(f"Figure 9 has three differences, got {len(deltas)}")
+    fig, axes = plt.subplots(2, 2, figsize=(15, 8))
+    plot_periodic_table(contributions[fused], ax=axes[0, 0], cmap="viridis",
+                        title=f"{fused}: average contribution", label=unit)  # fmt: skip
+    shared_range = (0.0, max(float(v.max()) for v in deltas.values()))
+    for ax, (label, values) in zip(axes.ravel()[1:], deltas.items(), strict=True):
+        plot_periodic_table(values, ax=ax, title=f"|{label}|", label=unit,
+                            value_range=shared_range)  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def umap_coordinates(maps: pd.DataFrame, models: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each model's 2-D map (n x 2) from the stored UMAP frame's ``<model>_x, <model>_y``."""
+    return {m: maps[[f"{m}_x", f"{m}_y"]].to_numpy() for m in models}
+
+
+def plot_umap_pair(maps: pd.DataFrame, pair: Sequence[str], *, unit: str) -> Figure:
+    """Figure S3 (RNN, LSTM) or 10 (LSTM, L-G-DCNN): each model's map of the anchor
+    compounds twice, coloured by its prediction and by the DFT value, on one colour scale."""
+    from matfusion.analysis.plots import plot_embedding_panels
+
+    colours = {}
+    for m in pair:
+        colours[f"{m} | predicted"] = maps[f"{m}_pred"].to_numpy()
+        colours[f"{m} | DFT"] = maps["target"].to_numpy()
+    return plot_embedding_panels(umap_coordinates(maps, pair), colours, label=f"band gap ({unit})")
+
+
+def plot_circled_outliers(
+    maps: pd.DataFrame,
+    mask: np.ndarray,
+    cutoff: float,
+    *,
+    unit: str,
+    before: str = "LSTM",
+    after: str = "L-G-DCNN",
+) -> Figure:
+    """Figure 10's red circles: the maps of ``before`` and ``after`` coloured by their
+    predictions, with the compounds of ``mask`` (``before``'s error above ``cutoff``,
+    :func:`fusion_fixes_outliers`) circled on both."""
+    import matplotlib.pyplot as plt
+
+    coords = umap_coordinates(maps, [before, after])
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.8))
+    for ax, m in zip(axes, [before, after], strict=True):
+        points = ax.scatter(coords[m][:, 0], coords[m][:, 1], c=maps[f"{m}_pred"], s=4,
+                            cmap="viridis")  # fmt: skip
+        ax.scatter(coords[m][mask, 0], coords[m][mask, 1], s=40,
+                   facecolors="none", edgecolors="#D55E00", linewidths=0.8,
+                   label=f"{before} error > {cutoff:.2f} {unit}")  # fmt: skip
+        ax.set_title(f"{m} | predicted")
+        ax.set_xlabel("UMAP 1 (arbitrary units)")
+        ax.set_ylabel("UMAP 2 (arbitrary units)")
+    fig.colorbar(points, ax=axes, label=f"predicted band gap ({unit})")
+    axes[0].legend(fontsize=7, loc="best")
+    return fig
+
+
+def plot_top_pairs(
+    pairs: pd.DataFrame,
+    *,
+    n_compounds: int,
+    anchor: str,
+    top: int = 15,
+    reference: str = "LSTM",
+    fused: str = "L-G-DCNN",
+) -> Figure:
+    """Figure 12: the ``top`` element pairs (``pair``, ``total_abs_change``, ranked) whose
+    EFM correlation changes most from ``reference`` to ``fused``, summed over the
+    ``n_compounds`` worst-predicted ``anchor`` compounds; the largest on top."""
+    import matplotlib.pyplot as plt
+
+    shown = pairs.head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.barh(shown["pair"], shown["total_abs_change"], color="C0")
+    ax.set_xlabel(f"summed |Δ correlation| over the compounds, {reference} → {fused}")
+    ax.set_title(f"Top element pairs over the {n_compounds} worst {reference} {anchor} compounds")
+    return fig
+
+
+def plot_element_correlations(
+    learned: pd.DataFrame, raw: pd.DataFrame, *, model: str = "L-G-DCNN (formation enthalpy)"
+) -> Figure:
+    """Figure S9: the correlation matrices of the learned single-element vectors and of the
+    input embedding (mat2vec), side by side, elements by atomic number."""
+    import matplotlib.pyplot as plt
+
+    from matfusion.analysis.plots import plot_correlation_matrix
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 6))
+    plot_correlation_matrix(learned, ax=axes[0], title=model)
+    plot_correlation_matrix(raw, ax=axes[1], title="input embedding (mat2vec)")
+    fig.tight_layout()
+    return fig
+
+
+# --- the chapter's texts and tables from the figures' data ----------------------------------
+
+
+def contribution_texts(
+    contributions: pd.DataFrame,
+    deltas: Mapping[str, pd.Series],
+    test_mae: Mapping[str, float],
+    models: Sequence[str] = CONTRIBUTION_MODELS,
+) -> dict[str, str]:
+    """Figure 9's glued numbers: the test MAE of each of ``models``, the number of elements
+    averaged over (rows of ``contributions``) and the mean |Δ| of each difference."""
+    return {
+        "fig9_mae": ", ".join(f"{m} {test_mae[m]:.1f}" for m in models),
+        "fig9_elements": str(len(contributions)),
+        "fig9_means": ", ".join(f"{v.mean():.2f}" for v in deltas.values()),
+    }
+
+
+#: The glued names of the neighbour spreads, in the order of :data:`UMAP_MODELS` and the
+#: shuffled baseline last.
+SPREAD_KEYS: tuple[str, ...] = ("spread_rnn", "spread_lstm", "spread_lgdcnn", "spread_none")
+
+
+def umap_texts(maps: pd.DataFrame, spread: pd.Series, models: Sequence[str]) -> dict[str, str]:
+    """Figures 10 and S3's glued numbers: the compound count and each model's neighbour
+    spread (:func:`neighbour_spreads`), the shuffled baseline last."""
+    values = [f"{spread[k]:.3f}" for k in [*models, spread.index[-1]]]
+    return {"umap_compounds": f"{len(maps):,}", **dict(zip(SPREAD_KEYS, values, strict=True))}
+
+
+#: The glued names of Figure 10's circled compounds (:func:`outlier_texts`).
+OUTLIER_KEYS: tuple[str, ...] = ("out_n", "out_total", "out_cutoff", "out_fixed", "out_after",
+                                 "out_before", "out_after_all", "out_before_all")  # fmt: skip
+
+
+def outlier_texts(fixes: Mapping[str, Any]) -> dict[str, str]:
+    """The glued numbers of :func:`fusion_fixes_outliers`."""
+    return {
+        "out_n": str(fixes["n_outliers"]),
+        "out_total": f"{fixes['n_compounds']:,}",
+        "out_cutoff": f"{fixes['cutoff']:.2f}",
+        "out_fixed": str(fixes["fixed"]),
+        "out_after": f"{fixes['mae_after_on_outliers']:.2f}",
+        "out_before": f"{fixes['mae_before_on_outliers']:.2f}",
+        "out_after_all": f"{fixes['mae_after_all']:.3f}",
+        "out_before_all": f"{fixes['mae_before_all']:.3f}",
+    }
+
+
+def contrast_table(learned: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """Figure S9's number: mean correlation between elements of the same group and of
+    different groups, and their difference, for the learned vectors and the input."""
+    from matfusion.analysis.interpret import group_contrast
+
+    contrast = pd.DataFrame(
+        {"L-G-DCNN": group_contrast(learned), "mat2vec input": group_contrast(raw)}
+    ).T
+    contrast["same - different"] = contrast["same_group"] - contrast["different_group"]
+    return contrast
+
+
+# --- the page: one method per section --------------------------------------------------------
+
+#: The columns of the closing table of runs.
+RUN_COLUMNS: list[str] = ["dataset", "model", "n_train", "epochs_run", "test_mae", "test_r2",
+                          "source"]  # fmt: skip
+
+
+@dataclass
+class Section:
+    """What one section of the page shows: its figures (already drawn, in order), its table
+    as displayed (None where its runs are missing) and the texts its markdown glues (every
+    name on every path, :data:`PENDING` where the runs are missing). ``frame`` carries data a
+    later section reads (the UMAP maps)."""
+
+    texts: dict[str, str]
+    table: Any = None
+    figures: list[Figure] = field(default_factory=list)
+    frame: pd.DataFrame | None = None
+
+
+@dataclass
+class InterpretabilityPage:
+    """Chapter 05: the stored runs (``runs``: (model, dataset) -> record) and the section
+    datasets; each section method picks its runs, notes on the page what is missing, draws
+    its figures and returns a :class:`Section`."""
+
+    runs: dict[tuple[str, str], dict[str, Any]]
+    band_gap_dataset: str
+    enthalpy_dataset: str
+    shear_dataset: str
+    train_missing: bool
+
+    @classmethod
+    def load(
+        cls,
+        profile: Profile,
+        *,
+        band_gap_dataset: str,
+        enthalpy_dataset: str,
+        shear_dataset: str,
+        train_missing: bool,
+    ) -> InterpretabilityPage:
+        """The runs of :data:`~matfusion.chapters.cells.INTERPRETABILITY_MODELS` on the
+        three datasets, trained only with ``train_missing``, after showing how many are
+        stored and the command for the missing ones."""
+        from matfusion.chapters.cells import INTERPRETABILITY_MODELS
+        from matfusion.grid import grid_cells
+        from matfusion.notebook import stored_runs
+
+        section_models = {
+            band_gap_dataset: list(INTERPRETABILITY_MODELS["band_gap"]),
+            enthalpy_dataset: list(INTERPRETABILITY_MODELS["enthalpy"]),
+            shear_dataset: list(INTERPRETABILITY_MODELS["shear"]),
+        }
+        cells = [c for d, ms in section_models.items() for c in grid_cells(ms, [d])]
+        records, missing = stored_runs(cells, profile, train_missing=train_missing)
+        present = [c for c in cells if c not in missing]
+        runs = {(c.model, c.dataset): rec for c, rec in zip(present, records, strict=True)}
+        return cls(runs, band_gap_dataset, enthalpy_dataset, shear_dataset, train_missing)
+
+    def _section_runs(
+        self, pairs: Mapping[str, tuple[str, str]], analyses: Sequence[tuple[str, Sequence[str]]]
+    ) -> dict[str, dict[str, Any]] | None:
+        return runs_for_section(self.runs, pairs, analyses, train_missing=self.train_missing)
+
+    def _unit(self, dataset: str) -> str:
+        from matfusion.data import get_dataset
+
+        return get_dataset(dataset).unit
+
+    def parity(self, profile_name: str) -> Section:
+        """Figure 6a,b: L-G-DCNN's parity plots on band gap and formation enthalpy, and the
+        RMSE table beside the paper's (shown with the paper's numbers even without runs)."""
+        from matfusion import studies
+        from matfusion.data import dataset_summary, get_dataset
+        from matfusion.paper import reported_floats
+
+        runs = self._section_runs(
+            {"band gap": ("L-G-DCNN", self.band_gap_dataset),
+             "formation enthalpy": ("L-G-DCNN", self.enthalpy_dataset)},
+            [("parity", ["band gap"]), ("parity", ["formation enthalpy"])],
+        ) or {}  # fmt: skip
+        frames = {label: studies.parity(record) for label, record in runs.items()}
+        figures = []
+        for label, frame in frames.items():
+            data = get_dataset(runs[label]["config"]["dataset"])
+            figures.append(plot_parity_figure(frame, dataset=data.name, unit=data.unit))
+        reported = pd.Series(
+            {
+                "band gap": reported_floats("OQMD band gap parity RMSE L-G-DCNN")[0],
+                "formation enthalpy": reported_floats(
+                    "OQMD formation enthalpy parity RMSE L-G-DCNN"
+                )[0],
+            }
+        )
+        rmse = rmse_table(frames, runs, reported, ours_label=f"RMSE ours ({profile_name})")
+        full_train = dataset_summary().set_index("name")["n_train"]
+        floats = {c: "{:.4g}" for c in rmse.select_dtypes("float").columns}
+        table = rmse.style.format(floats, na_rep="–").format(
+            "{:+.0f} %", subset=["difference %"], na_rep="–"
+        )
+        return Section({"parity_rows": training_rows_text(runs, full_train)}, table, figures)
+
+    def efm_maps(self, perovskites: Sequence[str]) -> Section:
+        """Figure 6c: the EFMs of ``perovskites`` under both L-G-DCNN models, the similarity
+        of the two models' EFMs and the paper's reading in two spaces (the table: the pair
+        distances)."""
+        from matfusion import studies
+        from matfusion.analysis.plots import plot_efm_heatmaps
+
+        runs = self._section_runs(
+            {"L-G-DCNN (band gap)": ("L-G-DCNN", self.band_gap_dataset),
+             "L-G-DCNN (formation enthalpy)": ("L-G-DCNN", self.enthalpy_dataset)},
+            [("efm_maps", ["L-G-DCNN (band gap)", "L-G-DCNN (formation enthalpy)"])],
+        )  # fmt: skip
+        texts = {"efm_similarity": PENDING, "fig6c_close": PENDING, "fig6c_apart": PENDING}
+        if not runs:
+            return Section(texts)
+        efms, elements = studies.efm_maps(runs, list(perovskites))
+        figure = plot_efm_heatmaps(efms, elements)
+        texts["efm_similarity"] = efm_similarity(efms, perovskites)
+        distances = None
+        if set(perovskites) >= {"SrTiO3", "BaTiO3", "CsPbI3"}:
+            readings, distances = perovskite_readings(efms, elements)
+            texts["fig6c_close"] = perovskite_summary(readings, "close")
+            texts["fig6c_apart"] = perovskite_summary(readings, "apart")
+        table = distances.round(3) if distances is not None else None
+        return Section(texts, table, [figure])
+
+    def sweeps(self, oxide_partners: Sequence[str]) -> Section:
+        """Figure 8 along the first partner's oxide line (the four models), L-G-DCNN along
+        the others, and the table of mean uncertainty, bias and MAE against DFT per line."""
+        from matfusion import studies
+        from matfusion.analysis.plots import plot_binary_sweeps
+
+        unit = self._unit(self.band_gap_dataset)
+        models = list(SWEEP_MODELS)
+        runs = self._section_runs(
+            {m: (m, self.band_gap_dataset) for m in models},
+            [("binary_sweep", models), ("binary_sweep", ["L-G-DCNN"])],
+        )
+        first_line = f"{oxide_partners[0]}-O"
+        figures, rows, others = [], [], {}
+        for k, partner in enumerate(oxide_partners if runs else []):
+            chosen = runs if k == 0 else {"L-G-DCNN": runs["L-G-DCNN"]}
+            sweeps = studies.binary_sweeps(chosen, partner, "O")
+            points = studies.dataset_binary_points(self.band_gap_dataset, partner, "O")
+            rows += sweep_rows(sweeps, points, f"{partner}-O")
+            if k == 0:
+                figures.append(plot_binary_sweeps(sweeps, points, a=partner, b="O", unit=unit))
+            else:
+                others[partner] = sweeps["L-G-DCNN"]
+        if others:
+            figures.append(plot_other_oxide_lines(others, unit=unit))
+        table = pd.DataFrame(rows).set_index(["system", "model"]) if runs else None
+        reading = (
+            figure8_reading(table.loc[first_line])
+            if table is not None
+            else dict.fromkeys(["uncertainty", "bias", "closer"], (None, PENDING))
+        )
+        texts = {"fig8_line": first_line, **{f"fig8_{k}": v[1] for k, v in reading.items()}}
+        shown = (
+            table.style.format("{:.3f}", na_rep="–").format("{:d}", subset=["DFT points"])
+            if table is not None
+            else None
+        )
+        return Section(texts, shown, figures)
+
+    def contributions(self) -> Section:
+        """Figure 9: L-G-DCNN's average element contributions on the shear modulus and the
+        three |Δ| to the other models on periodic tables (the table: mean and max |Δ|)."""
+        from matfusion import studies
+        from matfusion.experiments import results_table
+
+        unit = self._unit(self.shear_dataset)
+        models = list(CONTRIBUTION_MODELS)
+        runs = self._section_runs(
+            {m: (m, self.shear_dataset) for m in models}, [("average_contribution", models)]
+        )
+        texts = {"shear_dataset": self.shear_dataset, "shear_unit": unit,
+                 "fig9_mae": PENDING, "fig9_elements": PENDING, "fig9_means": PENDING}  # fmt: skip
+        if not runs:
+            return Section(texts)
+        contributions = studies.average_contributions(runs)
+        deltas = delta_table(contributions)
+        figure = plot_contribution_tables(contributions, deltas, unit=unit)
+        test_mae = results_table(list(runs.values())).set_index("model")["test_mae"]
+        texts.update(contribution_texts(contributions, deltas, test_mae, models))
+        return Section(texts, delta_summary(deltas).round(2), [figure])
+
+    def umaps(self, anchor: str, max_compounds: int | None) -> Section:
+        """Figures S3 and 10: UMAP maps of the ``anchor`` compounds under RNN, LSTM and
+        L-G-DCNN, and their neighbour spreads (the table); ``frame``: the maps."""
+        from matfusion import studies
+
+        unit = self._unit(self.band_gap_dataset)
+        models = list(UMAP_MODELS)
+        runs = self._section_runs(
+            {m: (m, self.band_gap_dataset) for m in models}, [("efm_umap", models)]
+        )
+        texts = {"band_gap_dataset": self.band_gap_dataset, "anchor": anchor,
+                 "umap_compounds": PENDING, **dict.fromkeys(SPREAD_KEYS, PENDING)}  # fmt: skip
+        if not runs:
+            return Section(texts)
+        maps = studies.efm_umaps(runs, anchor=anchor, max_compounds=max_compounds)
+        figures = [plot_umap_pair(maps, pair, unit=unit) for pair in (models[:2], models[1:])]
+        spread = neighbour_spreads(maps, models)
+        texts.update(umap_texts(maps, spread, models))
+        table = spread.round(3).rename(f"neighbour spread ({unit})").to_frame()
+        return Section(texts, table, figures, frame=maps)
+
+    def outliers(self, maps: pd.DataFrame | None) -> Section:
+        """Figure 10's circled compounds on the UMAP ``maps`` (None: not stored): LSTM's
+        error above 3 times its mean, and how L-G-DCNN predicts them."""
+        unit = self._unit(self.band_gap_dataset)
+        texts = {"unit": unit, **dict.fromkeys(OUTLIER_KEYS, PENDING)}
+        if maps is None:
+            return Section(texts)
+        fixes = fusion_fixes_outliers(maps, before="LSTM", after="L-G-DCNN", factor=3.0)
+        figure = plot_circled_outliers(maps, fixes["mask"], fixes["cutoff"], unit=unit)
+        return Section({**texts, **outlier_texts(fixes)}, None, [figure])
+
+    def pair_shift(self, anchor: str, n_worst: int, min_pauling: float) -> Section:
+        """Figure 12: the element pairs whose correlation changes most from LSTM to L-G-DCNN
+        over the ``n_worst`` worst LSTM ``anchor`` compounds, and how many of the top ten
+        involve an element of Pauling electronegativity ≥ ``min_pauling``."""
+        from matfusion import studies
+
+        runs = self._section_runs(
+            {"reference": ("LSTM", self.band_gap_dataset),
+             "fused": ("L-G-DCNN", self.band_gap_dataset)},
+            [("pair_shift", ["reference", "fused"])],
+        )  # fmt: skip
+        texts = {"min_pauling": f"{min_pauling:g}",
+                 "en_count": PENDING, "en_top": PENDING, "en_elements": PENDING}  # fmt: skip
+        if not runs:
+            return Section(texts)
+        pairs, worst = studies.worst_compound_pair_shift(
+            runs["reference"], runs["fused"], anchor=anchor, n_worst=n_worst
+        )
+        figure = plot_top_pairs(pairs, n_compounds=len(worst), anchor=anchor)
+        strong = electronegative_pairs(pairs, anchor, min_pauling)
+        texts.update({"en_count": str(strong["count"]), "en_top": str(strong["top"]),
+                      "en_elements": ", ".join(strong["elements"])})  # fmt: skip
+        return Section(texts, pairs.head(10).round(3), [figure])
+
+    def element_correlations(self) -> Section:
+        """Figure S9: the correlation matrices of L-G-DCNN's single-element vectors and of
+        the input embedding, and their same-group contrast (the table)."""
+        from matfusion import studies
+        from matfusion.paper import reported_floats
+
+        runs = self._section_runs(
+            {"model": ("L-G-DCNN", self.enthalpy_dataset)}, [("element_correlation", ["model"])]
+        )
+        paper = int(reported_floats("Element EFM periodic correlation elements")[0])
+        texts = {"s9_elements": PENDING, "s9_paper": str(paper)}
+        if not runs:
+            return Section(texts)
+        learned, raw = studies.element_correlations(runs["model"])
+        figure = plot_element_correlations(learned, raw)
+        texts["s9_elements"] = str(len(learned))
+        return Section(texts, contrast_table(learned, raw).round(3), [figure])
+
+    def runs_table(self) -> Any:
+        """Every run the page reads, once: dataset, model, training rows, epochs, test
+        metrics and source (styled)."""
+        from matfusion.experiments import results_table
+
+        table = (
+            results_table(list(self.runs.values())).sort_values(["dataset", "model"])[RUN_COLUMNS]
+            if self.runs
+            else pd.DataFrame(columns=RUN_COLUMNS)
+        )
+        return table.reset_index(drop=True).style.format(
+            {"test_mae": "{:.4g}", "test_r2": "{:.3f}"}
+        )
+
+
+# --- the registry's deciders (one run per model: at most inconclusive) -------------------
 
 
 def _analysis_stored(kind: str, records: Mapping[str, dict], params: dict, store: Any) -> bool:
