@@ -103,7 +103,7 @@ def test_every_glue_key_of_the_chapter_is_glued() -> None:
     profile = get_profile("standard")
     summary = pd.DataFrame({"n_train": [10]}, index=["a"])
     glued = set(_page().facts()) | set(eb.subsample_facts(summary, profile))
-    glued |= {"profile_name", "threads_note"}
+    glued |= {"profile_name", "threads_note", "seed_spread"}
     assert used and used <= glued, used - glued
 
 
@@ -145,3 +145,157 @@ def test_thread_note_and_settings_table() -> None:
     settings = eb.settings_table(records)
     assert settings.loc["A", "batch size"] == "128, 256"
     assert settings.loc["A", "trees"] == "–"
+
+
+# --- the one-hot column and the "within noise of the best" marks ----------------------------
+
+
+def _record(dataset: str, model: str, target, prediction, seed: int = 0, **extra) -> dict:
+    return {
+        "config": {"dataset": dataset, "model": model, "seed": seed},
+        "metrics": {"test_mae": float(np.mean(np.abs(np.asarray(prediction) - target)))},
+        "test_values": {"target": list(map(float, target)), "prediction": list(prediction)},
+        **extra,
+    }
+
+
+def _synthetic(seeds=(0,)) -> tuple[pd.DataFrame, dict]:
+    """Row "a": best (errors ~0.5), twin (the best's errors shuffled over the compounds,
+    0.5 % larger: equal up to noise), worse (errors ~1.0);
+    row "b": one model only; row "c": the best has no stored predictions."""
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=500)
+    records: dict[tuple[str, str], list[dict]] = {}
+    for seed in seeds:
+        noise = rng.normal(scale=0.5, size=y.size)
+        preds = {
+            "best": y + noise,
+            "twin": y + 1.005 * rng.permutation(noise),  # other errors, the same MAE + 0.5 %
+            "worse": y + 2 * noise,
+        }
+        for model, pred in preds.items():
+            records.setdefault(("a", model), []).append(_record("a", model, y, pred, seed))
+    records[("b", "best")] = [_record("b", "best", y, y + 0.1)]
+    records[("c", "best")] = [  # a record from before `test_values`, cache file elsewhere
+        {"config": {"dataset": "c", "model": "best", "seed": 0}, "metrics": {"test_mae": 0.1},
+         "test_predictions": "/nonexistent/train-x-test-predictions.csv"}
+    ]  # fmt: skip
+    records[("c", "worse")] = [_record("c", "worse", y, y + 1.0)]
+
+    def mae(d: str, m: str) -> float:
+        runs = records.get((d, m), [])
+        return float(np.mean([r["metrics"]["test_mae"] for r in runs])) if runs else np.nan
+
+    grid = pd.DataFrame(
+        [[mae(d, m) for m in ("best", "twin", "worse")] for d in "abc"],
+        index=list("abc"),
+        columns=["best", "twin", "worse"],
+    )
+    return grid, records
+
+
+def test_near_best_marks_a_twin_within_noise_and_a_worse_model_distinguishable() -> None:
+    grid, records = _synthetic()
+    assert grid.loc["a"].idxmin() in ("best", "twin")
+    marks = eb.near_best(grid, records, n_boot=500)
+    row = marks.loc["a"]
+    best = row.index[row["mark"] == "best"]
+    assert len(best) == 1 and best[0] == grid.loc["a"].idxmin()
+    other = "twin" if best[0] == "best" else "best"
+    assert row.loc[other, "mark"] == "within noise"
+    assert row.loc[other, "low"] <= 0 <= row.loc[other, "high"]
+    assert row.loc["worse", "mark"] == "distinguishable"
+    assert row.loc["worse", "low"] > 0 and row.loc["worse", "n_compounds"] == 500
+    assert row.loc["worse", "n_seeds"] == 1
+    assert marks.loc[("b", "best"), "why"] == "only model stored"
+    assert set(marks.loc["c", "mark"]) == {"not compared"}
+    assert "of the best not stored" in marks.loc[("c", "worse"), "why"]
+    # fixed bootstrap seed: the same intervals on every call
+    again = eb.near_best(grid, records, n_boot=500)
+    pd.testing.assert_frame_equal(marks, again)
+    counts = eb.near_best_counts(marks, ["best", "twin", "worse"])
+    assert counts.loc["worse", "best or within noise"] == "0 of 1"
+    assert counts.loc["best", "best or within noise"] == "1 of 1"
+    assert counts.loc["twin", "best or within noise"] == "1 of 1"
+
+
+def test_near_best_pools_the_seeds_shared_with_the_best() -> None:
+    grid, records = _synthetic(seeds=(0, 1, 2))
+    marks = eb.near_best(grid, records, n_boot=200)
+    assert marks.loc[("a", "worse"), "n_seeds"] == 3
+    assert marks.loc[("a", "worse"), "n_compounds"] == 1500
+    assert marks.loc[("a", "worse"), "mark"] == "distinguishable"
+    records[("a", "worse")] = [dict(r, config={**r["config"], "seed": 9})
+                               for r in records[("a", "worse")]]  # fmt: skip
+    unpaired = eb.near_best(grid, records, n_boot=200)
+    assert unpaired.loc[("a", "worse"), "why"] == "no seed shared with the best"
+
+
+def test_onehot_column_is_in_the_cell_list_and_shown_not_counted() -> None:
+    from matfusion.chapters.cells import EXTENDED_MODELS, chapter_cell_groups
+    from matfusion.experiments import trained_as
+
+    assert "L-G-DCNN-onehot" in EXTENDED_MODELS
+    assert eb.EXTRA_MODELS == ["L-G-DCNN-onehot"]
+    assert "L-G-DCNN-onehot" not in eb.FIGURE_MODELS
+    assert trained_as("L-G-DCNN-onehot") == "Model-1"
+    (group,) = chapter_cell_groups(get_profile("standard"))["06_extended_benchmarks"]
+    assert "L-G-DCNN-onehot" in group.models
+    # Figure 4's stored numbers have no one-hot column: the page says so, never invents one
+    assert "L-G-DCNN-onehot" not in eb.figure4_reported().columns
+
+    base = _page()
+    table = pd.concat(
+        [base.table, pd.DataFrame({"dataset": ["a", "c"], "model": ["L-G-DCNN-onehot"] * 2,
+                                   "test_mae": [0.5, 1.2], "test_r2": [0.9, 0.2]})]
+    )  # fmt: skip
+    page = eb.ExtendedBenchmarks(table, ROWS, MODELS, _paper(), extra=["L-G-DCNN-onehot"])
+    assert list(page.mae_shown.columns) == MODELS + ["L-G-DCNN-onehot"]
+    assert list(page.mae.columns) == MODELS  # the win counts are over the compared five
+    assert page.facts()["wins_complete"] == base.facts()["wins_complete"]
+    shown = page.figure4_table().data
+    assert ("L-G-DCNN-onehot", "ours") in shown.columns
+    html = page.figure4_table().to_html()
+    assert "not in our copy" in html
+    assert page.near_best_table().index[-1] == "L-G-DCNN-onehot (not in the win counts)"
+    # no record has per-compound predictions: every row with two models is unmarked
+    assert page.unmarked_rows() == ROWS
+    assert page.facts()["near_best_summary"] == "no row could be marked (see below)"
+
+
+def test_heat_map_marks_the_best_and_the_models_within_noise() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid, records = _synthetic()
+    table = pd.DataFrame(
+        [{"dataset": d, "model": m, "test_mae": grid.loc[d, m], "test_r2": 0.9}
+         for d in grid.index for m in grid.columns if np.isfinite(grid.loc[d, m])]
+    )  # fmt: skip
+    paper = pd.DataFrame(
+        {m: [1.0, 1.0, 1.0] for m in ("L-G-DCNN", "L-G-DCNN-V1", "CrabNet", "Roost", "RF")}
+        | {"Finder": [1.0, 1.0, 1.0], "paper_label": ["A", "B", "C"]},
+        index=list("abc"),
+    )
+    flat = [r for runs in records.values() for r in runs]
+    page = eb.ExtendedBenchmarks(
+        table, list("abc"), ["best", "twin", "worse"], paper, records=flat, n_boot=300
+    )
+    eb.PAPER_COLUMN.update({m: "L-G-DCNN" for m in ("best", "twin", "worse")})
+    try:
+        fig = page.plot_heatmaps()
+    finally:
+        for m in ("best", "twin", "worse"):
+            eb.PAPER_COLUMN.pop(m)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sum(t.startswith(eb.BEST_MARK) for t in texts) == 1  # row b has one model, c none
+    assert sum(t.startswith(eb.NEAR_MARK) for t in texts) == 1
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[2].endswith(eb.ROW_UNMARKED) and not labels[0].endswith(eb.ROW_UNMARKED)
+    assert any(eb.NEAR_MARK in t.get_text() and "bootstrap" in t.get_text() for t in fig.texts)
+    facts = page.near_best_facts()
+    assert facts["near_best_summary"].startswith("1 of the 1 row marked has more than one")
+    assert facts["near_best_unmarked"].startswith("1 row (C)")
+    plt.close(fig)

@@ -85,6 +85,23 @@ def test_same_network_shares_a_rate_and_a_run(rows_file: Path) -> None:
     assert a.key == b.key
 
 
+def test_figure4_onehot_column_is_priced_once_with_chapter_07() -> None:
+    paper = get_profile("paper")
+    assert "L-G-DCNN-onehot" in cells.EXTENDED_MODELS
+    assert MODELS["L-G-DCNN-onehot"].same_as == "Model-1"
+    (group,) = cells.chapter_cell_groups(paper)["06_extended_benchmarks"]
+    assert group.models == cells.EXTENDED_MODELS
+    planned = cp.plan_cells("06_extended_benchmarks", [group], paper)
+    assert len(planned) == len(cells.EXTENDED_MODELS) * len(group.datasets)
+    onehot = {c.key for c in planned if c.model == "L-G-DCNN-onehot"}
+    assert len(onehot) == len(group.datasets)
+    ablation = cp.plan_cells(
+        "07_ablations", cells.chapter_cell_groups(paper)["07_ablations"], paper
+    )
+    shared = onehot & {c.key for c in ablation if c.model == "Model-1"}
+    assert len(shared) == 4  # Table 2's four sets are Figure 4 sets: one run answers both
+
+
 def test_chapter_cell_lists_are_registered_and_not_empty() -> None:
     groups = cells.chapter_cell_groups(get_profile("paper"))
     assert {s.stem for s in resolve_all()} == set(groups) | set(cells.UNPRICED_CHAPTERS)

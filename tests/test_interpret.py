@@ -167,10 +167,18 @@ def test_same_as_models_share_architecture_and_runs(tmp_path, monkeypatch) -> No
     monkeypatch.setenv("MATFUSION_RESULTS", str(tmp_path / "results"))
     vectors = element_table("mat2vec").vectors
     aliases = {name: spec.same_as for name, spec in MODELS.items() if spec.same_as}
-    assert aliases == {"L-G-DCNN-2B": "L-G-DCNN", "Model-5": "L-G-DCNN-V2", "Model-6": "LDCNN"}
+    assert aliases == {
+        "L-G-DCNN-2B": "L-G-DCNN",
+        "L-G-DCNN-onehot": "Model-1",
+        "Model-5": "L-G-DCNN-V2",
+        "Model-6": "LDCNN",
+    }
+    onehot = element_table("onehot").vectors
     for alias, target in aliases.items():
-        a = build_model(alias, vectors, d_model=8).config
-        b = build_model(target, vectors, d_model=8).config
+        assert MODELS[alias].embedding == MODELS[target].embedding
+        table = onehot if MODELS[alias].embedding == "onehot" else vectors
+        a = build_model(alias, table, d_model=8).config
+        b = build_model(target, table, d_model=8).config
         assert a["params"] == b["params"] and a["stages"] == b["stages"]
     common = {"profile": "smoke", "fold": 0, "epochs": 1, "progress": False}
     lookup = {k: v for k, v in common.items() if k != "progress"}

@@ -404,12 +404,13 @@ def test_recurrent_padding_is_zero_and_backward_direction_ignores_it() -> None:
 
 
 def test_registry_metadata(table: np.ndarray) -> None:
-    assert len(ALL) == 23
+    assert len(ALL) == 24
     groups = {"global", "local", "heuristic fusion", "rational design", "ablation"}
     assert {spec.group for spec in MODELS.values()} == groups
     assert all(spec.description for spec in MODELS.values())
     assert MODELS["Model-1"].embedding == "onehot"
-    assert {n for n, s in MODELS.items() if s.embedding == "onehot"} == {"Model-1"}
+    onehot_names = {n for n, s in MODELS.items() if s.embedding == "onehot"}
+    assert onehot_names == {"Model-1", "L-G-DCNN-onehot"}  # Figure 4's name for Model 1
     onehot = np.eye(N_ELEMENTS + 1, N_ELEMENTS, k=-1, dtype=np.float32)
     m1 = build_model("Model-1", onehot, d_model=D)
     assert m1.config["embedding"] == "onehot"

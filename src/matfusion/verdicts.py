@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from matfusion.chapters.cells import (
-    EXTENDED_MODELS,
+    EXTENDED_COMPARED,
     MATBENCH_MODELS,
     REFERENCE_MODELS,
     SAMPLE_EFFICIENCY_DATASET,
@@ -974,7 +974,7 @@ def _build() -> tuple[Claim, ...]:
     ]
     from matfusion.data.registry import list_datasets
 
-    figure4 = list(EXTENDED_MODELS)
+    figure4 = list(EXTENDED_COMPARED)
 
     def _fig4_models(ctx: VerdictContext) -> list[str]:
         return figure4

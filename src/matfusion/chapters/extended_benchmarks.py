@@ -9,13 +9,20 @@ or not, any profile). Win counts follow :mod:`matfusion.analysis.compare`: ties 
 ``tie_rtol`` are shared, rows whose best test R² is below ``min_r2`` are counted both with
 and without. One seed per cell: the counts are evidence, the verdicts come from
 :mod:`matfusion.verdicts`.
+
+Besides the five models it compares, the page shows Figure 4's one-hot column
+(``L-G-DCNN-onehot``, the registry's alias of ablation Model-1) in its tables and heat map,
+outside the win counts (:data:`EXTRA_MODELS`). :func:`near_best` marks, per row, the models
+whose test MAE is not distinguishable from the row's best by a paired bootstrap over the test
+compounds (:func:`matfusion.analysis.intervals.compare_mae_runs`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,12 +36,15 @@ from matfusion.analysis.compare import (
     weak_rows,
     win_counts,
 )
-from matfusion.chapters.cells import EXTENDED_MODELS
+from matfusion.chapters.cells import EXTENDED_COMPARED, EXTENDED_MODELS
 from matfusion.profiles import Profile
 
 __all__ = [
+    "BEST_MARK",
     "EXERCISES",
+    "EXTRA_MODELS",
     "FIGURE_MODELS",
+    "NEAR_MARK",
     "LABEL",
     "PAPER_COLUMN",
     "SMOKE_SETS",
@@ -45,20 +55,33 @@ __all__ = [
     "default_datasets",
     "figure4_reported",
     "load",
+    "near_best",
+    "near_best_counts",
     "run_table",
+    "seed_spread_note",
     "settings_table",
     "size_table",
     "subsample_facts",
     "thread_note",
 ]
 
-#: Figure 4's five models that we run.
-FIGURE_MODELS: list[str] = list(EXTENDED_MODELS)
+#: Figure 4's five models that we run and compare (win counts, pairwise counts, claims).
+FIGURE_MODELS: list[str] = list(EXTENDED_COMPARED)
+#: Figure 4's columns we run and show beside them but do not count: its one-hot column, whose
+#: numbers the project's copy of Figure 4 (``paper_numbers/extended_benchmarks_mae.csv``)
+#: does not have.
+EXTRA_MODELS: list[str] = [m for m in EXTENDED_MODELS if m not in EXTENDED_COMPARED]
 #: Figure 4's column of each of our models.
-PAPER_COLUMN: dict[str, str] = {m: m for m in ("L-G-DCNN", "L-G-DCNN-V1", "CrabNet", "Roost")}
+PAPER_COLUMN: dict[str, str] = {
+    m: m for m in ("L-G-DCNN", "L-G-DCNN-V1", "CrabNet", "Roost", "L-G-DCNN-onehot")
+}
 PAPER_COLUMN["RF-Magpie"] = "RF"
 #: Figure 4's numbers for the paper's own models are "paper"; for the peers "reported".
-LABEL: dict[str, str] = {"L-G-DCNN": "paper", "L-G-DCNN-V1": "paper"}
+LABEL: dict[str, str] = {"L-G-DCNN": "paper", "L-G-DCNN-V1": "paper", "L-G-DCNN-onehot": "paper"}
+#: Heat-map marks: the row's lowest MAE, and a model not distinguishable from it.
+BEST_MARK, NEAR_MARK, UNCOMPARED_MARK, ROW_UNMARKED = "★", "≈", "?", "†"
+#: The statuses :func:`near_best` gives a stored cell.
+NEAR_STATUSES = ("best", "within noise", "distinguishable", "not compared")
 #: The three small sets of the smoke profile.
 SMOKE_SETS: list[str] = [
     "aflow__ael_bulk_modulus_vrh",
@@ -129,7 +152,7 @@ def settings_table(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
         cfg, ts = rec["config"], rec.get("train_settings") or {}
         rows.append(
             {
-                "model": cfg["model"],
+                "model": rec.get("alias") or cfg["model"],
                 "recipe": ts.get("recipe") or ts.get("peer"),
                 "epochs (max)": ts.get("epochs"),
                 "epochs run": rec.get("epochs_run"),
@@ -238,6 +261,155 @@ def cost_table(table: pd.DataFrame, datasets: Sequence[str]) -> pd.DataFrame:
     return cost.reindex(index=[d for d in datasets if d in cost.index])
 
 
+# --- which models are distinguishable from a row's best --------------------------------------
+
+
+def _predictions_stored(record: dict[str, Any]) -> bool:
+    """Whether a record's per-compound test predictions can be read (kept in the record, or
+    the predictions file of an older run still in this machine's cache)."""
+    if record.get("test_values") is not None:
+        return True
+    path = record.get("test_predictions")
+    return bool(path) and Path(str(path)).is_file()
+
+
+def _not_compared(why: str) -> dict[str, Any]:
+    return {"mark": "not compared", "why": why}
+
+
+def near_best(
+    mae: pd.DataFrame,
+    records: Mapping[tuple[str, str], Sequence[dict[str, Any]]],
+    *,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per stored cell of ``mae`` (datasets x models), whether its model is distinguishable
+    from the row's best (the lowest MAE of the row).
+
+    ``records`` holds each cell's stored runs by ``(dataset, model)``; with several seeds the
+    seeds shared with the best model are pooled as in the seeded claims
+    (:func:`~matfusion.chapters.rational_design.seed_pairs`, then the stratified paired
+    bootstrap of :func:`~matfusion.analysis.intervals.compare_mae_runs`, ``n_boot`` resamples
+    with the fixed ``seed``). The interval is that of MAE(model) - MAE(best) over the shared
+    test compounds; a cell whose interval includes zero is "within noise" of the best. With
+    one seed it covers the test-set sampling only, not what retraining would move.
+
+    Returns one row per stored cell (index: dataset, model) with ``best`` (the row's best
+    model), ``mark`` (one of :data:`NEAR_STATUSES`), ``difference``, ``low``, ``high``,
+    ``n_compounds``, ``n_seeds`` and ``why`` (why a cell is not compared: the row has one
+    stored model, or per-compound predictions are not stored, or the runs share no seed or
+    no test rows). A row with fewer than two stored models is not compared at all.
+    """
+    from matfusion.analysis.intervals import compare_mae_runs
+    from matfusion.chapters.rational_design import seed_pairs
+
+    columns = ["best", "mark", "difference", "low", "high", "n_compounds", "n_seeds", "why"]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for dataset, values in mae.astype(float).iterrows():
+        stored = values.dropna()
+        if stored.empty:
+            continue
+        best = str(stored.idxmin())
+        if len(stored) < 2:
+            rows[(dataset, best)] = {"best": best, **_not_compared("only model stored")}
+            continue
+        best_runs = [r for r in records.get((dataset, best), ()) if _predictions_stored(r)]
+        for model in stored.index:
+            row: dict[str, Any] = {"best": best}
+            runs = [r for r in records.get((dataset, model), ()) if _predictions_stored(r)]
+            if model == best:
+                row.update(
+                    {"mark": "best", "difference": 0.0} if best_runs
+                    else _not_compared("per-compound predictions of the best not stored")
+                )  # fmt: skip
+            elif not best_runs:
+                row.update(_not_compared("per-compound predictions of the best not stored"))
+            elif not runs:
+                row.update(_not_compared("per-compound predictions not stored"))
+            else:
+                try:
+                    pairs = seed_pairs(runs, best_runs)
+                except ValueError:
+                    pairs, row["why"] = [], "the runs have other test rows"
+                if not pairs:
+                    row.update(_not_compared(row.get("why", "no seed shared with the best")))
+                else:
+                    result = compare_mae_runs(
+                        pairs, n_boot=n_boot, confidence=confidence, seed=seed
+                    )
+                    near = result.low <= 0.0 <= result.high
+                    row.update(
+                        {
+                            "mark": "within noise" if near else "distinguishable",
+                            "difference": result.difference,
+                            "low": result.low,
+                            "high": result.high,
+                            "n_compounds": result.n_compounds,
+                            "n_seeds": result.n_seeds,
+                        }
+                    )
+            rows[(dataset, str(model))] = row
+    if not rows:
+        index = pd.MultiIndex.from_tuples([], names=["dataset", "model"])
+        return pd.DataFrame(columns=columns, index=index)
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
+    frame.index = pd.MultiIndex.from_tuples(list(rows), names=["dataset", "model"])
+    return frame
+
+
+def near_best_counts(marks: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
+    """Per model: the rows where it was compared with the row's best (or is the best of a
+    compared row), how many of them it is the best of, within noise of the best, and both
+    together, as "k of n". ``marks`` is :func:`near_best`'s table."""
+    compared = marks[marks["mark"] != "not compared"] if len(marks) else marks
+    out = []
+    for model in models:
+        mine = (
+            compared[compared.index.get_level_values("model") == model]["mark"]
+            if len(compared)
+            else pd.Series(dtype=object)
+        )
+        best, near = int((mine == "best").sum()), int((mine == "within noise").sum())
+        out.append(
+            {
+                "model": model,
+                "rows compared": len(mine),
+                "best": best,
+                "within noise of the best": near,
+                "best or within noise": f"{best + near} of {len(mine)}",
+            }
+        )
+    return pd.DataFrame(out).set_index("model")
+
+
+def seed_spread_note(profile: Profile) -> str:
+    """How far one model's test MAE moves between seeds in chapter 03's seeded reruns of
+    Figure 3 (OQMD formation enthalpy; each seed also draws its own training and test rows),
+    as (max - min) / mean per model; read from the store, never trained."""
+    from matfusion.chapters.rational_design import FIGURE3_MODELS
+    from matfusion.verdicts import VerdictContext
+
+    ctx = VerdictContext(profile)
+    spread: dict[str, float] = {}
+    for model in FIGURE3_MODELS:
+        maes = [r["metrics"]["test_mae"] for r in ctx.seeded(model, "OQMD_Formation_Enthalpy")]
+        if len(maes) >= 2:
+            spread[model] = (max(maes) - min(maes)) / float(np.mean(maes))
+    if not spread:
+        return (
+            "chapter 03's seeded reruns of Figure 3, which measure the seed-to-seed spread, "
+            f"are not stored under the {profile.name} profile"
+        )
+    low, high = min(spread.values()), max(spread.values())
+    lgdcnn = f" (L-G-DCNN: {spread['L-G-DCNN']:.0%})" if "L-G-DCNN" in spread else ""
+    return (
+        f"in chapter 03's seeded reruns of Figure 3 one model's test MAE moves by {low:.0%} to "
+        f"{high:.0%} of its mean from seed to seed{lgdcnn}"
+    )
+
+
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -245,7 +417,12 @@ def _plural(n: int, noun: str) -> str:
 @dataclass
 class ExtendedBenchmarks:
     """The chapter's numbers: our stored runs (``table``, one row per run with ``dataset``,
-    ``model``, ``test_mae``, ``test_r2``) beside Figure 4 (``paper``, rows: datasets)."""
+    ``model``, ``test_mae``, ``test_r2``) beside Figure 4 (``paper``, rows: datasets).
+
+    ``models`` are compared (win counts, pairwise counts); ``extra`` models are shown beside
+    them (tables, heat map, the near-best marks) but not counted. ``records`` are the stored
+    runs (their per-compound test predictions feed :func:`near_best`, ``n_boot`` resamples).
+    """
 
     table: pd.DataFrame
     datasets: list[str]
@@ -256,11 +433,18 @@ class ExtendedBenchmarks:
     weak_r2: float = 0.3
     profile_name: str = "standard"
     records: list[dict[str, Any]] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    n_boot: int = 1000
 
-    def _pivot(self, value: str) -> pd.DataFrame:
+    @property
+    def columns(self) -> list[str]:
+        """Every model the page shows: the compared ones, then the extra ones."""
+        return self.models + [m for m in self.extra if m not in self.models]
+
+    def _pivot(self, value: str, models: Sequence[str] | None = None) -> pd.DataFrame:
         from matfusion.analysis.compare import metric_grid
 
-        return metric_grid(self.table, self.datasets, self.models, value)
+        return metric_grid(self.table, self.datasets, models or self.models, value)
 
     @cached_property
     def mae(self) -> pd.DataFrame:
@@ -271,6 +455,46 @@ class ExtendedBenchmarks:
     def r2(self) -> pd.DataFrame:
         """Our test R², datasets x models."""
         return self._pivot("test_r2")
+
+    @cached_property
+    def mae_shown(self) -> pd.DataFrame:
+        """Our test MAE, datasets x every shown model (the extra ones too)."""
+        return self._pivot("test_mae", self.columns)
+
+    @cached_property
+    def fig4_shown(self) -> pd.DataFrame:
+        """:attr:`fig4` with the extra models whose column Figure 4's stored numbers have."""
+        have = [m for m in self.extra if PAPER_COLUMN.get(m, m) in self.paper.columns]
+        if not have:
+            return self.fig4
+        theirs = self.paper.loc[self.datasets, [PAPER_COLUMN.get(m, m) for m in have]]
+        theirs = theirs.rename(columns={PAPER_COLUMN.get(m, m): m for m in have})
+        return pd.concat([self.fig4[self.models], theirs, self.fig4.drop(columns=self.models)],
+                         axis=1)  # fmt: skip
+
+    @cached_property
+    def marks(self) -> pd.DataFrame:
+        """:func:`near_best` on every shown model's stored runs."""
+        by_cell: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for rec in self.records:
+            model = rec.get("alias") or rec["config"]["model"]
+            by_cell.setdefault((rec["config"]["dataset"], model), []).append(rec)
+        return near_best(self.mae_shown, by_cell, n_boot=self.n_boot)
+
+    def mark_grid(self) -> pd.DataFrame:
+        """:attr:`marks` as datasets x shown models ("" where a cell is not stored)."""
+        grid = pd.DataFrame("", index=self.datasets, columns=self.columns, dtype=object)
+        for (dataset, model), mark in self.marks["mark"].items():
+            if dataset in grid.index and model in grid.columns:
+                grid.loc[dataset, model] = mark
+        return grid
+
+    def unmarked_rows(self) -> list[str]:
+        """Rows with two or more stored models where no cell could be compared."""
+        grid = self.mark_grid()
+        stored = self.mae_shown.notna().sum(axis=1) >= 2
+        compared = grid.isin(["best", "within noise", "distinguishable"]).any(axis=1)
+        return [d for d in self.datasets if stored[d] and not compared[d]]
 
     @cached_property
     def fig4(self) -> pd.DataFrame:
@@ -317,13 +541,17 @@ class ExtendedBenchmarks:
     def figure4_table(self, units: pd.Series | None = None) -> Any:
         """Ours beside Figure 4 with the difference in percent (styled; Finder's printed
         volume value highlighted)."""
-        table = ours_vs_reported(self.mae, self.fig4, labels=LABEL, units=units)
+        table = ours_vs_reported(self.mae_shown, self.fig4_shown, labels=LABEL, units=units)
         table = table.drop(columns="difference", level=1)
         table.index = [self.label(d) for d in self.datasets]
         numbers = [c for c in table.columns if c[0] != "unit"]
         styled = table.style.format("{:.4g}", subset=numbers, na_rep="missing").format(
             "{:+.1f}", subset=[c for c in numbers if c[1] == "difference %"], na_rep="missing"
         )
+        absent = [c for c in numbers if c[0] in self.extra and c[0] not in self.fig4_shown
+                  and c[1] != "ours"]  # fmt: skip
+        if absent:  # Figure 4 has the column, the project's copy of its numbers does not
+            styled = styled.format("{:.4g}", subset=absent, na_rep="not in our copy")
         cell = (self.label(TYPO_ROW), ("Finder", "reported")) if TYPO_ROW in self.datasets else None
         if cell and cell[1] in table.columns:
             styled = styled.map(
@@ -403,31 +631,55 @@ class ExtendedBenchmarks:
         floats = [c for c in frame.columns if frame[c].dtype == float]
         return frame.style.format("{:.3f}", subset=floats)
 
+    def near_best_table(self) -> pd.DataFrame:
+        """Per shown model: rows compared with the row's best, best, within noise of it, and
+        best or within noise ("k of n"); models outside the win counts are labelled."""
+        table = near_best_counts(self.marks, self.columns)
+        table.index = [f"{m} (not in the win counts)" if m in self.extra else m
+                       for m in table.index]  # fmt: skip
+        return table
+
     def plot_heatmaps(self) -> Any:
         """Two heat maps, MAE / best MAE in the row: ours (rows with at least two stored
-        models coloured) and Figure 4's."""
+        models coloured; every shown model, the one-hot column too) and Figure 4's. On ours,
+        :data:`BEST_MARK` marks each row's lowest MAE and :data:`NEAR_MARK` the models whose
+        paired-bootstrap interval of MAE - best MAE includes zero (:attr:`marks`)."""
         import matplotlib.pyplot as plt
         import seaborn as sns
+        from matplotlib import patheffects
+        from matplotlib.patches import Rectangle
 
-        mae, fig4 = self.mae, self.fig4
+        mae, fig4 = self.mae_shown, self.fig4_shown
         ours_rel = mae.div(mae.min(axis=1), axis=0).where(mae.notna().sum(axis=1) >= 2)
         fig4_rel = fig4.div(fig4.min(axis=1), axis=0)
         finite = ours_rel.to_numpy(dtype=float)
         finite = finite[np.isfinite(finite)]
         vmax = float(max(1.5, min(3.0, finite.max()))) if finite.size else 1.5
+        grid = self.mark_grid()
+        halo = patheffects.withStroke(linewidth=3.0, foreground="white")
+        prefix = {"best": f"{BEST_MARK} ", "within noise": f"{NEAR_MARK} ",
+                  "not compared": f"{UNCOMPARED_MARK} "}  # fmt: skip
+        unmarked = set(self.unmarked_rows())
+        text = np.empty(mae.shape, dtype=object)
+        for (i, j), value in np.ndenumerate(mae.to_numpy(dtype=float)):
+            mark = grid.iat[i, j] if mae.index[i] not in unmarked else ""
+            text[i, j] = prefix.get(mark, "") + f"{value:.3g}" if np.isfinite(value) else ""
         fig, axes = plt.subplots(
-            1, 2, figsize=(15, 0.45 * len(self.datasets) + 2.2),
-            gridspec_kw={"width_ratios": [4, 6]},
+            1, 2, figsize=(16, 0.45 * len(self.datasets) + 2.8),
+            gridspec_kw={"width_ratios": [len(mae.columns) + 1.5, len(fig4.columns)]},
         )  # fmt: skip
-        labels = [self.label(d) for d in self.datasets]
-        for ax, rel, values, title in (
-            (axes[0], ours_rel, mae, f"ours ({self.profile_name} profile)"),
-            (axes[1], fig4_rel, fig4, "Figure 4 (paper's models; peers as reported)"),
-        ):
+        labels = [
+            self.label(d) + (f" {ROW_UNMARKED}" if d in unmarked else "") for d in self.datasets
+        ]
+        for ax, rel, annot, title in (
+            (axes[0], ours_rel, text, f"ours ({self.profile_name} profile)"),
+            (axes[1], fig4_rel, fig4.astype(float).to_numpy(), "Figure 4 (paper's models; "
+             "peers as reported)"),
+        ):  # fmt: skip
             ax.set_facecolor("0.85")
             sns.heatmap(
-                rel.astype(float), annot=values.astype(float), fmt=".3g", cmap="RdYlBu_r",
-                vmin=1, vmax=vmax, mask=rel.isna(), cbar=ax is axes[1],
+                rel.astype(float), annot=annot, fmt="" if ax is axes[0] else ".3g",
+                cmap="RdYlBu_r", vmin=1, vmax=vmax, mask=rel.isna(), cbar=ax is axes[1],
                 cbar_kws={"label": "MAE / best MAE in row"},
                 yticklabels=labels if ax is axes[0] else False, annot_kws={"fontsize": 7}, ax=ax,
             )  # fmt: skip
@@ -436,9 +688,28 @@ class ExtendedBenchmarks:
             ax.set_ylabel("")
         for (i, j), value in np.ndenumerate(mae.to_numpy(dtype=float)):
             if np.isfinite(value) and not np.isfinite(ours_rel.iat[i, j]):
-                axes[0].text(j + 0.5, i + 0.5, f"{value:.3g}", ha="center", va="center",
+                axes[0].text(j + 0.5, i + 0.5, text[i, j], ha="center", va="center",
                              fontsize=7)  # fmt: skip
-        fig.tight_layout()
+            mark = grid.iat[i, j] if mae.index[i] not in unmarked else ""
+            if mark in ("best", "within noise"):
+                axes[0].add_patch(
+                    Rectangle((j + 0.05, i + 0.08), 0.9, 0.84, fill=False, edgecolor="black",
+                              linewidth=1.4 if mark == "best" else 1.0,
+                              linestyle="-" if mark == "best" else (0, (3, 2)),
+                              path_effects=[halo])  # readable on dark and light cells
+                )  # fmt: skip
+        legend = (
+            f"Ours: {BEST_MARK} (solid frame) lowest MAE of the row; {NEAR_MARK} (dashed frame) "
+            "not distinguishable from it "
+            "(paired bootstrap 95 % interval of MAE − best MAE over the test compounds includes "
+            "0; one seed: test-set sampling only, not seed-to-seed spread); unmarked: "
+            f"distinguishable. {UNCOMPARED_MARK} not compared (per-compound predictions not "
+            f"stored); {ROW_UNMARKED} row not marked at all (no stored per-compound predictions "
+            "for its best model)."
+        )
+        height = fig.get_figheight()
+        fig.tight_layout(rect=(0, min(0.3, 0.6 / height), 1, 1))
+        fig.text(0.01, 0.01, legend, fontsize=8, ha="left", va="bottom", wrap=True)
         return fig
 
     # --- glued texts ----------------------------------------------------------------------
@@ -537,9 +808,51 @@ class ExtendedBenchmarks:
             facts["rf_last"] = "not counted (no complete row with the forest)"
         return facts
 
+    def near_best_facts(self) -> dict[str, str]:
+        """How many marked rows have more than one model within noise of the best (naming
+        them), and which rows could not be marked and why."""
+        grid = self.mark_grid()
+        compared = grid.isin(["best", "within noise", "distinguishable"]).any(axis=1)
+        rows = [d for d in self.datasets if compared[d]]
+        near = {
+            d: [m for m in grid.columns if grid.loc[d, m] in ("best", "within noise")] for d in rows
+        }
+        several = [d for d in rows if len(near[d]) > 1]
+        if not rows:
+            summary = "no row could be marked (see below)"
+        else:
+            summary = (
+                f"{len(several)} of the {_plural(len(rows), 'row')} marked "
+                f"{'has' if len(several) == 1 else 'have'} more than one model within noise of "
+                "the best"
+            )
+            if several:
+                summary += ": " + "; ".join(
+                    f"{self.label(d)} ({' ≈ '.join(near[d])})" for d in several
+                )
+        unmarked = self.unmarked_rows()
+        if not unmarked:
+            why = "none"
+        else:
+            reasons = [str(w) for w in self.marks["why"].dropna()]
+            listed = ", ".join(self.label(d) for d in unmarked)
+            cause = (
+                "the per-compound test predictions of their best model are not stored (the "
+                "records predate `test_values`, and the cache's predictions files are not on "
+                "this machine)"
+                if any("predictions" in w for w in reasons)
+                else "their runs share no seed or test rows"
+            )
+            why = f"{_plural(len(unmarked), 'row')} ({listed}): {cause}"
+        return {
+            "near_best_summary": summary,
+            "near_best_unmarked": why,
+            "near_best_boot": f"{self.n_boot:,}",
+        }
+
     def facts(self) -> dict[str, str]:
         """Every text the chapter glues into its prose (the same keys on every path)."""
-        return {**self.guard_facts(), **self.verdict_facts()}
+        return {**self.guard_facts(), **self.verdict_facts(), **self.near_best_facts()}
 
 
 def load(
@@ -553,16 +866,21 @@ def load(
     tie_rtol: float = 0.01,
     min_r2: float = 0.1,
     weak_r2: float = 0.3,
+    extra: Sequence[str] | None = None,
+    n_boot: int = 1000,
     show: bool = True,
 ) -> tuple[ExtendedBenchmarks, list[Any]]:
     """The chapter's runs read from the store (trained only with ``train_missing``) as an
-    :class:`ExtendedBenchmarks`, and the cells without a run. With ``show`` the page's note
+    :class:`ExtendedBenchmarks`, and the cells without a run. ``extra`` (None:
+    :data:`EXTRA_MODELS`; ``[]``: none) are shown, not counted. With ``show`` the page's note
     on stored and missing runs is displayed (:func:`matfusion.notebook.stored_runs`)."""
     from matfusion.grid import collect_records, grid_cells
-    from matfusion.notebook import stored_runs
+    from matfusion.notebook import grid_commands, missing_runs_note, show_markdown, stored_runs
+    from matfusion.results import optional_lookups
 
     paper = figure4_reported()
     models = list(models or FIGURE_MODELS)
+    extra = [m for m in (EXTRA_MODELS if extra is None else extra) if m not in models]
     datasets = list(datasets or default_datasets(profile, paper))
     cells = [c for d in datasets for c in grid_cells(models, [d], seeds=[seed])]
     if show:
@@ -571,9 +889,26 @@ def load(
         )
     else:
         records, missing = collect_records(cells, profile=profile, train_missing=train_missing)
+    extra_cells = [c for d in datasets for c in grid_cells(extra, [d], seeds=[seed])]
+    with optional_lookups():  # a column being run: its own note says how much is stored
+        extra_records, extra_missing = collect_records(
+            extra_cells, profile=profile, train_missing=train_missing
+        )
+    if show and extra_cells:
+        show_markdown(
+            missing_runs_note(
+                [c.label() for c in extra_missing],
+                grid_commands(extra_missing, profile.name),
+                len(extra_cells),
+                what=f"{', '.join(extra)} runs (shown, not counted)",
+                records=extra_records,
+            )
+        )
+    records, missing = [*records, *extra_records], [*missing, *extra_missing]
     page = ExtendedBenchmarks(
         run_table(records), datasets, models, paper, tie_rtol=tie_rtol, min_r2=min_r2,
-        weak_r2=weak_r2, profile_name=profile.name, records=list(records),
+        weak_r2=weak_r2, profile_name=profile.name, records=list(records), extra=extra,
+        n_boot=n_boot,
     )  # fmt: skip
     return page, missing
 

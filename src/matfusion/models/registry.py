@@ -300,6 +300,9 @@ _SPECS = [
               {**_LG, "n_blocks": 6}),
     ModelSpec("Model-1", "Ablation 1: L-G-DCNN on a one-hot element embedding.", "ablation",
               dict(_LG), embedding="onehot"),
+    ModelSpec("L-G-DCNN-onehot", "L-G-DCNN on a one-hot element embedding: Figure 4's name "
+              "for ablation Model 1 (= Model-1).", "ablation", dict(_LG), embedding="onehot",
+              same_as="Model-1"),
     ModelSpec("Model-2", "Ablation 2: L-G-DCNN plus a post-processing net (4 residual "
               "Linear + LeakyReLU).", "ablation", {**_LG, "postprocess": True}),
     ModelSpec("Model-3", "Ablation 3: L-G-DCNN without any residual connection.", "ablation",
