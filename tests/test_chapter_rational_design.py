@@ -3,6 +3,8 @@ by intervals, missing runs named."""
 
 from __future__ import annotations
 
+import pytest
+
 from matfusion.chapters.rational_design import (
     cecv_over_seeds,
     mae_claims,
@@ -171,3 +173,35 @@ def test_errors_table_and_exercises() -> None:
     for exercise in chapter_exercises("03_rational_design"):
         answer = exercise.answer(get_profile("standard"))
         assert isinstance(answer, str) and len(answer) > 80
+
+
+def test_cecv_by_size_trains_reads_back_and_places_models_in_the_band(tmp_path, monkeypatch):
+    from matfusion.chapters.rational_design import cecv_by_size
+
+    monkeypatch.setenv("MATFUSION_RESULTS", str(tmp_path))
+    store = ResultsStore(tmp_path)
+    smoke = get_profile("smoke")
+    kwargs = {"models": ("LSTM", "DCNN-K1", "LDCNN"), "sizes": (64, 128), "store": store}
+    empty = cecv_by_size(smoke, **kwargs)
+    assert empty.cecv.empty and len(empty.missing) == 12 and empty.total == 12
+    assert "--train-rows 64,128" in empty.command and "--conventions authors" in empty.command
+    trained = cecv_by_size(smoke, train_missing=True, **kwargs)
+    assert not trained.missing and trained.total == 12
+    assert list(trained.mae.index) == [64, 128]
+    assert {r["sizes"]["train"] for r in store.records(experiment="train")} == {64, 128}
+    at = trained.at("0.05")
+    assert list(at.index) == [64, 128] and set(at.columns) == {"LSTM", "DCNN-K1", "LDCNN"}
+    positions = trained.positions()
+    assert list(positions.index.get_level_values("model").unique()) == ["LDCNN"]
+    table = trained.cecv.xs(64, level="size")
+    span = table.loc["LSTM"] - table.loc["DCNN-K1"]
+    expected = (table.loc["LDCNN"] - table.loc["DCNN-K1"]) / span.replace(0, float("nan"))
+    small = [c for c in table.columns if float(c) < 0.15]
+    assert positions.loc[(64, "LDCNN"), "below t = 0.15"] == pytest.approx(
+        expected[small].round(2).mean(), nan_ok=True
+    )
+    fig = trained.plot([100.0] * len(trained.cecv.columns), "Si", ["0.05", "0.30"])
+    assert len(fig.axes) == 2 and fig.axes[0].get_xscale() == "log"
+    assert len(fig.axes[0].lines) == 4  # three models and the paper's LSTM
+    again = cecv_by_size(smoke, **kwargs)  # read back, nothing trained
+    assert again.cecv.equals(trained.cecv)

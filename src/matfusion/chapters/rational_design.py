@@ -13,7 +13,7 @@ its own test rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,10 @@ from matfusion.analysis.intervals import compare_mae_runs
 from matfusion.profiles import Profile
 
 __all__ = [
+    "CECV_SIZES",
     "FIGURE3_MODELS",
+    "CecvBySize",
+    "cecv_by_size",
     "MAE_CLAIMS",
     "RERUN",
     "cecv_over_seeds",
@@ -492,6 +495,126 @@ def conventions_display(effects: pd.DataFrame | None, profile_name: str) -> tupl
         f"{effects.attrs['n_compounds']:,} test compounds; CECV of the anchor compounds with "
         "three or more elements, random weights."
     )
+
+
+#: Training-set sizes of the CECV-against-size sweep (the paper trains on about 240,000
+#: formation-enthalpy rows; 60,000 is what these 2-core machines afford).
+CECV_SIZES = (3000, 20000, 60000)
+
+
+@dataclass
+class CecvBySize:
+    """CECV of Figure 3's models at several training-set sizes, one seed, the rerun
+    settings: ``cecv`` (rows: (model, training rows); columns: thresholds), ``mae`` (rows:
+    training rows; columns: model), what is missing and the command that makes it."""
+
+    cecv: pd.DataFrame
+    mae: pd.DataFrame
+    missing: list[str]
+    command: str
+
+    @property
+    def total(self) -> int:
+        """Runs and CECV records the section reads, stored or missing."""
+        return len(self.missing) + int(self.mae.notna().sum().sum()) + len(self.cecv)
+
+    def at(self, threshold: str) -> pd.DataFrame:
+        """CECV at one threshold (e.g. "0.05"): rows training rows, columns model."""
+        if self.cecv.empty:
+            return pd.DataFrame()
+        return self.cecv[threshold].unstack("model")
+
+    def positions(self) -> pd.DataFrame:
+        """Per training size and fused model: its mean position in the LSTM (1) to DCNN-K1
+        (0) band below and above t = 0.15 (the design wants >= 0.5 below, <= 0.5 above)."""
+        rows = {}
+        for size, table in self.cecv.groupby(level="size"):
+            position = reference_position(table.droplevel("size"))
+            if position.empty:
+                continue
+            small, large = _split_thresholds(list(position.columns))
+            for model in position.index:
+                rows[(size, model)] = {
+                    "below t = 0.15": position.loc[model, small].mean(),
+                    "above t = 0.15": position.loc[model, large].mean(),
+                }
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        if not frame.empty:
+            frame.index = pd.MultiIndex.from_tuples(frame.index, names=["size", "model"])
+        return frame
+
+    def plot(self, paper_lstm: Sequence[float], anchor: str, thresholds: Sequence[str]) -> Any:
+        """CECV against training rows, one panel per threshold, the paper's LSTM (trained on
+        the full set) as a dashed line."""
+        import matplotlib.pyplot as plt
+
+        all_thresholds = list(self.cecv.columns)
+        fig, axes = plt.subplots(1, len(thresholds), figsize=(4.2 * len(thresholds), 3.8),
+                                 squeeze=False)  # fmt: skip
+        for ax, threshold in zip(axes[0], thresholds, strict=True):
+            table = self.at(threshold)
+            for model in table.columns:
+                values = table[model].dropna()
+                ax.plot(values.index, values.to_numpy(), marker="o", label=model)
+            paper = paper_lstm[all_thresholds.index(threshold)]
+            ax.axhline(paper, color="black", ls="--", lw=1, label="LSTM, paper (full set)")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("training rows")
+            ax.set_ylabel(f"CECV (clusters of {anchor} compounds)")
+            ax.set_title(f"t = {threshold}")
+        axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+        fig.tight_layout()
+        return fig
+
+
+def cecv_by_size(
+    profile: Profile,
+    *,
+    dataset: str = "OQMD_Formation_Enthalpy",
+    models: Sequence[str] = FIGURE3_MODELS,
+    sizes: Sequence[int] | None = None,
+    seed: int = 0,
+    anchor: str = "Si",
+    mode: str = "authors",
+    train_missing: bool = False,
+    store: Any = None,
+) -> CecvBySize:
+    """The stored runs and CECV of ``models`` at each training size under
+    :func:`rerun_profile` (smoke: two tiny sizes, trained here), never retrained: a CECV
+    is read, or computed from a checkpoint on this machine."""
+    from matfusion.experiments import run_cecv
+    from matfusion.grid import Cell, collect_records
+
+    prof = rerun_profile(profile)
+    sizes = tuple(sizes or ((64, 128) if profile.name == "smoke" else CECV_SIZES))
+    cecv_rows, mae_rows, missing = {}, {}, []
+    for size in sizes:
+        cells = [Cell(model, dataset, None, seed, size) for model in models]
+        records, lacking = collect_records(cells, profile=prof, train_missing=train_missing,
+                                           store=store)  # fmt: skip
+        missing += [text for c in lacking for text in (c.label(), f"CECV of {c.label()}")]
+        for cell, record in zip([c for c in cells if c not in lacking], records, strict=True):
+            mae_rows.setdefault(size, {})[cell.model] = record["metrics"]["test_mae"]
+            found = run_cecv(record, anchor=anchor, mode=mode, store=store,
+                             retrain=train_missing)  # fmt: skip
+            if found is None:
+                missing.append(f"CECV of {cell.label()}")
+                continue
+            thresholds = [f"{t:.2f}" for t in found["thresholds"]]
+            cecv_rows[(cell.model, size)] = dict(zip(thresholds, found["cecv"], strict=True))
+    cecv = pd.DataFrame.from_dict(cecv_rows, orient="index")
+    if not cecv.empty:
+        cecv.index = pd.MultiIndex.from_tuples(cecv.index, names=["model", "size"])
+    mae = pd.DataFrame.from_dict(mae_rows, orient="index").reindex(columns=list(models))
+    mae.index.name = "training rows"
+    command = (
+        f"matfusion grid --models {','.join(models)} --datasets {dataset} --seeds {seed} "
+        f"--train-rows {','.join(map(str, sizes))} --profile {profile.name} "
+        f"--conventions {prof.conventions} --recipe {prof.recipe}"
+        + (f" --epochs {prof.epochs}" if prof.epochs else "")
+    )
+    return CecvBySize(cecv, mae, missing, command)
 
 
 def large_runs(
