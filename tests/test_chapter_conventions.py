@@ -29,3 +29,37 @@ def test_conventions_table_is_stored_and_read_back(tmp_path):
     assert again.equals(table) and again.attrs["anchor"] == "Si"
     with pytest.raises(ValueError, match="missing"):
         conventions_at_init(smoke, store=store, missing="train")
+
+
+def test_model_switches_keep_only_what_reaches_the_model():
+    from matfusion.chapters.conventions import model_switches
+
+    lgdcnn = [label for label, _ in model_switches("L-G-DCNN")]
+    assert lgdcnn == ["none", "region_skip", "element_order", "gate", "fraction_sinusoid", "all"]
+    v1 = [label for label, _ in model_switches("L-G-DCNN-V1")]
+    assert v1 == ["none", "v1_pool_axis", *lgdcnn[1:]]  # the pooling axis is V1's alone
+
+
+def test_conventions_trained_runs_each_switch_and_reads_it_back(tmp_path, monkeypatch):
+    from matfusion.chapters.conventions import conventions_trained
+
+    monkeypatch.setenv("MATFUSION_RESULTS", str(tmp_path))
+    store = ResultsStore(tmp_path)
+    smoke = get_profile("smoke")
+    empty = conventions_trained(smoke, models=("L-G-DCNN",), store=store)
+    assert len(empty.missing) == 12 and len(empty.commands) == 6
+    assert "--conventions matfusion-v1+gate=value --recipe plateau" in empty.commands[3]
+    trained = conventions_trained(smoke, models=("L-G-DCNN",), store=store, train_missing=True)
+    assert not trained.missing and trained.total == 12
+    runs = store.records(experiment="train")
+    assert sorted(r["config"]["conventions"]["name"] for r in runs) == sorted(
+        trained.table["conventions"]
+    )
+    table = trained.table.loc["L-G-DCNN"]
+    assert table.loc["none", "MAE change %"] == 0 and table.loc["none", "CECV change"] == 0
+    gate = table.loc["gate"]
+    assert gate["MAE change %"] == pytest.approx(
+        100 * (gate["test MAE"] / table.loc["none", "test MAE"] - 1)
+    )
+    again = conventions_trained(smoke, models=("L-G-DCNN",), store=store)
+    assert again.table.equals(trained.table)

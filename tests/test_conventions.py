@@ -90,6 +90,26 @@ def test_unknown_name_suggests_and_bad_values_raise() -> None:
         get_conventions(3)  # type: ignore[arg-type]
 
 
+def test_a_variant_name_builds_the_variant_and_bad_switches_say_why() -> None:
+    from matfusion.analysis.conventions_effect import convention_variants
+
+    for _label, conv in convention_variants():
+        assert get_conventions(conv.name) == conv  # every name replace() gives parses back
+    switched = get_conventions("matfusion-v1+element_order=fraction_desc+dcnn_k1_width=256")
+    assert switched.differences(V1) == {
+        "element_order": ("fraction_desc", "atomic_number"),
+        "dcnn_k1_width": (256, None),
+    }
+    with pytest.raises(KeyError, match="did you mean 'element_order'"):
+        get_conventions("matfusion-v1+element_ordr=fraction_desc")
+    with pytest.raises(KeyError, match="field=value"):
+        get_conventions("matfusion-v1+gate")
+    with pytest.raises(ValueError, match="element_order must be one of"):
+        get_conventions("matfusion-v1+element_order=random")
+    with pytest.raises(KeyError, match="did you mean 'authors'"):
+        get_conventions("author+gate=value")
+
+
 def test_to_dict_round_trips_through_json() -> None:
     for conv in CONVENTIONS.values():
         again = get_conventions(json.loads(json.dumps(conv.to_dict())))

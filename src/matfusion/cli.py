@@ -386,8 +386,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", help=f"override the profile's recipe: {' | '.join(RECIPES)}")
     p.add_argument(
         "--conventions",
-        choices=sorted(CONVENTIONS),
-        help="paper A's open choices (default: the profile's; authors = the authors' code)",
+        help=f"paper A's open choices: {' | '.join(sorted(CONVENTIONS))}, optionally with "
+        "switched fields, e.g. matfusion-v1+element_order=fraction_desc (default: the "
+        "profile's; authors = the authors' code)",
     )
     p.add_argument(
         "--device",

@@ -1,5 +1,6 @@
 """Chapter 03's section on model conventions: how far each of paper A's open choices moves
-CECV on its own, before training (:mod:`matfusion.analysis.conventions_effect`).
+CECV on its own, before training (:mod:`matfusion.analysis.conventions_effect`), and, with
+one trained run per switch (:func:`conventions_trained`), CECV and test MAE after it.
 
 The table is stored in the results store (experiment ``conventions_init``), keyed by the
 profile, the compounds, the conventions compared and the settings, so the book shows it
@@ -8,14 +9,23 @@ without rebuilding the models; ``missing="skip"`` answers None instead of comput
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from matfusion.profiles import Profile
 from matfusion.results import ResultsStore, cached_run
 
-__all__ = ["RECORD_VERSION", "conventions_at_init"]
+__all__ = [
+    "RECORD_VERSION",
+    "TrainedConventions",
+    "conventions_at_init",
+    "conventions_trained",
+    "model_switches",
+]
 
 #: Bump when the meaning of the stored table changes.
 RECORD_VERSION = 1
@@ -92,3 +102,113 @@ def conventions_at_init(
         table[column] = table[column].astype("Int64")
     table.attrs.update(threshold=threshold, anchor=anchor, n_compounds=record["n_compounds"])
     return table
+
+
+# --- trained: one run per switch -------------------------------------------------------------
+
+
+def _built_settings(model: str, conventions: Any) -> tuple[str, str]:
+    """What a convention changes in a built model (its config without the conventions'
+    own record) and in what it is fed (the element order): equal means the same run."""
+    import json
+
+    from matfusion.analysis.conventions_effect import _build, _vectors
+
+    built = _build(model, conventions, _vectors(model, None), 32, 0)
+    config = {k: v for k, v in built.config.items() if k not in ("conventions", "n_parameters")}
+    config["params"] = {k: v for k, v in config["params"].items() if k != "conventions"}
+    return json.dumps(config, sort_keys=True, default=str), conventions.element_order
+
+
+def model_switches(model: str) -> list[tuple[str, Any]]:
+    """The variants of :func:`~matfusion.analysis.conventions_effect.convention_variants`
+    (``matfusion-v1``, one field switched to the authors' value, all switched = ``authors``)
+    that build or feed ``model`` differently from ``matfusion-v1``: the runs worth training
+    (DCNN-K1's width, for one, does not touch L-G-DCNN)."""
+    from matfusion.analysis.conventions_effect import convention_variants
+
+    variants = convention_variants()
+    base = _built_settings(model, variants[0][1])
+    return [variants[0], *((label, conv) for label, conv in variants[1:]
+                           if _built_settings(model, conv) != base)]  # fmt: skip
+
+
+@dataclass
+class TrainedConventions:
+    """One trained run per (model, switched convention), seed 0 and the rerun recipe:
+    ``table`` has the test MAE and CECV(``threshold``) with their change from
+    ``matfusion-v1`` (rows: model, switched); ``missing`` and ``commands`` say what to run."""
+
+    table: pd.DataFrame
+    missing: list[str]
+    commands: list[str]
+    threshold: float
+
+    @property
+    def total(self) -> int:
+        return (
+            len(self.missing)
+            + int(self.table["test MAE"].notna().sum())
+            + int(self.table["CECV"].notna().sum())
+        )
+
+
+def conventions_trained(
+    profile: Profile,
+    *,
+    dataset: str = "OQMD_Formation_Enthalpy",
+    models: Sequence[str] = MODELS,
+    seed: int = 0,
+    anchor: str = "Si",
+    mode: str = "authors",
+    threshold: float = 0.05,
+    train_missing: bool = False,
+    store: Any = None,
+) -> TrainedConventions:
+    """The trained runs of :func:`model_switches` under the reruns' recipe (chapter 03's
+    :func:`~matfusion.chapters.rational_design.rerun_profile` with each variant's
+    conventions), read from the store (trained only with ``train_missing``), with their CECV
+    (read, or computed from a checkpoint on this machine; never retrained)."""
+    import shlex
+
+    from matfusion.chapters.rational_design import rerun_profile
+    from matfusion.experiments import run_cecv, run_training, stored_training
+
+    rerun = rerun_profile(profile)
+    rows, missing, commands = [], [], []
+    for model in models:
+        for label, conv in model_switches(model):
+            prof = replace(rerun, conventions=conv.name)
+            what = f"{model} / {dataset} seed {seed}, conventions {conv.name}"
+            if train_missing:
+                record = run_training(model, dataset, profile=prof, seed=seed, store=store,
+                                      progress=False)  # fmt: skip
+            else:
+                record = stored_training(model, dataset, profile=prof, seed=seed, store=store)
+            row = {"model": model, "switched": label, "conventions": conv.name,
+                   "test MAE": np.nan, "CECV": np.nan, "epochs run": np.nan}  # fmt: skip
+            if record is None:
+                missing += [what, f"CECV of {what}"]
+                commands.append(
+                    f"matfusion grid --models {model} --datasets {dataset} --seeds {seed} "
+                    f"--profile {profile.name} --conventions {shlex.quote(conv.name)} "
+                    f"--recipe {prof.recipe}" + (f" --epochs {prof.epochs}" if prof.epochs else "")
+                )
+            else:
+                row.update({"test MAE": record["metrics"]["test_mae"],
+                            "epochs run": record["epochs_run"]})  # fmt: skip
+                found = run_cecv(record, anchor=anchor, mode=mode, store=store,
+                                 retrain=train_missing)  # fmt: skip
+                if found is None:
+                    missing.append(f"CECV of {what}")
+                else:
+                    at = [f"{t:.2f}" for t in found["thresholds"]].index(f"{threshold:.2f}")
+                    row["CECV"] = found["cecv"][at]
+            rows.append(row)
+    table = pd.DataFrame(rows).set_index(["model", "switched"])
+    base = table.xs("none", level="switched")
+    for column, change in (("test MAE", "MAE change %"), ("CECV", "CECV change")):
+        reference = table.index.get_level_values("model").map(base[column])
+        delta = table[column].to_numpy() - np.asarray(reference, dtype=float)
+        table[change] = 100 * delta / np.asarray(reference, dtype=float) if "%" in change else delta
+    return TrainedConventions(table, missing, commands, threshold)

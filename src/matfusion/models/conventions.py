@@ -191,8 +191,10 @@ LEGACY_CONVENTIONS = "matfusion-v1"
 
 
 def get_conventions(spec: Conventions | str | Mapping[str, Any] | None = None) -> Conventions:
-    """A :class:`Conventions` from itself, a registered name (None: the default) or a dict
-    written by :meth:`Conventions.to_dict` (as stored in model configs)."""
+    """A :class:`Conventions` from itself, a registered name (None: the default), a
+    registered name with switched fields, ``"matfusion-v1+element_order=fraction_desc"``
+    (the names :meth:`Conventions.replace` gives; chapter 03 trains one run per switch), or
+    a dict written by :meth:`Conventions.to_dict` (as stored in model configs)."""
     if spec is None:
         spec = DEFAULT_CONVENTIONS
     if isinstance(spec, Conventions):
@@ -200,17 +202,46 @@ def get_conventions(spec: Conventions | str | Mapping[str, Any] | None = None) -
     if isinstance(spec, Mapping):
         return Conventions.from_dict(spec)
     if isinstance(spec, str):
+        base, *switches = spec.split("+")
         try:
-            return CONVENTIONS[spec]
+            conventions = CONVENTIONS[base]
         except KeyError:
-            close = difflib.get_close_matches(spec, list(CONVENTIONS), n=2, cutoff=0.4)
+            close = difflib.get_close_matches(base, list(CONVENTIONS), n=2, cutoff=0.4)
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise KeyError(
-                f"unknown conventions {spec!r}{hint} (registered: {', '.join(CONVENTIONS)})"
+                f"unknown conventions {base!r}{hint} (registered: {', '.join(CONVENTIONS)})"
             ) from None
+        return conventions.replace(**_parse_switches(spec, switches)) if switches else conventions
     raise TypeError(
         f"conventions must be a Conventions, a name or a dict, got {type(spec).__name__}"
     )
+
+
+def _parse_switches(spec: str, switches: list[str]) -> dict[str, Any]:
+    """``["field=value", ...]`` of a ``"base+field=value+..."`` spec (as
+    :meth:`Conventions.replace` names a variant) -> ``{field: value}``; values are Python
+    literals (``True``, ``256``, ``None``, tuples) or bare words (``features``)."""
+    import ast
+
+    known = [f.name for f in dataclasses.fields(Conventions) if f.name != "name"]
+    out: dict[str, Any] = {}
+    for switch in switches:
+        field_name, sep, text = switch.partition("=")
+        if not sep or field_name not in known:
+            close = difflib.get_close_matches(field_name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise KeyError(
+                f"conventions {spec!r}: {switch!r} is not field=value with a known field{hint} "
+                f"(fields: {', '.join(known)})"
+            )
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        if field_name == "fraction_resolution_overrides" and isinstance(value, Mapping):
+            value = tuple(value.items())
+        out[field_name] = value
+    return out
 
 
 def encoding_order(conventions: Conventions | str | Mapping[str, Any] | Any = None) -> ElementOrder:
