@@ -303,7 +303,7 @@ if not seeded_table.empty:
     display(
         seeded_table.style.format(precision=4, na_rep="–")
         .format("{:.0%}", subset=["at epoch cap"])
-        .format("{:.2f}", subset=["test R² (mean)"])
+        .format("{:.2f}", subset=["test R² (mean)", "test R² (min)"])
     )
 rerun_spread = cecv_over_seeds(seeded_cecv)
 if not rerun_spread.empty:
