@@ -157,7 +157,7 @@ def conventions_trained(
     profile: Profile,
     *,
     dataset: str = "OQMD_Formation_Enthalpy",
-    models: Sequence[str] = MODELS,
+    models: Sequence[str] | None = None,
     seed: int = 0,
     anchor: str = "Si",
     mode: str = "authors",
@@ -168,13 +168,15 @@ def conventions_trained(
     """The trained runs of :func:`model_switches` under the reruns' recipe (chapter 03's
     :func:`~matfusion.chapters.rational_design.rerun_profile` with each variant's
     conventions), read from the store (trained only with ``train_missing``), with their CECV
-    (read, or computed from a checkpoint on this machine; never retrained)."""
+    (read, or computed from a checkpoint on this machine; never retrained). ``models``
+    default: V1 and L-G-DCNN (smoke: L-G-DCNN only)."""
     import shlex
 
     from matfusion.chapters.rational_design import rerun_profile
     from matfusion.experiments import run_cecv, run_training, stored_training
 
     rerun = rerun_profile(profile)
+    models = models or (MODELS[-1:] if profile.name == "smoke" else MODELS)  # smoke: CI's time
     rows, missing, commands = [], [], []
     for model in models:
         for label, conv in model_switches(model):
