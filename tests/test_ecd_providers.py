@@ -59,8 +59,9 @@ def test_prepare_inputs_leaves_out_elements_and_keeps_named_materials(capsys) ->
 
 
 def test_comparison_is_paired_and_leaves_out_what_gpaw_cannot_compute(tmp_path) -> None:
-    """Same materials for both providers, GPAW's gaps removed from both; Magpie-only models
-    read no density, so their rows agree exactly (same stored runs)."""
+    """Same materials for every density source (smoke's defaults: promolecular valence, GPAW
+    valence, GPAW all-electron), GPAW's gaps removed from all; Magpie-only models read no
+    density, so their rows agree exactly (same stored runs)."""
     prof = replace(
         ecd_profile("smoke"),
         compare_max_materials=8,
@@ -75,16 +76,18 @@ def test_comparison_is_paired_and_leaves_out_what_gpaw_cannot_compute(tmp_path) 
     full = load_ecd_dataset(verbose=False)
     assert info["left_out_elements"] == ["Cl"]
     assert info["left_out_materials"] == int(full["elements"].str.contains(r"\bCl\b").sum())
-    assert info["materials"] == {"promolecular": 8, "gpaw": 8}
+    sources = ["promolecular-valence", "gpaw-valence", "gpaw-all-electron"]
+    assert info["sources"] == sources
+    assert info["materials"] == dict.fromkeys(sources, 8)
     assert set(table["provider"]) == {"promolecular", "gpaw"}
-    by = table.set_index(["provider", "model"])
+    by = table.set_index(["source", "model"])
     for model in ("RF+Magpie", "CNN+Magpie"):
-        assert by.loc[("gpaw", model), "R2"] == by.loc[("promolecular", model), "R2"]
-    assert len(store.records("ecd_cv")) == 2 * 2  # 2 models x 2 folds, shared by providers
-    per_fold = info["per_fold"]  # one R2 per provider, model and fold, for paired differences
-    assert len(per_fold) == 2 * 2 * 2
-    paired = per_fold.pivot_table(index=["model", "fold"], columns="provider", values="R2")
-    assert (paired["gpaw"] == paired["promolecular"]).all()  # Magpie models read no density
+        assert len({by.loc[(s, model), "R2"] for s in sources}) == 1
+    assert len(store.records("ecd_cv")) == 2 * 2  # 2 models x 2 folds, shared by sources
+    per_fold = info["per_fold"]  # one R2 per source, model and fold, for paired differences
+    assert len(per_fold) == 3 * 2 * 2
+    paired = per_fold.pivot_table(index=["model", "fold"], columns="source", values="R2")
+    assert paired.nunique(axis=1).eq(1).all()  # Magpie models read no density
 
     # the 8 materials are those with the fewest electrons per primitive cell, Cl left out
     records = store.records("ecd_cv")
@@ -109,7 +112,8 @@ def test_loeo_comparison_leaves_out_the_same_elements_for_every_provider(tmp_pat
     )
     elements = info["elements"]
     assert len(elements) == 2
-    assert info["materials"] == {"promolecular": 20, "gpaw": 20}
+    pair = {"promolecular-valence": 20, "gpaw-valence": 20}  # LOEO: the profile's pair
+    assert info["materials"] == pair
     records = store.records("ecd_loeo")
     assert sorted(r["config"]["element"] for r in records) == sorted(elements)  # shared runs
     frame = load_ecd_dataset(verbose=False).set_index("mp_id")
@@ -131,7 +135,7 @@ def test_loeo_comparison_leaves_out_the_same_elements_for_every_provider(tmp_pat
         ["bulk"], prof, design="loeo", models=["RF+Magpie"], only=["promolecular"],
         store=half_store, progress=False,
     )  # fmt: skip
-    assert half["materials"] == {"promolecular": 20} and half["elements"] == elements
+    assert half["materials"] == {"promolecular-valence": 20} and half["elements"] == elements
     assert {r["key"] for r in half_store.records("ecd_loeo")} == {r["key"] for r in records}
     with pytest.raises(ValueError, match="outside"):
         run_provider_comparison(["bulk"], prof, only=["chgcar"], store=store, progress=False)

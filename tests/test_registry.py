@@ -82,7 +82,7 @@ def test_named_registers_under_each_items_own_name() -> None:
 def test_every_kind_is_a_registry_with_its_kind_in_the_error() -> None:
     from matfusion.baselines import PEERS
     from matfusion.data import DATASETS
-    from matfusion.ecd.density import PROVIDERS
+    from matfusion.ecd.density import DENSITY_SOURCES, PROVIDERS
     from matfusion.ecd.models import ECD_MODELS, ECD_VARIANTS
     from matfusion.ecd.settings import ECD_PROFILES
     from matfusion.models import MODELS
@@ -97,6 +97,7 @@ def test_every_kind_is_a_registry_with_its_kind_in_the_error() -> None:
         "profile": PROFILES,
         "ECD profile": ECD_PROFILES,
         "density provider": PROVIDERS,
+        "density source": DENSITY_SOURCES,
         "ECD model": ECD_MODELS,
         "ECD architecture variant": ECD_VARIANTS,
     }
@@ -105,7 +106,9 @@ def test_every_kind_is_a_registry_with_its_kind_in_the_error() -> None:
         with pytest.raises(UnknownNameError, match=f"^unknown {kind} 'nope'"):
             reg["nope"]
     # items registered under their own names: the name in the record is the registry's
-    for reg in (MODELS, PEERS, DATASETS, RECIPES, PROFILES, ECD_PROFILES, PROVIDERS, ECD_MODELS):
+    named = (MODELS, PEERS, DATASETS, RECIPES, PROFILES, ECD_PROFILES, PROVIDERS, DENSITY_SOURCES,
+             ECD_MODELS)  # fmt: skip
+    for reg in named:
         assert all(item.name == name for name, item in reg.items())
 
 

@@ -546,10 +546,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "ecd",
-        help="paper B's sweeps: CV, leave-one-element-out, provider comparisons (resumable)",
+        help="paper B's sweeps: CV, leave-one-element-out, density comparisons (resumable)",
         description="Run (or resume) paper B's sweeps; `compare` is the CV once per density "
-        "provider (promolecular and GPAW), `compare-loeo` the LOEO runs once per provider "
-        "(--only and --models pick what one process runs, e.g. one provider each).",
+        "source (provider and valence setting: promolecular, GPAW all-electron, GPAW "
+        "valence; --sources picks them), `compare-loeo` the LOEO runs once per source "
+        "(--only and --models pick what one process runs, e.g. one source each).",
     )
     from matfusion.ecd.cli import add_sweep_arguments
 

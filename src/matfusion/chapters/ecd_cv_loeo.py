@@ -1,9 +1,10 @@
 """Chapter 11 (paper B's cross-validation, leave-one-element-out and t-SNE): the expected
 runs and what the store lacks, Table 2 and Tables 1 and 3 beside the paper's, the paired
-promolecular-against-GPAW comparisons, and the figures.
+comparisons of density sources (promolecular, GPAW all-electron and GPAW valence on the same
+folds; promolecular against GPAW in LOEO), and the figures.
 
 The chapter loads the runs, calls these and plots. The numbers its prose glues in come from
-:func:`cv_best_numbers`, :func:`provider_cv_numbers` and :func:`provider_loeo_numbers`; each
+:func:`cv_best_numbers`, :func:`pair_cv_numbers` and :func:`provider_loeo_numbers`; each
 returns the same glue names with a placeholder (:data:`NOT_STORED`) when the runs it needs
 are missing, so every name is glued on every execution path. Whether a paper's claim holds is
 decided by :mod:`matfusion.verdicts`, not here.
@@ -11,7 +12,11 @@ decided by :mod:`matfusion.verdicts`, not here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
+from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,10 +25,14 @@ import pandas as pd
 from matfusion.profiles import Profile
 
 __all__ = [
+    "CORE_PAIR",
     "EXERCISES",
     "NOT_STORED",
     "PROVIDERS",
     "TARGETS",
+    "VALENCE_COST",
+    "complete_sources",
+    "comparison_commands",
     "cv_best_numbers",
     "cv_table",
     "expected_runs",
@@ -34,23 +43,32 @@ __all__ = [
     "plot_loeo_r2",
     "plot_loeo_rmse_change",
     "plot_out_of_fold",
-    "plot_provider_r2",
+    "pair_cv_numbers",
+    "plot_source_r2",
     "plot_tsne",
-    "provider_cv_numbers",
-    "provider_cv_table",
     "provider_loeo_numbers",
     "provider_win_table",
+    "run_comparison",
     "run_label",
     "smoke_note",
+    "source_cv_table",
     "tsne_embeddings",
     "tsne_present",
     "unstored",
+    "valence_cost",
+    "valence_cost_sentence",
 ]
 
 #: What a glued number says when the runs it needs are not stored.
 NOT_STORED = "not stored yet"
-#: The density providers the page compares.
+#: The density providers the page's LOEO comparison pairs (under the profile's valence
+#: setting); the CV comparison pairs density sources
+#: (:func:`matfusion.ecd.experiments.comparison_sources`).
 PROVIDERS = ("promolecular", "gpaw")
+#: The pair of sources that differs only in the cores: GPAW valence minus all-electron.
+CORE_PAIR = ("gpaw-all-electron", "gpaw-valence")
+#: The measured cost of the GPAW valence densities (``benchmarks/gpaw_valence_cost.py``).
+VALENCE_COST = Path("benchmarks") / "results" / "gpaw_valence_cost_cpu.json"
 #: The moduli a glue name can be about (each is glued, run or not).
 TARGETS = ("bulk", "shear")
 
@@ -158,16 +176,57 @@ def cv_best_numbers(ours: pd.DataFrame, paper_cv: pd.DataFrame) -> dict[str, str
     return out
 
 
-# --- promolecular against GPAW -------------------------------------------------------------
+# --- density sources: promolecular, GPAW all-electron, GPAW valence ------------------------
+
+
+def run_comparison(
+    targets: Sequence[str],
+    ecd: Any,
+    sources: Sequence[str],
+    *,
+    settled: Sequence[str] = (),
+    **options: Any,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """:func:`matfusion.ecd.experiments.run_provider_comparison` of ``sources``, with the
+    store lookups of every source outside ``settled`` marked optional
+    (:func:`matfusion.results.optional_lookups`): runs still to be computed, which the page
+    lists as missing. One table and info, as one call returns them."""
+    from matfusion.ecd.experiments import run_provider_comparison
+    from matfusion.results import optional_lookups
+
+    tables, infos = [], []
+    for group, optional in (
+        ([s for s in sources if s in settled], False),
+        ([s for s in sources if s not in settled], True),
+    ):
+        if not group:
+            continue
+        with optional_lookups() if optional else nullcontext():
+            table, info = run_provider_comparison(
+                targets, ecd, list(sources), only=group, **options
+            )
+        tables.append(table)
+        infos.append(info)
+    info = dict(infos[0])
+    sizes = {k: n for part in infos for k, n in part["materials"].items()}
+    info["materials"] = {s: sizes[s] for s in sources if s in sizes}
+    runs = [i["per_fold"] for i in infos if len(i["per_fold"])]
+    info["per_fold"] = pd.concat(runs, ignore_index=True) if runs else infos[0]["per_fold"]
+    if "elements" in info:
+        info["elements"] = next((i["elements"] for i in infos if i["elements"]), None)
+    parts = [t for t in tables if not t.empty]
+    return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()), info
 
 
 def materials_sentence(info: dict[str, Any], folds: int | None = None) -> str:
-    """The materials a provider comparison ran on, and what it leaves out, as glue text."""
+    """The materials a comparison of density sources ran on, and what it leaves out, as
+    glue text."""
     from matfusion.ecd.tables import left_out_sentence
 
     sizes = info["materials"]
+    every = "Both" if len(sizes) == 2 else f"All {len(sizes)}"
     head = (
-        f"Both providers: the same {next(iter(sizes.values()))} materials"
+        f"{every} density sources: the same {next(iter(sizes.values()))} materials"
         if len(set(sizes.values())) == 1
         else "Materials: " + ", ".join(f"{n} with {p} densities" for p, n in sizes.items())
     )
@@ -176,43 +235,102 @@ def materials_sentence(info: dict[str, Any], folds: int | None = None) -> str:
     return f"{head}. " + (left_out_sentence(info) or "No material is left out.")
 
 
-def provider_cv_table(by_provider: pd.DataFrame, per_fold: pd.DataFrame) -> pd.DataFrame:
-    """CV R2 and RMSE per target and model under each provider, with the R2 gain of GPAW over
-    promolecular paired by fold (mean, sd over folds, folds GPAW better); empty unless both
-    providers have runs."""
-    if by_provider.empty or by_provider["provider"].nunique() < 2:
+def complete_sources(expected: dict[tuple, str], per_fold: pd.DataFrame) -> list[str]:
+    """The sources all of whose ``expected`` runs (keyed source, model, target, fold, repeat
+    as :func:`expected_runs` with ``providers=sources``) are in ``per_fold``."""
+    have = {
+        (r["source"], r["model"], r["target"], r["fold"], r["repeat"])
+        for r in per_fold.to_dict("records")
+    }
+    sources = list(dict.fromkeys(key[0] for key in expected))
+    return [s for s in sources if all(k in have for k in expected if k[0] == s)]
+
+
+def _r2_gain(per_fold: pd.DataFrame, pair: tuple[str, str]) -> pd.DataFrame:
+    """Per target and model: the R2 of ``pair[1]`` minus ``pair[0]``, paired by fold
+    (:func:`matfusion.ecd.tables.paired_runs`): mean, sd over folds, folds better, runs."""
+    from matfusion.ecd.tables import paired_runs
+
+    wide = paired_runs(per_fold, "fold", pair, by="source")
+    if wide.empty:
         return pd.DataFrame()
-    table = by_provider.pivot_table(
-        index=["target", "model"], columns="provider", values=["R2", "RMSE_GPa"], sort=False
+    gain = (wide[f"R2 {pair[1]}"] - wide[f"R2 {pair[0]}"]).groupby(["target", "model"], sort=False)
+    return pd.DataFrame(
+        {
+            "mean": gain.mean(),
+            "sd over folds": gain.std(),
+            "better": gain.apply(lambda g: int((g > 0).sum())),
+            "runs": gain.size(),
+        }
     )
-    runs = per_fold.pivot_table(
-        index=["target", "model", "repeat", "fold"], columns="provider", values="R2"
+
+
+def gain_column(pair: tuple[str, str]) -> str:
+    """The table's column of a pair's paired R2 difference."""
+    return f"R2 gain, {pair[1]} - {pair[0]}"
+
+
+def source_cv_table(
+    by_source: pd.DataFrame,
+    per_fold: pd.DataFrame,
+    sources: Sequence[str],
+    density_models: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """CV R2 and RMSE per target and model under each of ``sources`` side by side (NaN where
+    a source has no run), and for every pair of them in which a density model (of
+    ``density_models``; default every ECD model that reads a density) has paired runs, the R2
+    gain of the later source over the earlier, paired by fold (mean, sd over folds, folds
+    better); empty unless two sources have runs. (Magpie-only models read no density: their
+    runs are shared, so every source has them and their gain is 0.)"""
+    if density_models is None:
+        from matfusion.ecd.experiments import DENSITY_MODELS
+
+        density_models = DENSITY_MODELS
+    if by_source.empty or by_source["source"].nunique() < 2:
+        return pd.DataFrame()
+    table = by_source.pivot_table(
+        index=["target", "model"], columns="source", values=["R2", "RMSE_GPa"], sort=False
     )
-    gain = (runs["gpaw"] - runs["promolecular"]).groupby(["target", "model"], sort=False)
-    column = "R2 gain, GPAW - promolecular"
-    table[(column, "mean")] = gain.mean()
-    table[(column, "sd over folds")] = gain.std()
-    table[(column, "folds GPAW better")] = gain.apply(lambda g: f"{int((g > 0).sum())} of {len(g)}")
+    table = table.reindex(columns=pd.MultiIndex.from_product([["R2", "RMSE_GPa"], list(sources)]))
+    for pair in combinations(sources, 2):
+        gain = _r2_gain(per_fold, pair)
+        if gain.empty or not gain.index.get_level_values("model").isin(density_models).any():
+            continue
+        column = gain_column(pair)
+        table[(column, "mean")] = gain["mean"]
+        table[(column, "sd over folds")] = gain["sd over folds"]
+        table[(column, "folds better")] = [
+            None if pd.isna(n) else f"{int(b)} of {int(n)}"  # NaN: no paired run in this cell
+            for b, n in zip(
+                gain["better"].reindex(table.index), gain["runs"].reindex(table.index),
+                strict=True,
+            )
+        ]  # fmt: skip
     return table
 
 
-def provider_cv_numbers(
-    table: pd.DataFrame,
+def pair_cv_numbers(
     per_fold: pd.DataFrame,
+    pair: tuple[str, str],
     complete: bool,
     density_models: Sequence[str],
     se_rule: float = 1.0,
+    prefix: str = "pcv",
 ) -> dict[str, str]:
-    """Glue text for the paired CV comparison: density-model cells, folds per cell, cells
-    where GPAW's mean R2 gain exceeds ``se_rule`` standard errors (better) or falls below
-    minus that (worse), and the largest gain. :data:`NOT_STORED` unless ``complete``."""
-    keys = ("pcv_cells", "pcv_runs", "pcv_better", "pcv_worse", "pcv_best", "pcv_best_gain")
-    if table.empty or not complete:
-        return {**dict.fromkeys(keys, NOT_STORED), "pcv_rule": f"{se_rule:g}"}
-    column = "R2 gain, GPAW - promolecular"
-    mean, sd = table[(column, "mean")], table[(column, "sd over folds")]
+    """Glue text for one pair of the CV comparison (``pair[1]`` against ``pair[0]``, paired
+    by fold): ``<prefix>_cells`` density-model cells, ``_runs`` folds per cell, ``_better``
+    and ``_worse`` cells where the mean R2 gain exceeds ``se_rule`` standard errors or falls
+    below minus that, ``_best`` and ``_best_gain`` the largest gain, and ``_rule``.
+    :data:`NOT_STORED` unless ``complete`` (both sources' runs all stored)."""
+    names = ("cells", "runs", "better", "worse", "best", "best_gain")
+    keys = [f"{prefix}_{n}" for n in names]
+    rule = {f"{prefix}_rule": f"{se_rule:g}"}
+    gain = _r2_gain(per_fold, pair) if complete else pd.DataFrame()
+    if gain.empty:
+        return {**dict.fromkeys(keys, NOT_STORED), **rule}
+    mean, sd = gain["mean"], gain["sd over folds"]
     is_density = mean.index.get_level_values("model").isin(density_models)
-    n_runs = int(per_fold.groupby(["target", "model", "provider"]).size().max())
+    n_runs = int(gain["runs"].max())
     stderr = se_rule * sd / np.sqrt(n_runs)
     best = mean[is_density].idxmax()
     values = (
@@ -223,7 +341,44 @@ def provider_cv_numbers(
         f"{best[1]} on {best[0]} modulus",
         f"{mean[best]:+.3f} ± {sd[best]:.3f}",
     )
-    return {**dict(zip(keys, values, strict=True)), "pcv_rule": f"{se_rule:g}"}
+    return {**dict(zip(keys, values, strict=True)), **rule}
+
+
+def comparison_commands(profile_name: str, missing_sources: Sequence[str]) -> list[str]:
+    """The command computing each source's missing runs of the CV comparison, one process
+    per source (the default sources of ``matfusion ecd compare`` are the page's)."""
+    return [f"matfusion ecd compare --profile {profile_name} --only {s}" for s in missing_sources]
+
+
+def valence_cost(path: str | Path | None = None) -> dict[str, Any] | None:
+    """The measured cost of the GPAW valence densities (:data:`VALENCE_COST` under the
+    repository, written by ``benchmarks/gpaw_valence_cost.py``), or None without the file."""
+    from matfusion.config import repo_root
+
+    path = Path(path) if path is not None else repo_root() / VALENCE_COST
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def valence_cost_sentence(cost: dict[str, Any] | None, grid: int) -> str:
+    """One sentence citing the measured estimate of the GPAW valence densities on ``grid``
+    (empty without a measurement at that grid): CPU-hours, the scaling assumed, what was
+    measured, when, and the file."""
+    if cost is None or cost.get("grid") != grid:
+        return ""
+    est = cost["estimate"]
+    measured = ", ".join(f"{m['formula']} {m['valence']['cpu_s']:.1f} s" for m in cost["measured"])
+    check = cost.get("cross_check", {}).get("cpu_hours")
+    return (
+        f"The slow part is the GPAW valence densities of the {cost['materials']} materials "
+        f"on the {grid}^3 grid, not computed here yet: about {est['cpu_hours']:.1f} CPU-hours "
+        f"on one thread (measured: {measured} per material, {cost['date'][:10]}; "
+        f"{est['scaling']}, the exponent fitted to the stored all-electron GPAW times"
+        + (f"; scaling those by the measured valence/all-electron ratio gives {check:.1f}"
+           if check is not None else "")
+        + f"; `{VALENCE_COST.as_posix()}`)."
+    )  # fmt: skip
 
 
 # --- Tables 1 and 3 ------------------------------------------------------------------------
@@ -381,18 +536,34 @@ def plot_out_of_fold(
     return fig
 
 
-def plot_provider_r2(table: pd.DataFrame, targets: Sequence[str], grid: int) -> Any:
-    """CV R2 per model under both providers, one panel per target."""
+#: Bar colours of the density sources (promolecular grey, GPAW red and blue).
+SOURCE_COLORS = {
+    "promolecular-all-electron": "#999999",
+    "promolecular-valence": "#cccccc",
+    "gpaw-all-electron": "#d62728",
+    "gpaw-valence": "#1f77b4",
+}
+
+
+def plot_source_r2(table: pd.DataFrame, targets: Sequence[str], grid: int) -> Any:
+    """CV R2 per model under each density source with runs, one panel per target; one
+    legend below, naming a source whose runs are not stored for every model."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(targets), figsize=(5 * len(targets), 3.2), squeeze=False)
+    gaps: set[str] = set()
     for ax, target in zip(axes[0], targets, strict=True):
-        part = table.loc[target, "R2"][list(PROVIDERS)]
-        part.plot.barh(ax=ax, color=["#999999", "#d62728"])
+        part = table.loc[target, "R2"].dropna(axis=1, how="all")
+        gaps |= {s for s in part.columns if part[s].isna().any()}
+        part.plot.barh(ax=ax, color=[SOURCE_COLORS.get(s, "#2ca02c") for s in part.columns],
+                       legend=False)  # fmt: skip
         ax.set_xlabel("CV R2")
         ax.set_title(f"{target} modulus, {grid}^3 grid")
         ax.set_xlim(min(0.0, float(part.min().min())), 1.0)
-    axes[0][0].legend(title="density")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    labels = [f"{s} (not stored for every model)" if s in gaps else s for s in labels]
+    fig.legend(handles, labels, title="density source", loc="upper center",
+               bbox_to_anchor=(0.5, 0), ncol=len(labels))  # fmt: skip
     fig.tight_layout()
     return fig
 
@@ -534,20 +705,21 @@ def _answer_elements(profile: Profile, elements: Sequence[str] = ("F", "Cs")) ->
 
 
 def _answer_se_rule(profile: Profile, se_rule: float = 2.0) -> str:
-    from matfusion.ecd.experiments import DENSITY_MODELS, run_provider_comparison
+    from matfusion.ecd.experiments import DENSITY_MODELS, pair_sources, run_provider_comparison
     from matfusion.ecd.settings import ecd_profile_for
 
     ecd = ecd_profile_for(profile.name)[0]
-    by_provider, info = run_provider_comparison(list(TARGETS), ecd, progress=False,
-                                                missing="skip")  # fmt: skip
-    table = provider_cv_table(by_provider, info["per_fold"])
-    if table.empty:
-        raise ValueError(f"the paired promolecular/GPAW CV runs of `{ecd.name}` are not stored")
-    one = provider_cv_numbers(table, info["per_fold"], True, DENSITY_MODELS, 1.0)
-    two = provider_cv_numbers(table, info["per_fold"], True, DENSITY_MODELS, se_rule)
+    pair = pair_sources(ecd)
+    _, info = run_provider_comparison(list(TARGETS), ecd, pair, progress=False,
+                                      missing="skip")  # fmt: skip
+    one = pair_cv_numbers(info["per_fold"], pair, True, DENSITY_MODELS, 1.0)
+    two = pair_cv_numbers(info["per_fold"], pair, True, DENSITY_MODELS, se_rule)
+    if two["pcv_cells"] == NOT_STORED:
+        raise ValueError(f"the paired {pair[0]}/{pair[1]} CV runs of `{ecd.name}` are not stored")
     return (
         f"Of {two['pcv_cells']} density-model cells ({two['pcv_runs']} paired folds each), "
-        f"GPAW's mean R² gain exceeds {se_rule:g} standard errors in {two['pcv_better']} and "
+        f"GPAW's mean R² gain over the promolecular density ({pair[1]} against {pair[0]}) "
+        f"exceeds {se_rule:g} standard errors in {two['pcv_better']} and "
         f"falls below minus that in {two['pcv_worse']} (at one standard error: "
         f"{one['pcv_better']} better, {one['pcv_worse']} worse). A stricter rule moves cells "
         "from 'better' or 'worse' to 'tie'; the largest gain is "

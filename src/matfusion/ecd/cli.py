@@ -232,10 +232,20 @@ def add_sweep_arguments(parser: Any) -> None:
     parser.add_argument("what", nargs="*", default=["cv", "loeo"], choices=SWEEPS)
     parser.add_argument("--profile", default="standard", help="smoke | standard | paper")
     parser.add_argument(
+        "--sources",
+        default=None,
+        help="density sources of compare/compare-loeo, comma-separated, from "
+        "promolecular-all-electron, promolecular-valence, gpaw-all-electron, gpaw-valence "
+        "(default compare: the profile's promolecular, GPAW with the same valence setting "
+        "and GPAW with the other; compare-loeo: the first two; the old two-provider "
+        "comparison of standard: promolecular-all-electron,gpaw-all-electron)",
+    )
+    parser.add_argument(
         "--only",
         default=None,
-        choices=["promolecular", "gpaw"],
-        help="run one provider's half of compare/compare-loeo (same materials as the whole)",
+        help="run only these sources' part of compare/compare-loeo, comma-separated (a "
+        "provider's name, e.g. gpaw, stands for its sources), on the whole comparison's "
+        "materials",
     )
     parser.add_argument(
         "--models",
@@ -261,7 +271,15 @@ def add_sweep_arguments(parser: Any) -> None:
 
 def sweep_command(args: Any) -> int:
     """Run (or resume) the sweeps ``args.what`` of paper B; stored runs are reused."""
-    from matfusion.ecd.experiments import run_all, run_density_comparison, run_provider_comparison
+    from matfusion.ecd.density import parse_sources
+    from matfusion.ecd.experiments import (
+        comparison_sources,
+        pair_sources,
+        run_all,
+        run_density_comparison,
+        run_provider_comparison,
+        select_sources,
+    )
     from matfusion.ecd.models import ECD_MODELS
     from matfusion.ecd.settings import ecd_profile
 
@@ -273,6 +291,8 @@ def sweep_command(args: Any) -> int:
     unknown = sorted(set(models or ()) - set(ECD_MODELS))
     if unknown:
         raise KeyError(f"--models: unknown {unknown}; known: {', '.join(ECD_MODELS)}")
+    sources = parse_sources(args.sources) if args.sources is not None else None
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     prof = ecd_profile(
         args.profile,
         variant=args.variant,
@@ -282,6 +302,9 @@ def sweep_command(args: Any) -> int:
         patience=args.patience,
     )
     progress = not args.quiet
+    for what, design in (("compare", "cv"), ("compare-loeo", "loeo")):
+        if what in args.what:  # a name outside the comparison: one line, before any run
+            select_sources(only, sources or comparison_sources(prof, design))
     sweeps = [w for w in args.what if w in ("cv", "loeo")]
     if sweeps:
         results = run_all(prof, sweeps, progress=progress)
@@ -294,17 +317,19 @@ def sweep_command(args: Any) -> int:
         table, info = run_provider_comparison(
             ["bulk", "shear"],
             prof,
+            sources,
             design=design,
             models=models,
-            only=[args.only] if args.only else None,
+            only=only,
             progress=progress,
         )
         print(
-            f"{what}: materials per provider: {info['materials']}; "
+            f"{what}: materials per density source: {info['materials']}; "
             f"left out: {info['left_out_elements']}"
         )
         print(table.round(3).to_string(index=False))
-        if design == "cv" and args.only is None:
+        ran = sources or comparison_sources(prof, design)
+        if design == "cv" and only is None and set(pair_sources(prof)) <= set(ran):
             moved = run_density_comparison(prof, progress=progress)
             print(f"density differences stored for {len(moved)} materials")
     return 0

@@ -46,6 +46,10 @@ density it adds the missing charge at the nucleus), and that error is 1.5 % at t
 refinement (MgO: 16.24 of 16 electrons) but 0.1 % at fourfold (16.02). The remainder is
 removed by rescaling to the setups' valence count (``native_electrons`` in the metadata
 records the count before). Both providers' valence densities hold exactly the valence count.
+
+A *density source* (:data:`DENSITY_SOURCES`) names a provider with its valence setting
+(``promolecular-all-electron``, ``promolecular-valence``, ``gpaw-all-electron``,
+``gpaw-valence``): what the comparisons of densities compare, on the same folds.
 """
 
 from __future__ import annotations
@@ -71,11 +75,13 @@ from matfusion.io import atomic_write
 from matfusion.registry import Registry
 
 __all__ = [
+    "DENSITY_SOURCES",
     "PROVIDERS",
     "ChgcarProvider",
     "DensityError",
     "DensityProvider",
     "DensityResult",
+    "DensitySource",
     "GpawProvider",
     "PromolecularProvider",
     "compute_densities",
@@ -85,10 +91,13 @@ __all__ = [
     "free_atom_density",
     "free_atom_valence_density",
     "get_provider",
+    "get_source",
     "gpaw_available",
     "gpaw_setup_elements",
     "gpaw_unsupported",
+    "parse_sources",
     "resample",
+    "source_name",
     "structure_hash",
     "valence_electrons",
     "valence_states",
@@ -727,6 +736,73 @@ def get_provider(name: str, **settings: Any) -> DensityProvider:
     """A provider by name (``promolecular``, ``gpaw``, ``chgcar``) with its settings; an
     unknown name is one line with the close matches."""
     return PROVIDERS[name](**settings)
+
+
+@dataclass(frozen=True)
+class DensitySource:
+    """A density a CNN can read: a provider and whether it holds the valence electrons only
+    (the module docstring defines valence). What a comparison of densities compares: the
+    same provider all-electron and valence-only are two sources."""
+
+    name: str
+    provider: str
+    valence: bool
+    label: str
+
+    def settings(self) -> dict[str, Any]:
+        """The provider's settings this source implies (those of
+        :func:`matfusion.ecd.settings.provider_settings` for a profile with this provider and
+        valence setting, so a source's runs are the stored runs of such a profile)."""
+        return {"valence": True} if self.valence else {}
+
+    def provider_instance(self) -> DensityProvider:
+        return get_provider(self.provider, **self.settings())
+
+
+#: Every density source, by name; ``promolecular-*`` are superposed free atoms (not DFT),
+#: ``gpaw-*`` self-consistent PBE densities. The chgcar provider reads what a file holds
+#: (VASP's valence density) and is no source of its own.
+DENSITY_SOURCES: Registry[DensitySource] = Registry.named(
+    "density source",
+    [
+        DensitySource("promolecular-all-electron", "promolecular", False,
+                      "promolecular, all-electron"),
+        DensitySource("promolecular-valence", "promolecular", True, "promolecular, valence"),
+        DensitySource("gpaw-all-electron", "gpaw", False, "GPAW, all-electron"),
+        DensitySource("gpaw-valence", "gpaw", True, "GPAW, valence"),
+    ],
+)  # fmt: skip
+
+
+def get_source(name: str) -> DensitySource:
+    """A density source by name; an unknown name is one line with the close matches."""
+    return DENSITY_SOURCES[name]
+
+
+def source_name(provider: str, valence: bool) -> str:
+    """The name of the source of ``provider`` with (or without) ``valence``: what a profile
+    with these settings reads (``gpaw``, False: ``gpaw-all-electron``)."""
+    for source in DENSITY_SOURCES.values():
+        if source.provider == provider and source.valence == bool(valence):
+            return source.name
+    if provider not in PROVIDERS:
+        raise PROVIDERS.unknown(provider)
+    raise ValueError(f"the {provider} provider has no density source (it reads files as they are)")
+
+
+def parse_sources(text: str | Sequence[str]) -> list[str]:
+    """Source names from ``"a,b,c"`` (or a list), in order, each checked: an unknown name is
+    one line with the close matches, a repeated name or an empty list a ``ValueError``."""
+    names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text)
+    names = [n for n in names if n]
+    if not names:
+        raise ValueError(f"name at least one density source (valid: {', '.join(DENSITY_SOURCES)})")
+    for name in names:
+        DENSITY_SOURCES[name]  # unknown: UnknownNameError with the close matches
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"density source(s) named twice: {', '.join(repeated)}")
+    return names
 
 
 # --------------------------------------------------------------------------- cached batches

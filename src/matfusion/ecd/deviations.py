@@ -153,13 +153,14 @@ def provider_effect(profile: EcdProfile, store: Any = None) -> str | None:
     between the atoms (median over materials), as chapters 10 and 11 show them."""
     from matfusion.ecd.experiments import (
         DENSITY_MODELS,
+        pair_sources,
         run_density_comparison,
         run_provider_comparison,
     )
 
     _, info = run_provider_comparison(
-        ["bulk", "shear"], profile, models=list(DENSITY_MODELS), store=store, progress=False,
-        missing="skip",
+        ["bulk", "shear"], profile, pair_sources(profile), models=list(DENSITY_MODELS),
+        store=store, progress=False, missing="skip",
     )  # fmt: skip
     runs = info["per_fold"]
     parts = []

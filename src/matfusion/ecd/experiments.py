@@ -1,5 +1,5 @@
 """Paper B's experiments: 5-fold CV, leave-one-element-out, the external structures and the
-density-provider comparisons, one stored record per run.
+comparisons of density sources (provider and valence setting), one stored record per run.
 
 Every (model, target, fold or element, repeat) run is one record in the results store
 (experiments ``ecd_cv``, ``ecd_loeo``, ``ecd_external``, ``ecd_density_diff``), keyed by its
@@ -23,7 +23,7 @@ import pandas as pd
 
 from matfusion import provenance
 from matfusion.ecd.data import contains_any, load_ecd_dataset, loeo_elements, loeo_split, structures
-from matfusion.ecd.density import get_provider
+from matfusion.ecd.density import DENSITY_SOURCES, PROVIDERS, get_provider, parse_sources
 from matfusion.ecd.fitting import (
     RECORD_VERSION,
     TARGETS,
@@ -35,8 +35,15 @@ from matfusion.ecd.fitting import (
     prepare_inputs,
 )
 from matfusion.ecd.models import ECD_MODELS, get_ecd_model
-from matfusion.ecd.settings import EcdProfile, ecd_profile, provider_settings
+from matfusion.ecd.settings import (
+    EcdProfile,
+    ecd_profile,
+    profile_source,
+    provider_settings,
+    with_source,
+)
 from matfusion.ecd.tables import cv_summary, loeo_summary
+from matfusion.registry import unknown_name
 from matfusion.results import ResultsStore, cached_run
 from matfusion.train.metrics import regression_metrics
 
@@ -45,12 +52,15 @@ __all__ = [
     "LOEO_MODELS",
     "RECORD_VERSION",
     "comparison_left_out",
+    "comparison_sources",
+    "pair_sources",
     "run_all",
     "run_cv",
     "run_density_comparison",
     "run_external",
     "run_loeo",
     "run_provider_comparison",
+    "select_sources",
 ]
 
 #: The paper's LOEO tables compare these four (its fifth, CGCNN, is not reproduced here).
@@ -316,13 +326,57 @@ def run_external(
     return out
 
 
+def pair_sources(profile: str | EcdProfile = "standard") -> tuple[str, str]:
+    """The two-provider comparison: promolecular and GPAW densities under the profile's
+    valence setting (``standard``: both all-electron, as its stored comparison runs)."""
+    prof = ecd_profile(profile) if isinstance(profile, str) else profile
+    return profile_source(prof, "promolecular"), profile_source(prof, "gpaw")
+
+
+def comparison_sources(profile: str | EcdProfile = "standard", design: str = "cv") -> tuple:
+    """The density sources a comparison runs by default. CV: the promolecular density of the
+    profile's valence setting, GPAW with the same setting and GPAW with the other one
+    (``standard``: ``promolecular-all-electron``, ``gpaw-all-electron``, ``gpaw-valence``),
+    so that one pair changes only the provider (DFT or free atoms) and the other only the
+    valence setting (cores or not); LOEO: the first two (:func:`pair_sources`)."""
+    prof = ecd_profile(profile) if isinstance(profile, str) else profile
+    pair = pair_sources(prof)
+    if design == "loeo":
+        return pair
+    other = replace(prof, valence=not prof.valence)
+    return (*pair, profile_source(other, "gpaw"))
+
+
+def _provider_of(name: str) -> str:
+    """A source's provider; a provider's name is its own (older callers name providers)."""
+    return DENSITY_SOURCES[name].provider if name in DENSITY_SOURCES else PROVIDERS[name].name
+
+
+def select_sources(only: Sequence[str] | None, sources: Sequence[str]) -> list[str]:
+    """The ``sources`` that ``only`` names: source names, or a provider's name for its
+    sources among them (``gpaw``: ``gpaw-all-electron`` and ``gpaw-valence``). None: all. A
+    name outside ``sources`` is a ``ValueError``."""
+    if only is None:
+        return list(sources)
+    chosen = set()
+    for name in only:
+        hits = [s for s in sources if name in (s, _provider_of(s))]
+        if not hits and name not in DENSITY_SOURCES and name not in PROVIDERS:
+            raise unknown_name("density source", name, [*DENSITY_SOURCES, *PROVIDERS])
+        if not hits:
+            raise ValueError(f"only={list(only)}: {name!r} names no source of {list(sources)} "
+                             "(it is outside the comparison)")  # fmt: skip
+        chosen.update(hits)
+    return [s for s in sources if s in chosen]
+
+
 def _comparison_set(
-    prof: EcdProfile, providers: Sequence[str]
+    prof: EcdProfile, sources: Sequence[str]
 ) -> tuple[pd.DataFrame, list[str], list[str] | None]:
-    """The full dataset, the elements left out of a provider comparison, and the kept ids
-    (None: every material without those elements)."""
+    """The full dataset, the elements left out of a comparison of density sources, and the
+    kept ids (None: every material without those elements)."""
     full = load_ecd_dataset(verbose=False)
-    lacking = _lacking(prof, providers)
+    lacking = _lacking(prof, sources)
     ids = None
     if prof.compare_max_materials is not None:
         usable = full[~contains_any(full, lacking)]
@@ -335,17 +389,19 @@ def _comparison_set(
     return full, lacking, ids
 
 
-def _lacking(prof: EcdProfile, providers: Sequence[str]) -> list[str]:
-    return sorted(prof.gpaw_exclude_elements) if "gpaw" in providers else []
+def _lacking(prof: EcdProfile, sources: Sequence[str]) -> list[str]:
+    gpaw = any(_provider_of(s) == "gpaw" for s in sources)
+    return sorted(prof.gpaw_exclude_elements) if gpaw else []
 
 
 def comparison_left_out(
-    profile: str | EcdProfile = "standard", providers: Sequence[str] = ("promolecular", "gpaw")
+    profile: str | EcdProfile = "standard", sources: Sequence[str] = ("promolecular", "gpaw")
 ) -> dict[str, Any]:
-    """What the provider comparison leaves out for every provider: ``left_out_elements``
-    (those GPAW has no PAW setup for) and ``left_out_materials`` (how many contain one)."""
+    """What a comparison of ``sources`` (density sources, or providers' names) leaves out for
+    every source: ``left_out_elements`` (those GPAW has no PAW setup for, when a GPAW source
+    takes part) and ``left_out_materials`` (how many contain one)."""
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
-    lacking = _lacking(prof, providers)
+    lacking = _lacking(prof, sources)
     full = load_ecd_dataset(verbose=False)
     return {
         "left_out_elements": lacking,
@@ -356,7 +412,7 @@ def comparison_left_out(
 def run_provider_comparison(
     targets: Sequence[str],
     profile: str | EcdProfile = "standard",
-    providers: Sequence[str] = ("promolecular", "gpaw"),
+    sources: Sequence[str] | str | None = None,
     *,
     design: str = "cv",
     models: Sequence[str] | None = None,
@@ -365,53 +421,59 @@ def run_provider_comparison(
     progress: bool = True,
     missing: str = "train",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The same CV (same materials, folds and seeds) with each density provider; with
-    ``design="loeo"`` the same leave-one-element-out runs instead (models ``LOEO_MODELS``,
-    elements chosen once from the shared material set, so every provider leaves out the
-    same ones). ``only`` runs just those providers' half of the comparison, on the material
-    set the whole comparison uses (one provider per process).
+    """The same CV (same materials, folds and seeds) with each density source (names of
+    :data:`~matfusion.ecd.density.DENSITY_SOURCES`, or ``"a,b"``; default
+    :func:`comparison_sources`); with ``design="loeo"`` the same leave-one-element-out runs
+    instead (models ``LOEO_MODELS``, elements chosen once from the shared material set, so
+    every source leaves out the same ones). ``only`` runs just those sources' part of the
+    comparison (source names, or a provider's name for its sources), on the material set the
+    whole comparison uses (one source per process). A source's runs are those of the profile
+    with its provider and valence setting (:func:`~matfusion.ecd.settings.with_source`), so
+    the stored runs of such a profile answer them; the Magpie-only models read no density and
+    share one run between sources.
 
     Materials GPAW cannot compute (``gpaw_exclude_elements``: no PAW setup) are left out for
-    every provider, so the comparison is paired; ``compare_max_materials`` caps the set to the
-    materials with the fewest electrons per primitive cell (smoke: a few cheap SCFs).
-    Returns one row per (target, model, provider) with R2, its spread, RMSE and runs (for
-    LOEO: one row per element x target x model x provider, as :func:`loeo_summary`), and a
-    dict saying which elements were left out, how many materials remain, and each run's R2
-    and RMSE (``per_fold``: target, model, provider, repeat, fold or element, R2, RMSE) for
-    paired differences; for LOEO also ``elements``, the left-out elements.
+    every source when a GPAW source takes part, so the comparison is paired;
+    ``compare_max_materials`` caps the set to the materials with the fewest electrons per
+    primitive cell (smoke: a few cheap SCFs). Returns one row per (target, model, source)
+    with R2, its spread, RMSE and runs, and the columns ``source`` and ``provider`` (for LOEO:
+    one row per element x target x model x source, as :func:`loeo_summary`), and a dict
+    saying which elements were left out, how many materials each source ran on
+    (``materials``), the ``sources`` in order, and each run's R2 and RMSE (``per_fold``:
+    target, model, repeat, fold or element, source, provider, R2, RMSE) for paired
+    differences; for LOEO also ``elements``, the left-out elements.
     """
 
     if design not in ("cv", "loeo"):
         raise ValueError(f"design must be 'cv' or 'loeo', not {design!r}")
-    if only is not None and not set(only) <= set(providers):
-        raise ValueError(f"only={list(only)} names providers outside {list(providers)}")
     prof = ecd_profile(profile) if isinstance(profile, str) else profile
+    sources = parse_sources(sources) if sources is not None else comparison_sources(prof, design)
+    chosen = select_sources(only, sources)
     models = list(models or (ECD_MODELS if design == "cv" else LOEO_MODELS))
     unknown = [m for m in models if m not in ECD_MODELS]
     if unknown:
         raise KeyError(f"unknown ECD model(s) {unknown}; known: {list(ECD_MODELS)}")
-    _, lacking, ids = _comparison_set(prof, providers)
+    _, lacking, ids = _comparison_set(prof, sources)
     split_key = "fold" if design == "cv" else "element"
     rows, sizes, per_fold, elements = [], {}, [], None
-    for provider in providers:
-        if only is not None and provider not in only:
-            continue
+    for source in chosen:
+        provider = DENSITY_SOURCES[source].provider
         inputs = prepare_inputs(
-            replace(prof, provider=provider),
+            with_source(prof, source),
             need_density=False,
             exclude_elements=lacking,
             mp_ids=ids,
             progress=progress,
             verbose=False,
         )
-        sizes[provider] = len(inputs.frame)
+        sizes[source] = len(inputs.frame)
         if design == "cv":
             records = run_cv(
                 models, targets, inputs, store=store, progress=progress, missing=missing
             )
             summary = cv_summary(records).reset_index() if records else None
         else:
-            if elements is None:  # the same material set for every provider: choose once
+            if elements is None:  # the same material set for every source: choose once
                 elements = _profile_loeo_elements(inputs.frame, prof)
             records = run_loeo(
                 models, targets, inputs, elements, store=store, progress=progress,
@@ -419,10 +481,11 @@ def run_provider_comparison(
             )  # fmt: skip
             summary = loeo_summary(records) if records else None
         if summary is not None:
-            rows.append(summary.assign(provider=provider))
+            rows.append(summary.assign(source=source, provider=provider))
         per_fold += [
             {
                 **{k: r["config"][k] for k in ("target", "model", "repeat", split_key)},
+                "source": source,
                 "provider": provider,
                 "R2": r["metrics"]["r2"],
                 "RMSE": r["metrics"]["rmse"],
@@ -430,10 +493,12 @@ def run_provider_comparison(
             for r in records
         ]
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    columns = ["target", "model", "repeat", split_key, "source", "provider", "R2", "RMSE"]
     info = {
-        **comparison_left_out(prof, providers),
+        **comparison_left_out(prof, sources),
+        "sources": list(sources),
         "materials": sizes,
-        "per_fold": pd.DataFrame(per_fold),
+        "per_fold": pd.DataFrame(per_fold, columns=columns),
         **({"elements": elements} if design == "loeo" else {}),
     }  # fmt: skip
     return table, info

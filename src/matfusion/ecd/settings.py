@@ -7,13 +7,21 @@ its ECD sizes.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from matfusion.profiles import PROFILES, lookup_profile
 from matfusion.registry import Registry
 
-__all__ = ["ECD_PROFILES", "EcdProfile", "ecd_profile", "ecd_profile_for", "provider_settings"]
+__all__ = [
+    "ECD_PROFILES",
+    "EcdProfile",
+    "ecd_profile",
+    "ecd_profile_for",
+    "profile_source",
+    "provider_settings",
+    "with_source",
+]
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,24 @@ def provider_settings(profile: EcdProfile) -> dict[str, Any]:
     """The density provider's settings a profile implies (``valence`` where the provider
     has it; the ``chgcar`` files hold what they hold)."""
     return {"valence": True} if profile.valence and profile.provider != "chgcar" else {}
+
+
+def with_source(profile: EcdProfile, source: str) -> EcdProfile:
+    """``profile`` reading density source ``source`` (its provider and valence setting; see
+    :data:`matfusion.ecd.density.DENSITY_SOURCES`): the runs of a source are those of such a
+    profile, so a source's stored runs keep their configs."""
+    from matfusion.ecd.density import get_source
+
+    found = get_source(source)
+    return replace(profile, provider=found.provider, valence=found.valence)
+
+
+def profile_source(profile: EcdProfile, provider: str | None = None) -> str:
+    """The density source ``profile`` reads, or that ``provider`` would read under the
+    profile's valence setting (``standard``, "gpaw": ``gpaw-all-electron``)."""
+    from matfusion.ecd.density import source_name
+
+    return source_name(provider or profile.provider, profile.valence)
 
 
 def ecd_profile(name: str, **overrides: Any) -> EcdProfile:

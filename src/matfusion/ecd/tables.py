@@ -28,6 +28,7 @@ __all__ = [
     "loeo_summary",
     "loeo_win_counts",
     "paired_provider_gain",
+    "paired_runs",
     "run_caption",
 ]
 
@@ -203,26 +204,46 @@ def loeo_win_counts(table: pd.DataFrame, metric: str = "R2") -> pd.Series:
     return best["model"].value_counts().reindex(models, fill_value=0)
 
 
+def paired_runs(
+    per_run: pd.DataFrame,
+    split_key: str,
+    pair: tuple[str, str] = ("promolecular", "gpaw"),
+    by: str = "provider",
+) -> pd.DataFrame:
+    """The runs both members of ``pair`` (values of column ``by``: "provider" or "source")
+    made, one row per (target, model, repeat, ``split_key``) with ``R2 <first>``, ``R2
+    <second>``, ``RMSE <first>``, ``RMSE <second>`` and ``delta`` (RMSE second minus first);
+    empty unless both have runs."""
+    first, second = pair
+    index = ["target", "model", "repeat", split_key]
+    if per_run.empty or not {first, second} <= set(per_run[by]):
+        return pd.DataFrame()
+    part = per_run[per_run[by].isin(pair)]
+    wide = part.set_index([*index, by])[["R2", "RMSE"]].unstack(by)
+    # paired: both ran (a one-material test set has an RMSE but no R2)
+    wide = wide[wide[("RMSE", first)].notna() & wide[("RMSE", second)].notna()]
+    wide.columns = [f"{metric} {name}" for metric, name in wide.columns]
+    wide["delta"] = wide[f"RMSE {second}"] - wide[f"RMSE {first}"]
+    return wide
+
+
 def paired_provider_gain(
     per_run: pd.DataFrame,
     split_key: str,
     providers: tuple[str, str] = ("promolecular", "gpaw"),
+    by: str = "provider",
 ) -> pd.DataFrame:
     """Per target and model: each provider's median R2 and mean RMSE over the paired runs
     (``per_fold`` of :func:`run_provider_comparison`; ``split_key`` "fold" or "element"),
     the mean RMSE change (second minus first provider, GPa) and in how many runs the second
     provider is better. Runs share their test set, so a lower RMSE is a higher R2: the count
     holds for both. Medians of R2 because one LOEO test set far from the training data can
-    give an R2 of -10 and swamp a mean. Only runs present for both providers are paired."""
+    give an R2 of -10 and swamp a mean. Only runs present for both providers are paired
+    (:func:`paired_runs`); ``by="source"`` pairs two density sources instead."""
     first, second = providers
-    index = ["target", "model", "repeat", split_key]
-    if per_run.empty or not {first, second} <= set(per_run["provider"]):
+    wide = paired_runs(per_run, split_key, providers, by)
+    if wide.empty:
         return pd.DataFrame()
-    wide = per_run.set_index([*index, "provider"])[["R2", "RMSE"]].unstack("provider")
-    # paired: both providers ran (a one-material test set has an RMSE but no R2)
-    wide = wide[wide[("RMSE", first)].notna() & wide[("RMSE", second)].notna()]
-    wide.columns = [f"{metric} {provider}" for metric, provider in wide.columns]
-    wide["delta"] = wide[f"RMSE {second}"] - wide[f"RMSE {first}"]
     grouped = wide.groupby(["target", "model"], sort=False)
     table = pd.DataFrame(
         {
