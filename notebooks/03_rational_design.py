@@ -222,10 +222,8 @@ with optional_lookups():  # reruns in progress: the page says how many are store
 show_markdown(
     missing_runs_note(
         seeded_missing,
-        f"matfusion grid --models {','.join(FIGURE3_MODELS)} --datasets {dataset} "
-        f"--seeds 0,1,2 --profile {prof.name} --conventions {rerun.conventions} "
-        f"--recipe {rerun.recipe} --epochs {rerun.epochs} (then this page computes the CECV "
-        "from the checkpoints)",
+        chapter.rerun_command(FIGURE3_MODELS, dataset, (0, 1, 2), prof.name, rerun)
+        + " (then this page computes the CECV from the checkpoints)",
         2 * len(FIGURE3_MODELS) * 3,
         what="runs and CECV records",
         records=[r for runs in seeded.values() for r in runs],

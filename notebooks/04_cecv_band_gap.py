@@ -45,6 +45,7 @@ from matfusion.chapters import cecv_band_gap as ch
 from matfusion.chapters.cells import BAND_GAP_MODELS, CECV_ABLATION_MODELS
 from matfusion.chapters.rational_design import (
     cecv_over_seeds,
+    rerun_command,
     rerun_profile,
     seeded_runs,
     seeded_summary,
@@ -289,10 +290,8 @@ with optional_lookups():  # reruns in progress: the page says how many are store
 show_markdown(
     missing_runs_note(
         seeded_missing,
-        f"matfusion grid --models {','.join(FIGURE_MODELS)} --datasets {dataset} "
-        f"--seeds 0,1,2 --profile {prof.name} --conventions {rerun.conventions} "
-        f"--recipe {rerun.recipe} --epochs {rerun.epochs} (then this page computes the CECV "
-        "from the checkpoints)",
+        rerun_command(FIGURE_MODELS, dataset, (0, 1, 2), prof.name, rerun)
+        + " (then this page computes the CECV from the checkpoints)",
         2 * len(FIGURE_MODELS) * 3,
         what="runs and CECV records",
         records=[r for runs in seeded.values() for r in runs],

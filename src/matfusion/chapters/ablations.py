@@ -506,8 +506,7 @@ def seeded_reruns(
     Defaults: :data:`RERUN_DATASET`, :data:`RERUN_MODELS` and :data:`RERUN_SEEDS`; under
     ``smoke`` (CI) the chapter's smoke set, three models and two seeds, enough to exercise
     the code."""
-    from matfusion.chapters.rational_design import rerun_profile
-    from matfusion.experiments import run_training, stored_training
+    from matfusion.chapters.rational_design import rerun_command, rerun_profile, rerun_record
 
     smoke = profile.name == "smoke"
     dataset = dataset or (default_datasets(profile)[0] if smoke else RERUN_DATASET)
@@ -518,21 +517,13 @@ def seeded_reruns(
     missing = []
     for seed in seeds:
         for model in models:
-            if train_missing:
-                record = run_training(model, dataset, profile=prof, seed=seed, store=store,
-                                      progress=False)  # fmt: skip
-            else:
-                record = stored_training(model, dataset, profile=prof, seed=seed, store=store)
+            record = rerun_record(model, dataset, prof, seed, train_missing=train_missing,
+                                  store=store)  # fmt: skip
             if record is None:
                 missing.append(f"{model} / {dataset} seed {seed}")
             else:
                 runs[model].append(record)
-    command = (
-        f"matfusion grid --models {','.join(models)} --datasets {dataset} "
-        f"--seeds {','.join(map(str, seeds))} --profile {profile.name} "
-        f"--conventions {prof.conventions} --recipe {prof.recipe}"
-        + (f" --epochs {prof.epochs}" if prof.epochs else "")
-    )
+    command = rerun_command(models, dataset, seeds, profile.name, prof)
     return SeededAblations(dataset, runs, missing, command)
 
 

@@ -170,10 +170,8 @@ def conventions_trained(
     conventions), read from the store (trained only with ``train_missing``), with their CECV
     (read, or computed from a checkpoint on this machine; never retrained). ``models``
     default: V1 and L-G-DCNN (smoke: L-G-DCNN only)."""
-    import shlex
-
-    from matfusion.chapters.rational_design import rerun_profile
-    from matfusion.experiments import run_cecv, run_training, stored_training
+    from matfusion.chapters.rational_design import rerun_command, rerun_profile, rerun_record
+    from matfusion.experiments import run_cecv
 
     rerun = rerun_profile(profile)
     models = models or (MODELS[-1:] if profile.name == "smoke" else MODELS)  # smoke: CI's time
@@ -182,20 +180,13 @@ def conventions_trained(
         for label, conv in model_switches(model):
             prof = replace(rerun, conventions=conv.name)
             what = f"{model} / {dataset} seed {seed}, conventions {conv.name}"
-            if train_missing:
-                record = run_training(model, dataset, profile=prof, seed=seed, store=store,
-                                      progress=False)  # fmt: skip
-            else:
-                record = stored_training(model, dataset, profile=prof, seed=seed, store=store)
+            record = rerun_record(model, dataset, prof, seed, train_missing=train_missing,
+                                  store=store)  # fmt: skip
             row = {"model": model, "switched": label, "conventions": conv.name,
                    "test MAE": np.nan, "CECV": np.nan, "epochs run": np.nan}  # fmt: skip
             if record is None:
                 missing += [what, f"CECV of {what}"]
-                commands.append(
-                    f"matfusion grid --models {model} --datasets {dataset} --seeds {seed} "
-                    f"--profile {profile.name} --conventions {shlex.quote(conv.name)} "
-                    f"--recipe {prof.recipe}" + (f" --epochs {prof.epochs}" if prof.epochs else "")
-                )
+                commands.append(rerun_command([model], dataset, [seed], profile.name, prof))
             else:
                 row.update({"test MAE": record["metrics"]["test_mae"],
                             "epochs run": record["epochs_run"]})  # fmt: skip

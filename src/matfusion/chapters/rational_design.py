@@ -30,6 +30,8 @@ __all__ = [
     "MAE_CLAIMS",
     "RERUN",
     "cecv_over_seeds",
+    "rerun_command",
+    "rerun_record",
     "mae_claims",
     "rerun_profile",
     "seed_pairs",
@@ -71,6 +73,46 @@ def rerun_profile(profile: Profile) -> Profile:
     return replace(profile, **RERUN)
 
 
+def rerun_record(
+    model: str,
+    dataset: str,
+    profile: Profile,
+    seed: int,
+    *,
+    train_missing: bool = False,
+    store: Any = None,
+) -> dict[str, Any] | None:
+    """One rerun's record under ``profile`` (already the rerun profile): trained only with
+    ``train_missing`` (smoke), else read from the store (None when it is not there)."""
+    from matfusion.experiments import run_training, stored_training
+
+    if train_missing:
+        return run_training(model, dataset, profile=profile, seed=seed, store=store,
+                            progress=False)  # fmt: skip
+    return stored_training(model, dataset, profile=profile, seed=seed, store=store)
+
+
+def rerun_command(
+    models: Sequence[str],
+    dataset: str,
+    seeds: Sequence[int],
+    profile_name: str,
+    rerun: Profile,
+    train_rows: Sequence[int] = (),
+) -> str:
+    """The ``matfusion grid`` line that makes reruns under ``rerun`` (conventions, recipe and
+    epoch cap spelled out, so the line is the record's identity)."""
+    import shlex
+
+    return (
+        f"matfusion grid --models {','.join(models)} --datasets {dataset} "
+        f"--seeds {','.join(map(str, seeds))}"
+        + (f" --train-rows {','.join(map(str, train_rows))}" if train_rows else "")
+        + f" --profile {profile_name} --conventions {shlex.quote(rerun.conventions)} "
+        f"--recipe {rerun.recipe}" + (f" --epochs {rerun.epochs}" if rerun.epochs else "")
+    )
+
+
 def seeded_runs(
     profile: Profile,
     *,
@@ -86,7 +128,7 @@ def seeded_runs(
     by model, and the labels of what is missing. Only with ``train_missing`` (smoke) is
     anything trained or computed; otherwise a CECV is read, or computed from a checkpoint on
     this machine, never by retraining."""
-    from matfusion.experiments import run_cecv, run_training, stored_training
+    from matfusion.experiments import run_cecv
 
     prof = rerun_profile(profile)
     runs: dict[str, list[dict]] = {m: [] for m in models}
@@ -95,11 +137,8 @@ def seeded_runs(
     for seed in seeds:
         for model in models:
             label = f"{model} / {dataset} seed {seed}"
-            if train_missing:
-                record = run_training(model, dataset, profile=prof, seed=seed, store=store,
-                                      progress=False)  # fmt: skip
-            else:
-                record = stored_training(model, dataset, profile=prof, seed=seed, store=store)
+            record = rerun_record(model, dataset, prof, seed, train_missing=train_missing,
+                                  store=store)  # fmt: skip
             if record is None:
                 missing += [label, f"CECV of {label}"]
                 continue
@@ -610,12 +649,7 @@ def cecv_by_size(
         cecv.index = pd.MultiIndex.from_tuples(cecv.index, names=["model", "size"])
     mae = pd.DataFrame.from_dict(mae_rows, orient="index").reindex(columns=list(models))
     mae.index.name = "training rows"
-    command = (
-        f"matfusion grid --models {','.join(models)} --datasets {dataset} --seeds {seed} "
-        f"--train-rows {','.join(map(str, sizes))} --profile {profile.name} "
-        f"--conventions {prof.conventions} --recipe {prof.recipe}"
-        + (f" --epochs {prof.epochs}" if prof.epochs else "")
-    )
+    command = rerun_command(models, dataset, [seed], profile.name, prof, sizes)
     return CecvBySize(cecv, mae, missing, command)
 
 
