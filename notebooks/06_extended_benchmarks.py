@@ -141,9 +141,7 @@ eb.size_table(summary_all, page.table)
 page.figure4_table(units=dataset_summary().set_index("name")["unit"])
 
 # %% tags=["remove-input"]
-glue("seed_spread", eb.seed_spread_note(prof), display=False)
-for name, text in page.near_best_facts().items():
-    glue(name, text, display=False)
+glue("seed_spread", eb.seed_spread_note(prof), display=False)  # the marks' texts: facts()
 
 # %% [markdown]
 # ## Heat maps: relative MAE per row
