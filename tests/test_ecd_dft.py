@@ -495,10 +495,8 @@ def test_an_scf_that_does_not_converge_is_one_clear_error_naming_the_stage(monke
         dft.compute_moduli(al, label="Al")
 
 
-@pytest.mark.filterwarnings("ignore:'matfusion.ecd.dft' found in sys.modules:RuntimeWarning")
 def test_dft_command_runs_skips_redoes_and_reports(tmp_path, monkeypatch, capsys) -> None:
-    # `matfusion dft` and its old name `python -m matfusion.ecd.dft` are one command
-    import runpy
+    # `matfusion dft` and `matfusion ecd dft` are one command
     import sys
 
     import matfusion.ecd.dft as dft
@@ -527,10 +525,8 @@ def test_dft_command_runs_skips_redoes_and_reports(tmp_path, monkeypatch, capsys
     assert lines[1].startswith("failed      mp-1265 MgO  (mp-1265: the SCF did not converge")
     assert lines[1].endswith(f"log {tmp_path / '.m.csv.rows' / 'mp-1265.gpaw.txt'})")
     assert lines[-1] == "3 cells: 2 done, 0 pending, 0 running, 1 failed, 0 unsubmitted"
-    monkeypatch.setattr(sys, "argv", ["dft.py", "--csv", str(csv), "--check", "NaCl,MgO,Al"])
-    with pytest.raises(SystemExit) as exit_:  # the alias: stored rows and failures skipped
-        runpy.run_module("matfusion.ecd.dft", run_name="__main__")
-    assert exit_.value.code == 0 and len(calls) == 3
+    monkeypatch.setattr(sys, "argv", ["matfusion", "ecd", *args])  # argv None: the shell's
+    assert main() == 0 and len(calls) == 3  # the alias: stored rows and failures skipped
     assert main([*args, "--redo", "mp-134"]) == 0  # --redo recomputes a stored row
     assert calls[3:] == ["mp-134"]
     assert main([*args, "--merge"]) == 0 and len(calls) == 4

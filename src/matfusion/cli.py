@@ -468,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="paper B's GPAW moduli: check materials and WBM cells, one task per structure",
         description="Compute (or submit to SLURM) the structures not yet in dft_moduli.csv, "
         "each writing its own row file, then merge them into the CSV (resumable; "
-        "`python -m matfusion.ecd.dft` is the same command).",
+        "`matfusion ecd dft` is the same command).",
     )
     p.add_argument("--check", help="check materials, comma list (default: NaCl,MgO,Al)")
     p.add_argument("--external", type=int, default=0, help="how many WBM cells to add")
@@ -550,7 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run (or resume) paper B's sweeps; `compare` is the CV once per density "
         "source (provider and valence setting: promolecular, GPAW all-electron, GPAW "
         "valence; --sources picks them), `compare-loeo` the LOEO runs once per source "
-        "(--only and --models pick what one process runs, e.g. one source each).",
+        "(--only and --models pick what one process runs, e.g. one source each); "
+        "`matfusion ecd dft ...` is `matfusion dft ...`.",
     )
     from matfusion.ecd.cli import add_sweep_arguments
 
@@ -623,6 +624,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from matfusion.results import RecordExistsError
 
     command = ""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["ecd", "dft"]:  # paper B's commands under one name: `matfusion ecd dft`
+        argv = argv[1:]
     try:
         args = build_parser().parse_args(argv)
         command = args.command

@@ -226,7 +226,7 @@ SWEEPS = ("cv", "loeo", "compare", "compare-loeo")
 
 
 def add_sweep_arguments(parser: Any) -> None:
-    """The options of ``matfusion ecd`` (and its alias ``python -m matfusion.ecd``)."""
+    """The options of ``matfusion ecd`` (``matfusion ecd dft`` is ``matfusion dft``)."""
     from matfusion.ecd.models import ECD_VARIANTS
 
     parser.add_argument("what", nargs="*", default=["cv", "loeo"], choices=SWEEPS)

@@ -925,11 +925,3 @@ def batch_command(args: Any) -> int:
         wait=args.wait,
     )
     return 0
-
-
-if __name__ == "__main__":  # the old entry point: the same function as `matfusion dft`
-    import sys
-
-    from matfusion.cli import main
-
-    sys.exit(main(["dft", *sys.argv[1:]]))
