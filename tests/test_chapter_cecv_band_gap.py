@@ -98,19 +98,29 @@ def test_peer_texts_have_every_key_with_or_without_the_peer() -> None:
 
 
 class FakeContext(VerdictContext):
-    """A context whose single runs are given (the decider's memo is filled in advance)."""
+    """A context whose single runs (and seeded reruns, by seed) are given: the deciders'
+    memo is filled in advance."""
 
-    def __init__(self, models, dataset, cecv: pd.DataFrame, mae: pd.Series, r2: pd.Series):
+    def __init__(self, models, dataset, cecv, mae, r2, seeded: dict | None = None) -> None:
         super().__init__("standard", store=object())
         self._memo[("ch04_single", tuple(models), dataset)] = {"cecv": cecv, "mae": mae, "r2": r2}
+        self._memo[("ch04_seeded", tuple(models), dataset)] = seeded or {}
 
 
-def _ablation_context(table: pd.DataFrame, r2: float = 0.8) -> FakeContext:
+def _tables(table: pd.DataFrame, r2: float) -> dict:
+    return {"cecv": table, "mae": pd.Series(0.05, index=table.index),
+            "r2": pd.Series(r2, index=table.index)}  # fmt: skip
+
+
+def _ablation_context(
+    table: pd.DataFrame, r2: float = 0.8, seeded: list[pd.DataFrame] = ()
+) -> FakeContext:
+    """One run per model (``table``) and, per seed, the reruns' CECV tables ``seeded``."""
     from matfusion.chapters.cells import CECV_ABLATION_MODELS
 
-    mae = pd.Series(0.05, index=table.index)
-    r2s = pd.Series(r2, index=table.index)
-    return FakeContext(CECV_ABLATION_MODELS, "OQMD_Formation_Enthalpy", table, mae, r2s)
+    one = _tables(table, r2)
+    by_seed = {s: _tables(t, r2) for s, t in enumerate(seeded)}
+    return FakeContext(CECV_ABLATION_MODELS, "OQMD_Formation_Enthalpy", **one, seeded=by_seed)
 
 
 def test_ablation_deciders_give_one_run_readings_never_a_verdict() -> None:
@@ -122,6 +132,26 @@ def test_ablation_deciders_give_one_run_readings_never_a_verdict() -> None:
     assert "one run: holds (Model 3 above 2B at 4 of 4" in weak.evidence
     pending = ch.ablation_claim("model6")(_ablation_context(_ablation_table().drop("Model-6")))
     assert pending.verdict == "inconclusive" and "runs pending" in pending.evidence
+
+
+def test_ablation_deciders_use_the_seeded_reruns_once_two_seeds_have_every_model() -> None:
+    fewer = _ablation_table(**{"Model-3": [100, 40, 20, 10]})  # Model 3 below 2B everywhere
+    more = _ablation_table()  # Model 3 above 2B everywhere
+    decide = ch.ablation_claim("model3")
+    fails = decide(_ablation_context(more, seeded=[fewer, fewer, fewer]))
+    assert fails.verdict == "fails" and fails.runs == "3 seeds"
+    assert fails.evidence.startswith("the reading holds on 0 of 3 seeds (seed 0: Model 3 above")
+    holds = decide(_ablation_context(fewer, seeded=[more, more]))
+    assert holds.verdict == "holds" and holds.runs == "2 seeds"
+    mixed = decide(_ablation_context(more, seeded=[more, fewer, more]))
+    assert mixed.verdict == "inconclusive" and "holds on 2 of 3 seeds" in mixed.evidence
+    weak = decide(_ablation_context(more, r2=0.02, seeded=[more, more]))
+    assert weak.verdict == "not testable here" and "mean test R² below" in weak.evidence
+    # one seed with 6B is not enough: the one-run reading, with what the reruns hold so far
+    no_6b = more.drop("L-G-DCNN-6B")
+    one = ch.ablation_claim("6b-2b")(_ablation_context(more, seeded=[more, no_6b, no_6b]))
+    assert one.verdict == "inconclusive" and one.runs == "1 seed"
+    assert one.evidence.endswith("seeded reruns so far: L-G-DCNN-6B 1, L-G-DCNN-2B 3")
 
 
 def test_figure11a_band_decider() -> None:
