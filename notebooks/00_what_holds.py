@@ -69,9 +69,10 @@ fig = plot_verdicts(findings)
 #
 # ## Paper A: L-G-DCNN and CECV
 #
-# {glue:text}`n_paper_A` claims. Figure 3's and Figure 11's claims rest on reruns with
-# three seeds, the authors' conventions and training to a validation plateau; Matbench's on
-# its five folds; the other chapters' runs have one seed per cell so far.
+# {glue:text}`n_paper_A` claims. The claims of Figures 3, 7a and 11 and of Table 2 rest on
+# reruns with three seeds (Table 2's on OQMD formation enthalpy), the authors' conventions
+# and training to a validation plateau; Matbench's on its five folds; the other chapters'
+# runs have one seed per cell so far (the runs column says how many stand behind each row).
 
 # %% tags=["remove-input"]
 display(HTML(findings_html(findings[findings["paper"] == "A"], links=True)))
