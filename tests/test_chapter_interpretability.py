@@ -175,9 +175,10 @@ def test_neighbour_spreads_are_small_on_a_map_that_sorts_the_values() -> None:
 class FakeContext(VerdictContext):
     """A context whose stored analyses are given (the deciders' memo is filled in advance)."""
 
-    def __init__(self, figure: str, data) -> None:
+    def __init__(self, figure: str, data, seeded=({}, {})) -> None:
         super().__init__("standard", store=object())
         self._memo[("ch05", figure)] = data
+        self._memo[("ch05_seeded", "6c")] = seeded
 
 
 def test_deciders_report_one_run_and_refuse_models_that_learned_nothing() -> None:
@@ -197,6 +198,27 @@ def test_deciders_report_one_run_and_refuse_models_that_learned_nothing() -> Non
     assert "one run: does not hold" in finding.evidence
     pending = ch.figure9_claim()(FakeContext("9", None))
     assert pending.verdict == "inconclusive" and "runs pending" in pending.evidence
+
+
+def test_figure6c_is_decided_on_seeds_where_every_run_and_space_agree() -> None:
+    def readings(apart_scale: float) -> pd.DataFrame:
+        efms = {"M (band gap)": _efms(apart_scale), "M (enthalpy)": _efms(apart_scale)}
+        return ch.perovskite_readings(efms, ELEMENTS)[0]
+
+    apart, together = readings(3.0), readings(0.001)  # CsPbI3 far off / inside the oxides
+    assert apart["apart_holds"].all() and not together["apart_holds"].any()
+    decide = ch.figure6c_claim("apart")
+    held = decide(FakeContext("6c", None, ({0: apart, 1: apart}, {2: "learned nothing"})))
+    assert held.verdict == "holds" and held.runs == "2 seeds"
+    assert held.evidence.startswith("2 of 2 seeds show it in every run and space, 0 in none")
+    assert held.evidence.endswith("; seed 2 left out: learned nothing")
+    failed = decide(FakeContext("6c", None, ({0: together, 1: together}, {})))
+    assert failed.verdict == "fails"
+    mixed = decide(FakeContext("6c", None, ({0: apart, 1: together}, {})))
+    assert mixed.verdict == "inconclusive"
+    # one seed is no verdict: the one-run reading (here pending) stands
+    one = decide(FakeContext("6c", None, ({0: apart}, {1: "learned nothing"})))
+    assert one.verdict == "inconclusive" and one.runs == "0 seeds"
 
 
 def test_chapter_05_claims_are_in_the_registry() -> None:
