@@ -180,6 +180,10 @@ class FakeContext(VerdictContext):
         self._memo[("ch05", figure)] = data
         self._memo[("ch05_seeded", "6c")] = seeded
 
+    def seeded(self, model, dataset, seeds=(0, 1, 2)) -> list[dict]:
+        """Stand-in reruns: only their sizes (the scale column reads them)."""
+        return [{"sizes": {"train": 3000}, "full_sizes": {"train": 240000}}]
+
 
 def test_deciders_report_one_run_and_refuse_models_that_learned_nothing() -> None:
     efms = _efms(apart_scale=3.0)

@@ -186,7 +186,7 @@ class VerdictContext:
         return self.memo(key, load)
 
 
-def _rows_scale(record: dict) -> str:
+def rows_scale(record: dict) -> str:
     """'20,000 of 240,000 training rows (8 %)' from a run record."""
     used, full = record["sizes"]["train"], record["full_sizes"]["train"]
     return f"{used:,} of {full:,} training rows ({used / full:.1%})"
@@ -238,13 +238,13 @@ def seeded_mae_claim(
                 + ", ".join(f"{r2[m]:.2f}" for m in weak)
                 + f" (below {min_r2:g}): little more than a constant prediction, so the MAE "
                 f"difference ({result.difference:+.3g}) says nothing about the claim",
-                scale=f"{_rows_scale(a[0])}; {settings}",
+                scale=f"{rows_scale(a[0])}; {settings}",
                 runs=f"{len(pairs)} of {len(seeds)} seeds",
             )
         return Finding(
             result.verdict,
             f"MAE difference {better} - {worse}: {result.evidence()}",
-            scale=f"{_rows_scale(a[0])}; {settings}",
+            scale=f"{rows_scale(a[0])}; {settings}",
             runs=f"{len(pairs)} of {len(seeds)} seeds"
             + ("" if len(pairs) == len(seeds) else ", more pending"),
         )
@@ -285,7 +285,7 @@ def cecv_fewer_claim(
             + ", ".join(f"t={t:.2f}: {v:+.0f}" for t, v in mean.items())
             + f"; seeds with {fewer} lower at every such t: {int((table < 0).all(axis=1).sum())}"
             f" of {len(seeds)}",
-            scale=_rows_scale(ctx.seeded(fewer, dataset)[0]),
+            scale=rows_scale(ctx.seeded(fewer, dataset)[0]),
             runs=f"{len(seeds)} seeds",
         )
 
@@ -313,7 +313,7 @@ def cecv_target_claim(dataset: str, model: str, split: float = 0.15) -> Callable
                 + ", ".join(f"{r2[m]:.2f}" for m in weak)
                 + f" (below {MIN_R2:g}): they predict little more than a constant, so the band "
                 "they span is no reference for the design",
-                scale=_rows_scale(ctx.seeded(model, dataset)[0]),
+                scale=rows_scale(ctx.seeded(model, dataset)[0]),
                 runs=f"{n} seeds",
             )
         positions = []
@@ -335,7 +335,7 @@ def cecv_target_claim(dataset: str, model: str, split: float = 0.15) -> Callable
             + " (target >= 0.5); above: "
             + ", ".join(f"{v:.2f}" for v in large)
             + " (target <= 0.5)",
-            scale=_rows_scale(ctx.seeded(model, dataset)[0]),
+            scale=rows_scale(ctx.seeded(model, dataset)[0]),
             runs=f"{n} seeds",
         )
 

@@ -485,7 +485,7 @@ def _seeded_ablation_finding(ctx: Any, key: str, dataset: str) -> Any:
     holds when every seed shows it, fails when none does; the MAE reading: Model 5's paired
     bootstrap against each other model (:func:`matfusion.verdicts.seeded_mae_claim`)."""
     from matfusion.chapters.cells import CECV_ABLATION_MODELS
-    from matfusion.verdicts import MIN_R2, Finding, seeded_mae_claim
+    from matfusion.verdicts import MIN_R2, Finding, rows_scale, seeded_mae_claim
 
     needs = FIGURE7A_READINGS[key][1]
     by_seed = seeded_run_data(ctx, CECV_ABLATION_MODELS, dataset)
@@ -493,7 +493,9 @@ def _seeded_ablation_finding(ctx: Any, key: str, dataset: str) -> Any:
     complete = [s for s, d in by_seed.items() if set(needs) <= set(d[column].index)]
     if len(complete) < 2:
         return None
-    settings = "authors' conventions, validation plateau"
+    settings = (
+        f"{rows_scale(ctx.seeded(needs[0], dataset)[0])}; authors' conventions, validation plateau"
+    )
     if key == "model5-mae":
         pairs = [seeded_mae_claim(dataset, "Model-5", m)(ctx) for m in needs if m != "Model-5"]
         verdicts = {f.verdict for f in pairs}

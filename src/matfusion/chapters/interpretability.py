@@ -1107,7 +1107,7 @@ def _seeded_perovskite_finding(ctx: Any, part: str) -> Any:
     """Figure 6c decided on two or more seeds, or None: a seed shows the reading when it
     holds in both spaces for both runs and contradicts it when it holds in neither for
     either; the claim holds when every seed shows it, fails when every seed contradicts it."""
-    from matfusion.verdicts import Finding
+    from matfusion.verdicts import Finding, rows_scale
 
     readings, left_out = seeded_perovskite_readings(ctx)
     if len(readings) < 2:
@@ -1125,7 +1125,11 @@ def _seeded_perovskite_finding(ctx: Any, part: str) -> Any:
         verdict,
         f"{len(held)} of {len(shown)} seeds show it in every run and space, {len(against)} "
         f"in none ({detail}){skipped}",
-        scale="authors' conventions, validation plateau",
+        scale=", ".join(
+            f"{label.split('(')[1][:-1]}: {rows_scale(ctx.seeded('L-G-DCNN', dataset)[0])}"
+            for label, dataset in PEROVSKITE_RUNS.items()
+        )
+        + "; authors' conventions, validation plateau",
         runs=f"{len(shown)} seeds",
     )
 
