@@ -214,27 +214,18 @@ from matfusion.chapters.rational_design import FIGURE3_MODELS  # noqa: E402
 from matfusion.notebook import missing_runs_note  # noqa: E402
 from matfusion.results import optional_lookups  # noqa: E402
 
-rerun = chapter.rerun_profile(prof)
 with optional_lookups():  # reruns in progress: the page says how many are stored
-    seeded, seeded_cecv, seeded_missing = chapter.seeded_runs(
-        prof, dataset=dataset, anchor=anchor, mode=mode, train_missing=train_missing
-    )
-show_markdown(
-    missing_runs_note(
-        seeded_missing,
-        chapter.rerun_command(FIGURE3_MODELS, dataset, (0, 1, 2), prof.name, rerun)
-        + " (then this page computes the CECV from the checkpoints)",
-        2 * len(FIGURE3_MODELS) * 3,
-        what="runs and CECV records",
-        records=[r for runs in seeded.values() for r in runs],
-    )
-)
-spread = chapter.cecv_over_seeds(seeded_cecv)
+    figure3_reruns = chapter.seeded_cecv_reruns(
+        prof, dataset=dataset, models=FIGURE3_MODELS, anchor=anchor, mode=mode,
+        train_missing=train_missing,
+    )  # fmt: skip
+show_markdown(figure3_reruns.note)
+spread = figure3_reruns.spread
 if not spread.empty:
     chapter.plot_cecv_over_seeds(spread, paper_lstm, anchor)
     plt.show()
     display(spread["mean"].round(1))
-    claims_table = chapter.mae_claims(seeded)
+    claims_table = chapter.mae_claims(figure3_reruns.runs)
     display(claims_table.style.hide(axis="index").format(precision=4, na_rep="–"))
 
 # %% [markdown]

@@ -43,16 +43,9 @@ from IPython.display import display
 from matfusion.analysis.plots import plot_cecv
 from matfusion.chapters import cecv_band_gap as ch
 from matfusion.chapters.cells import BAND_GAP_MODELS, CECV_ABLATION_MODELS
-from matfusion.chapters.rational_design import (
-    cecv_over_seeds,
-    rerun_command,
-    rerun_profile,
-    seeded_runs,
-    seeded_summary,
-)
+from matfusion.chapters.rational_design import seeded_cecv_reruns, seeded_summary
 from matfusion.notebook import (
     cecv_table_or_empty,
-    missing_runs_note,
     profile_banner,
     runs_and_cecv,
     setup_plots,
@@ -245,25 +238,14 @@ ablation_summary.style.format(
 # verdicts are in [Claims decided on this page](#claims-decided-on-this-page).
 
 # %% tags=["hide-input"]
-rerun = rerun_profile(prof)
+SEEDED_OPTIONS = {"anchor": anchor, "mode": mode, "train_missing": train_missing}
 with optional_lookups():  # reruns in progress: the page says how many are stored
-    ablation_seeded, ablation_seeded_cecv, ablation_seeded_missing = seeded_runs(
-        prof, dataset=ablation_dataset, models=ABLATION_MODELS, anchor=anchor, mode=mode,
-        train_missing=train_missing,
-    )  # fmt: skip
-show_markdown(
-    missing_runs_note(
-        ablation_seeded_missing,
-        rerun_command(ABLATION_MODELS, ablation_dataset, (0, 1, 2), prof.name, rerun)
-        + " (then this page computes the CECV from the checkpoints)",
-        2 * len(ABLATION_MODELS) * 3,
-        what="runs and CECV records",
-        records=[r for runs in ablation_seeded.values() for r in runs],
+    ablation_reruns = seeded_cecv_reruns(
+        prof, dataset=ablation_dataset, models=ABLATION_MODELS, **SEEDED_OPTIONS
     )
-)
-ablation_spread = cecv_over_seeds(ablation_seeded_cecv)
-if not ablation_spread.empty:
-    ch.plot_rerun_spread(ablation_spread, anchor, title="Figure 7a rerun")
+show_markdown(ablation_reruns.note)
+if not ablation_reruns.spread.empty:
+    ch.plot_rerun_spread(ablation_reruns.spread, anchor, title="Figure 7a rerun")
     plt.show()
 
 # %% [markdown]
@@ -314,30 +296,19 @@ if ablation_peer is not None and not ablation_table.empty:
 
 # %% tags=["hide-input"]
 with optional_lookups():  # reruns in progress: the page says how many are stored
-    seeded, seeded_cecv, seeded_missing = seeded_runs(
-        prof, dataset=dataset, models=FIGURE_MODELS, anchor=anchor, mode=mode,
-        train_missing=train_missing,
-    )  # fmt: skip
-show_markdown(
-    missing_runs_note(
-        seeded_missing,
-        rerun_command(FIGURE_MODELS, dataset, (0, 1, 2), prof.name, rerun)
-        + " (then this page computes the CECV from the checkpoints)",
-        2 * len(FIGURE_MODELS) * 3,
-        what="runs and CECV records",
-        records=[r for runs in seeded.values() for r in runs],
+    band_gap_reruns = seeded_cecv_reruns(
+        prof, dataset=dataset, models=FIGURE_MODELS, **SEEDED_OPTIONS
     )
-)
-seeded_table = seeded_summary(seeded, dict(quoted))
+show_markdown(band_gap_reruns.note)
+seeded_table = seeded_summary(band_gap_reruns.runs, dict(quoted))
 if not seeded_table.empty:
     display(
         seeded_table.style.format(precision=4, na_rep="–")
         .format("{:.0%}", subset=["at epoch cap"])
         .format("{:.2f}", subset=["test R² (mean)", "test R² (min)"])
     )
-rerun_spread = cecv_over_seeds(seeded_cecv)
-if not rerun_spread.empty:
-    ch.plot_rerun_spread(rerun_spread, anchor, title="Figure 11a rerun")
+if not band_gap_reruns.spread.empty:
+    ch.plot_rerun_spread(band_gap_reruns.spread, anchor, title="Figure 11a rerun")
     plt.show()
 
 # %% [markdown]

@@ -9,6 +9,7 @@ from matfusion.chapters.rational_design import (
     cecv_over_seeds,
     mae_claims,
     rerun_profile,
+    seeded_cecv_reruns,
     seeded_runs,
 )
 from matfusion.profiles import get_profile
@@ -50,6 +51,15 @@ def test_seeded_runs_cecv_spread_and_claims(tmp_path, monkeypatch):
     assert not missing
     assert [r["config"] for r in again["LSTM"]] == [r["config"] for r in runs["LSTM"]]
     assert all(r["cache_hit"] for r in again["LSTM"])
+    # the page's form: the same runs, the spread and a note with the command for the rest
+    section = seeded_cecv_reruns(smoke, dataset="OQMD_Formation_Enthalpy", seeds=(0, 1, 2),
+                                 store=store, **kwargs)  # fmt: skip
+    assert [len(v) for v in section.runs.values()] == [2, 2] and len(section.missing) == 4
+    assert section.spread.equals(spread)
+    assert section.note.startswith("**8 of 12 runs and CECV records stored.**")
+    assert "matfusion grid --models LSTM,DCNN-K1 --datasets OQMD_Formation_Enthalpy " in (
+        section.note
+    )
 
 
 def test_anchor_counts_count_compounds_with_three_or_more_elements() -> None:

@@ -35,6 +35,8 @@ __all__ = [
     "mae_claims",
     "rerun_profile",
     "seed_pairs",
+    "SeededCecvReruns",
+    "seeded_cecv_reruns",
     "seeded_runs",
     "seeded_summary",
     "anchor_counts",
@@ -149,6 +151,52 @@ def seeded_runs(
             else:
                 cecv[model].append(found)
     return runs, cecv, missing
+
+
+@dataclass(frozen=True)
+class SeededCecvReruns:
+    """:func:`seeded_runs` for one page section: ``runs`` and ``cecv`` by model, what is
+    ``missing``, and ``note``, the page's markdown line on what is stored (with the share
+    of runs at the epoch cap) and the command that makes the rest."""
+
+    runs: dict[str, list[dict]]
+    cecv: dict[str, list[dict]]
+    missing: list[str]
+    note: str
+
+    @property
+    def spread(self) -> pd.DataFrame:
+        """:func:`cecv_over_seeds` of the stored CECV records."""
+        return cecv_over_seeds(self.cecv)
+
+
+def seeded_cecv_reruns(
+    profile: Profile,
+    *,
+    dataset: str,
+    models: Sequence[str],
+    seeds: Sequence[int] = (0, 1, 2),
+    anchor: str = "Si",
+    mode: str = "authors",
+    train_missing: bool = False,
+    store: Any = None,
+) -> SeededCecvReruns:
+    """:func:`seeded_runs` with the note a page shows above its seeded figures."""
+    from matfusion.notebook import missing_runs_note
+
+    runs, cecv, missing = seeded_runs(
+        profile, dataset=dataset, models=models, seeds=seeds, anchor=anchor, mode=mode,
+        store=store, train_missing=train_missing,
+    )  # fmt: skip
+    command = rerun_command(models, dataset, seeds, profile.name, rerun_profile(profile))
+    note = missing_runs_note(
+        missing,
+        command + " (then this page computes the CECV from the checkpoints)",
+        2 * len(models) * len(seeds),
+        what="runs and CECV records",
+        records=[r for by_model in runs.values() for r in by_model],
+    )
+    return SeededCecvReruns(runs, cecv, missing, note)
 
 
 def cecv_over_seeds(cecv: dict[str, list[dict]]) -> pd.DataFrame:
