@@ -34,11 +34,11 @@ def test_note_counts_names_and_commands() -> None:
 
 def test_a_long_list_is_collapsed_and_escaped() -> None:
     labels = [f"model {i} / set" for i in range(9)] + ["A<B / set"]
-    note = missing_runs_note(labels, "python -m matfusion.ecd cv --profile standard", 50)
+    note = missing_runs_note(labels, "matfusion ecd cv --profile standard", 50)
     assert note.startswith("**40 of 50 runs stored.** 10 are missing (listed below)")
     assert "<details><summary>The 10 missing runs</summary>" in note
     assert "<li>A&lt;B / set</li>" in note
-    assert "`python -m matfusion.ecd cv --profile standard`" in note
+    assert "`matfusion ecd cv --profile standard`" in note
 
 
 def test_note_rejects_impossible_counts_and_a_missing_command() -> None:
