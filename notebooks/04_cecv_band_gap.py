@@ -234,8 +234,10 @@ ablation_summary.style.format(
 # Table 2 on (Model 6 and L-G-DCNN-2B are chapter 03's LDCNN and L-G-DCNN reruns). Each curve
 # is the mean over the seeds, its band the range. Once every model a sentence compares has
 # two seeds, the sentence is read once per seed and decided there: it holds when every seed
-# shows it and fails when none does; until then the one-run reading above stands. The
-# verdicts are in [Claims decided on this page](#claims-decided-on-this-page).
+# shows it at every threshold it rests on, fails when every seed shows it at none of them,
+# and stays inconclusive in between (a seed that shows it at some thresholds only); until
+# then the one-run reading above stands. The verdicts are in
+# [Claims decided on this page](#claims-decided-on-this-page).
 
 # %% tags=["hide-input"]
 SEEDED_OPTIONS = {"anchor": anchor, "mode": mode, "train_missing": train_missing}

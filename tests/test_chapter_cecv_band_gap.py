@@ -144,11 +144,17 @@ def test_ablation_deciders_use_the_seeded_reruns_once_two_seeds_have_every_model
     decide = ch.ablation_claim("model3")
     fails = decide(_ablation_context(more, seeded=[fewer, fewer, fewer]))
     assert fails.verdict == "fails" and fails.runs == "3 seeds"
-    assert fails.evidence.startswith("the reading holds on 0 of 3 seeds (seed 0: Model 3 above")
+    assert fails.evidence.startswith(
+        "0 of 3 seeds show the reading at every threshold, 3 at none (seed 0: Model 3 above"
+    )
     holds = decide(_ablation_context(fewer, seeded=[more, more]))
     assert holds.verdict == "holds" and holds.runs == "2 seeds"
     mixed = decide(_ablation_context(more, seeded=[more, fewer, more]))
-    assert mixed.verdict == "inconclusive" and "holds on 2 of 3 seeds" in mixed.evidence
+    assert mixed.verdict == "inconclusive" and "2 of 3 seeds show" in mixed.evidence
+    # above 2B at one threshold of four on every seed: neither shown nor contradicted
+    partly = _ablation_table(**{"Model-3": [160, 40, 20, 10]})
+    assert ch.ablation_reading("model3", partly)["shown"] == 1
+    assert decide(_ablation_context(more, seeded=[partly, partly])).verdict == "inconclusive"
     weak = decide(_ablation_context(more, r2=0.02, seeded=[more, more]))
     assert weak.verdict == "not testable here" and "mean test R² below" in weak.evidence
     # one seed with 6B is not enough: the one-run reading, with what the reruns hold so far

@@ -345,30 +345,33 @@ def ablation_reading(
     key: str, cecv: pd.DataFrame, mae: pd.Series | None = None, split: float = SPLIT
 ) -> dict[str, Any]:
     """One of :data:`FIGURE7A_READINGS` on one run per model: ``holds`` (bool, None when a
-    curve or MAE it needs is missing), ``detail`` (the counts behind it) and ``lacking``.
+    curve or MAE it needs is missing; a CECV reading holds at every threshold it rests on),
+    ``shown`` (at how many of those thresholds it holds, None for the MAE reading),
+    ``detail`` (the counts behind it) and ``lacking``.
     ``cecv``: models x thresholds (labels parse as floats); ``mae``: test MAE by model."""
     _text, needs = FIGURE7A_READINGS[key]
     if key == "model5-mae":
         have = pd.Series(dtype=float) if mae is None else mae.astype(float)
         lacking = [m for m in needs if pd.isna(have.get(m, np.nan))]
         if lacking:
-            return {"holds": None, "detail": "", "lacking": lacking}
+            return {"holds": None, "shown": None, "detail": "", "lacking": lacking}
         ours = have.reindex(list(needs))
         best = ours.idxmin()
         return {
             "holds": best == "Model-5",
+            "shown": None,
             "detail": f"lowest here: {best} ({ours[best]:.4f}); Model 5: {ours['Model-5']:.4f}",
             "lacking": [],
         }
     lacking = [m for m in needs if m not in cecv.index]
     if lacking:
-        return {"holds": None, "detail": "", "lacking": lacking}
+        return {"holds": None, "shown": None, "detail": "", "lacking": lacking}
     t = cecv.columns.astype(float).to_numpy()
     every, low, high = t > -np.inf, t < split, t > split
     row = cecv.loc
     if key == "6b-2b":
         above = row["L-G-DCNN-6B"] > row["L-G-DCNN-2B"]
-        holds = bool(above.all())
+        holds, shown = bool(above.all()), int(above.sum())
         detail = (
             f"6B above 2B at {int(above.sum())} of {len(t)} thresholds; 6B: "
             f"{_counts(row['L-G-DCNN-6B'], every)}; 2B: {_counts(row['L-G-DCNN-2B'], every)}"
@@ -377,7 +380,7 @@ def ablation_reading(
         below = (row["Model-6"][high] < row["L-G-DCNN-6B"][high]) & (
             row["Model-6"][high] < row["Model-2"][high]
         )
-        holds = bool(below.all())
+        holds, shown = bool(below.all()), int(below.sum())
         detail = (
             f"Model 6 below both at {int(below.sum())} of {int(high.sum())} thresholds above "
             f"{split:g}; Model 6: {_counts(row['Model-6'], high)}; 6B: "
@@ -385,7 +388,7 @@ def ablation_reading(
         )
     elif key == "model3":
         above = row["Model-3"] > row["L-G-DCNN-2B"]
-        holds = bool(above.all())
+        holds, shown = bool(above.all()), int(above.sum())
         detail = (
             f"Model 3 above 2B at {int(above.sum())} of {len(t)} thresholds; Model 3: "
             f"{_counts(row['Model-3'], every)}; 2B: {_counts(row['L-G-DCNN-2B'], every)}"
@@ -394,7 +397,7 @@ def ablation_reading(
         lo = cecv.loc[list(REFERENCES)].min()
         hi = cecv.loc[list(REFERENCES)].max()
         inside = (row["Model-5"][low] >= lo[low]) & (row["Model-5"][low] <= hi[low])
-        holds = bool(inside.all())
+        holds, shown = bool(inside.all()), int(inside.sum())
         detail = (
             f"Model 5 inside the band at {int(inside.sum())} of {int(low.sum())} thresholds "
             f"below {split:g}; Model 5: {_counts(row['Model-5'], low)}; band "
@@ -402,7 +405,7 @@ def ablation_reading(
         )
     else:
         raise KeyError(f"no Figure 7a reading {key!r}")
-    return {"holds": holds, "detail": detail, "lacking": []}
+    return {"holds": holds, "shown": shown, "detail": detail, "lacking": []}
 
 
 def ablation_texts(cecv: pd.DataFrame, mae: pd.Series | None) -> dict[str, str]:
@@ -481,9 +484,11 @@ def seeded_run_data(ctx: Any, models: Sequence[str], dataset: str) -> dict[int, 
 
 def _seeded_ablation_finding(ctx: Any, key: str, dataset: str) -> Any:
     """A Figure 7a reading decided on the seeded reruns, or None while a model it compares
-    has fewer than two seeds with a CECV (then the one-run reading stands). CECV readings:
-    holds when every seed shows it, fails when none does; the MAE reading: Model 5's paired
-    bootstrap against each other model (:func:`matfusion.verdicts.seeded_mae_claim`)."""
+    has fewer than two seeds with a CECV (then the one-run reading stands). A CECV reading
+    holds when every seed shows it at every threshold it rests on and fails when every seed
+    shows it at none of them (as :func:`matfusion.verdicts.cecv_fewer_claim`); a seed in
+    between leaves it inconclusive. The MAE reading: Model 5's paired bootstrap against
+    each other model (:func:`matfusion.verdicts.seeded_mae_claim`)."""
     from matfusion.chapters.cells import CECV_ABLATION_MODELS
     from matfusion.verdicts import MIN_R2, Finding, rows_scale, seeded_mae_claim
 
@@ -508,6 +513,7 @@ def _seeded_ablation_finding(ctx: Any, key: str, dataset: str) -> Any:
         )
     readings = {s: ablation_reading(key, by_seed[s]["cecv"]) for s in complete}
     held = [s for s, r in readings.items() if r["holds"]]
+    against = [s for s, r in readings.items() if r["shown"] == 0]
     r2 = pd.concat([by_seed[s]["r2"] for s in complete], axis=1).mean(axis=1).reindex(list(needs))
     weak = r2[r2 < MIN_R2]
     detail = "; ".join(f"seed {s}: {r['detail']}" for s, r in readings.items())
@@ -520,10 +526,14 @@ def _seeded_ablation_finding(ctx: Any, key: str, dataset: str) -> Any:
             scale=settings,
             runs=runs,
         )
-    verdict = "holds" if len(held) == len(complete) else "fails" if not held else "inconclusive"
+    verdict = (
+        "holds" if len(held) == len(complete) else "fails" if len(against) == len(complete)
+        else "inconclusive"
+    )  # fmt: skip
     return Finding(
         verdict,
-        f"the reading holds on {len(held)} of {len(complete)} seeds ({detail})",
+        f"{len(held)} of {len(complete)} seeds show the reading at every threshold, "
+        f"{len(against)} at none ({detail})",
         scale=settings,
         runs=runs,
     )
