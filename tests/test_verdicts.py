@@ -254,3 +254,27 @@ def test_a_band_of_references_that_learned_nothing_decides_no_peer_claim() -> No
     finding = peer_band_claim("D", "L-G-DCNN", "CrabNet")(FakeContext(mae=r2, r2=r2))
     assert finding.verdict == "not testable here"
     assert "references LSTM reach a test R² below 0.1 on D" in finding.evidence
+
+
+def test_figure7a_mae_reading_pairs_model5_with_every_ablation_and_names_the_fewest_seeds():
+    from matfusion.chapters import cecv_band_gap as ch04
+    from matfusion.chapters.cells import CECV_ABLATION_MODELS
+
+    _text, needs = ch04.FIGURE7A_READINGS["model5-mae"]
+
+    def context(runs: dict) -> FakeContext:
+        ctx = FakeContext(runs)
+        by_seed = {s: {"mae": pd.Series(0.1, index=[m for m in needs if s < len(runs[m])])}
+                   for s in range(3)}  # fmt: skip
+        key = ("ch04_seeded", tuple(CECV_ABLATION_MODELS), "OQMD_Formation_Enthalpy")
+        ctx._memo[key] = by_seed
+        return ctx
+
+    runs = {m: _runs(0.5, 3, i + 2) for i, m in enumerate(needs)}
+    runs["Model-5"] = _runs(0.1, 3, 1)  # the best by far on every seed
+    runs["L-G-DCNN-6B"] = runs["L-G-DCNN-6B"][:2]  # one seed still pending
+    finding = ch04.ablation_claim("model5-mae")(context(runs))
+    assert finding.verdict == "holds" and finding.runs == "2 of 3 seeds, more pending"
+    assert finding.evidence.count("MAE difference Model-5 - ") == len(needs) - 1
+    runs["Model-2"] = _runs(0.01, 3, 9)  # an ablation better than Model 5 on every seed
+    assert ch04.ablation_claim("model5-mae")(context(runs)).verdict == "fails"

@@ -508,8 +508,9 @@ def _seeded_ablation_finding(ctx: Any, key: str, dataset: str) -> Any:
             (v for v in ("not testable here", "fails") if v in verdicts),
             "holds" if verdicts == {"holds"} else "inconclusive",
         )
+        fewest = min(pairs, key=lambda f: int(f.runs.split()[0]))  # "2 of 3 seeds, ..."
         return Finding(
-            verdict, "; ".join(f.evidence for f in pairs), scale=pairs[0].scale, runs=pairs[0].runs
+            verdict, "; ".join(f.evidence for f in pairs), scale=fewest.scale, runs=fewest.runs
         )
     readings = {s: ablation_reading(key, by_seed[s]["cecv"]) for s in complete}
     held = [s for s, r in readings.items() if r["holds"]]
