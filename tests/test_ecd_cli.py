@@ -85,7 +85,7 @@ def test_density_rejects_a_tiny_grid(nacl_files, tmp_path, capsys) -> None:
 
 def test_sweep_cli_names_an_unknown_model_before_any_run(tmp_path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "matfusion.ecd", "compare-loeo", "--profile", "smoke",
+        [sys.executable, "-m", "matfusion.cli", "ecd", "compare-loeo", "--profile", "smoke",
          "--models", "RF+Magpie,2D-CNN"],
         capture_output=True, text=True, env={**os.environ, "MATFUSION_RESULTS": str(tmp_path)},
     )  # fmt: skip
