@@ -252,6 +252,26 @@ def seeded_mae_claim(
     return decide
 
 
+def seed_agreement(shown: int, against: int, seeds: int) -> Verdict:
+    """A reading taken once per seed: holds when each of two or more seeds shows it, fails
+    when each contradicts it, inconclusive otherwise."""
+    if seeds >= 2 and shown == seeds:
+        return "holds"
+    if seeds >= 2 and against == seeds:
+        return "fails"
+    return "inconclusive"
+
+
+def combined_verdict(verdicts: Sequence[Verdict]) -> Verdict:
+    """A claim made of several comparisons: not testable if one is, fails if one fails,
+    holds if all hold, inconclusive otherwise."""
+    found = set(verdicts)
+    for word in ("not testable here", "fails"):
+        if word in found:
+            return word  # type: ignore[return-value]
+    return "holds" if found == {"holds"} else "inconclusive"
+
+
 def cecv_fewer_claim(
     dataset: str, fewer: str, more: str, below: float
 ) -> Callable[[VerdictContext], Finding]:
@@ -271,19 +291,14 @@ def cecv_fewer_claim(
             cb = pd.Series(b[i]["cecv"], index=b[i]["thresholds"])
             diffs.append((ca - cb)[ca.index < below])
         table = pd.DataFrame(diffs)
-        fewer_everywhere = bool((table < 0).all().all())
-        more_everywhere = bool((table >= 0).all().all())
-        verdict: Verdict = "inconclusive"
-        if len(seeds) >= 2 and fewer_everywhere:
-            verdict = "holds"
-        elif len(seeds) >= 2 and more_everywhere:
-            verdict = "fails"
+        lower = int((table < 0).all(axis=1).sum())  # seeds with fewer clusters at every t
+        verdict = seed_agreement(lower, int((table >= 0).all(axis=1).sum()), len(seeds))
         mean = table.mean()
         return Finding(
             verdict,
             f"CECV {fewer} - {more} below t = {below:g}, mean over seeds: "
             + ", ".join(f"t={t:.2f}: {v:+.0f}" for t, v in mean.items())
-            + f"; seeds with {fewer} lower at every such t: {int((table < 0).all(axis=1).sum())}"
+            + f"; seeds with {fewer} lower at every such t: {lower}"
             f" of {len(seeds)}",
             scale=rows_scale(ctx.seeded(fewer, dataset)[0]),
             runs=f"{len(seeds)} seeds",
@@ -463,15 +478,7 @@ def seeded_ordering_claim(
             one_seed = fallback(ctx)
             pending = "; ".join(f.evidence for f in pairs if f.runs == "0 seeds")
             return replace(one_seed, evidence=f"{one_seed.evidence}; seeded {pending}")
-        verdicts = {f.verdict for f in pairs}
-        if "not testable here" in verdicts:
-            verdict = "not testable here"
-        elif "fails" in verdicts:
-            verdict = "fails"
-        elif verdicts == {"holds"}:
-            verdict = "holds"
-        else:
-            verdict = "inconclusive"
+        verdict = combined_verdict([f.verdict for f in pairs])
         others = ""
         if not claim.datasets or len(claim.datasets) > 1:
             rest = fallback(ctx).evidence

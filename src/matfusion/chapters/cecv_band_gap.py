@@ -490,7 +490,14 @@ def _seeded_ablation_finding(ctx: Any, key: str, dataset: str) -> Any:
     between leaves it inconclusive. The MAE reading: Model 5's paired bootstrap against
     each other model (:func:`matfusion.verdicts.seeded_mae_claim`)."""
     from matfusion.chapters.cells import CECV_ABLATION_MODELS
-    from matfusion.verdicts import MIN_R2, Finding, rows_scale, seeded_mae_claim
+    from matfusion.verdicts import (
+        MIN_R2,
+        Finding,
+        combined_verdict,
+        rows_scale,
+        seed_agreement,
+        seeded_mae_claim,
+    )
 
     needs = FIGURE7A_READINGS[key][1]
     by_seed = seeded_run_data(ctx, CECV_ABLATION_MODELS, dataset)
@@ -498,20 +505,16 @@ def _seeded_ablation_finding(ctx: Any, key: str, dataset: str) -> Any:
     complete = [s for s, d in by_seed.items() if set(needs) <= set(d[column].index)]
     if len(complete) < 2:
         return None
-    settings = (
-        f"{rows_scale(ctx.seeded(needs[0], dataset)[0])}; authors' conventions, validation plateau"
-    )
     if key == "model5-mae":
         pairs = [seeded_mae_claim(dataset, "Model-5", m)(ctx) for m in needs if m != "Model-5"]
-        verdicts = {f.verdict for f in pairs}
-        verdict = next(
-            (v for v in ("not testable here", "fails") if v in verdicts),
-            "holds" if verdicts == {"holds"} else "inconclusive",
-        )
+        verdict = combined_verdict([f.verdict for f in pairs])
         fewest = min(pairs, key=lambda f: int(f.runs.split()[0]))  # "2 of 3 seeds, ..."
         return Finding(
             verdict, "; ".join(f.evidence for f in pairs), scale=fewest.scale, runs=fewest.runs
         )
+    settings = (
+        f"{rows_scale(ctx.seeded(needs[0], dataset)[0])}; authors' conventions, validation plateau"
+    )
     readings = {s: ablation_reading(key, by_seed[s]["cecv"]) for s in complete}
     held = [s for s, r in readings.items() if r["holds"]]
     against = [s for s, r in readings.items() if r["shown"] == 0]
@@ -527,12 +530,8 @@ def _seeded_ablation_finding(ctx: Any, key: str, dataset: str) -> Any:
             scale=settings,
             runs=runs,
         )
-    verdict = (
-        "holds" if len(held) == len(complete) else "fails" if len(against) == len(complete)
-        else "inconclusive"
-    )  # fmt: skip
     return Finding(
-        verdict,
+        seed_agreement(len(held), len(against), len(complete)),
         f"{len(held)} of {len(complete)} seeds show the reading at every threshold, "
         f"{len(against)} at none ({detail})",
         scale=settings,

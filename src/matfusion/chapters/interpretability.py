@@ -1107,7 +1107,7 @@ def _seeded_perovskite_finding(ctx: Any, part: str) -> Any:
     """Figure 6c decided on two or more seeds, or None: a seed shows the reading when it
     holds in both spaces for both runs and contradicts it when it holds in neither for
     either; the claim holds when every seed shows it, fails when every seed contradicts it."""
-    from matfusion.verdicts import Finding, rows_scale
+    from matfusion.verdicts import Finding, rows_scale, seed_agreement
 
     readings, left_out = seeded_perovskite_readings(ctx)
     if len(readings) < 2:
@@ -1115,14 +1115,10 @@ def _seeded_perovskite_finding(ctx: Any, part: str) -> Any:
     shown = {s: r[f"{part}_holds"] for s, r in readings.items()}
     held = [s for s, h in shown.items() if h.all()]
     against = [s for s, h in shown.items() if not h.any()]
-    verdict = (
-        "holds" if len(held) == len(shown) else "fails" if len(against) == len(shown)
-        else "inconclusive"
-    )  # fmt: skip
     detail = "; ".join(f"seed {s}: {perovskite_summary(r, part)}" for s, r in readings.items())
     skipped = "".join(f"; seed {s} left out: {why}" for s, why in left_out.items())
     return Finding(
-        verdict,
+        seed_agreement(len(held), len(against), len(shown)),
         f"{len(held)} of {len(shown)} seeds show it in every run and space, {len(against)} "
         f"in none ({detail}){skipped}",
         scale=", ".join(
