@@ -57,7 +57,14 @@ setup_plots()
 if train_missing is None:
     train_missing = prof.name == "smoke"
 show_markdown(
-    paper_b_banner(prof, ecd, {"Density grid": f"{ecd.grid}^3, provider `{ecd.provider}`"})
+    paper_b_banner(
+        prof,
+        ecd,
+        {
+            "Density grid": f"{ecd.grid}^3, provider `{ecd.provider}`"
+            + (", valence densities in the models" if ecd.valence else "")
+        },
+    )
 )
 if ecd_note:
     show_markdown(f"**{ecd_note}**")
@@ -132,8 +139,9 @@ fig = chapter.plot_dense_voxels(slices)
 # electrons. An all-electron density is dominated by sharp peaks at the nuclei, which say
 # mostly which element sits where; the valence density keeps the cloud between the atoms,
 # where bonding lives. Below, the same slices (z = 0) of the stiffest and the softest
-# material in both forms, on one colour scale, and each cell's electron count. The reruns of
-# chapter 11 train on valence densities.
+# material in both forms, on one colour scale, and each cell's electron count. Chapter 11's
+# models read valence densities, as the paper's; its density-source comparisons keep the
+# all-electron densities of our first runs and add GPAW's valence density as a third source.
 
 # %% tags=["hide-input"]
 pairs = chapter.valence_pairs(pd.concat([picks.head(1), picks.tail(1)]), ecd.grid)
@@ -167,7 +175,7 @@ compare.round(3)
 #
 # The same measure for every material of the provider comparison in
 # [the CV and LOEO chapter](11_ecd_cv_loeo.ipynb) (all materials GPAW has setups for; `smoke`:
-# the few with the fewest electrons). Computing the GPAW densities takes about an hour on
+# the few with the fewest electrons), on the comparison's all-electron densities. Computing the GPAW densities takes about an hour on
 # this machine, so every profile but `smoke` reads the stored per-material numbers
 # (`results/ecd_density_diff/`, made by `matfusion ecd compare`). If the
 # promolecular density were a good stand-in for the DFT one, few electrons would move; how

@@ -22,10 +22,12 @@
 # Our runs differ from the paper's in ways that matter, stated once here and on every table:
 # a quarter of the data (Materials Project's public moduli, not the paper's 2,170 VASP
 # runs), and densities from the provider named in the banner (in the `standard` profile the
-# **promolecular** density: superposed free atoms, not DFT). Two sections repeat the CV and
-# the leave-one-element-out runs on self-consistent **GPAW** (PBE) densities of the same
-# materials, to show what that costs; the CV also on GPAW's valence density (no cores), the
-# kind of density the paper's VASP runs gave it.
+# **promolecular** valence density: superposed free atoms, not DFT). Two sections repeat the
+# CV and the leave-one-element-out runs on self-consistent **GPAW** (PBE) densities of the
+# same materials, to show what that costs; the CV also on GPAW's valence density (no cores),
+# the kind of density the paper's VASP runs gave it. Those comparisons keep the settings of
+# our first `standard` runs (all-electron densities, the `matfusion-v1` CNNs, 25 epochs, one
+# repeat), named where they are shown.
 
 # %% tags=["parameters"]
 profile = "standard"
@@ -36,8 +38,6 @@ train_missing = None  # None: train missing runs only under smoke; other profile
 se_rule = 1.0  # standard errors a GPAW gain must exceed to count as better (or worse)
 
 # %% tags=["hide-input"]
-from dataclasses import replace
-
 import pandas as pd
 from myst_nb import glue
 
@@ -55,8 +55,14 @@ from matfusion.ecd.experiments import (
 )
 from matfusion.ecd.fitting import ensure_density, prepare_inputs
 from matfusion.ecd.models import ECD_MODELS, layer_table
-from matfusion.ecd.settings import ecd_profile_for
-from matfusion.ecd.tables import density_note, loeo_summary, paired_provider_gain, run_caption
+from matfusion.ecd.settings import comparison_profile, ecd_profile_for
+from matfusion.ecd.tables import (
+    density_note,
+    loeo_summary,
+    paired_provider_gain,
+    run_caption,
+    settings_phrase,
+)
 from matfusion.notebook import missing_runs_note, paper_b_banner, setup_plots, show_markdown
 from matfusion.paper import reported
 from matfusion.profiles import get_profile
@@ -64,13 +70,14 @@ from matfusion.results import optional_lookups
 
 prof = get_profile(profile)
 ecd, ecd_note = ecd_profile_for(profile)
+compared = comparison_profile(ecd)  # the density-source comparisons' settings
 setup_plots()
 # Outside smoke the page reads the committed runs in results/ (the standard ones took about
-# an hour of training on one thread) and lists what is not stored; smoke trains it.
+# eleven CPU-hours, one thread each) and lists what is not stored; smoke trains it.
 if train_missing is None:
     train_missing = prof.name == "smoke"
 missing = "train" if train_missing else "skip"
-provider_note = density_note(ecd.provider, ecd.grid)
+provider_note = density_note(ecd.provider, ecd.grid, ecd.valence)
 runs_line = "stored runs only" if missing == "skip" else "stored runs, the rest trained now"
 show_markdown(paper_b_banner(prof, ecd, {"Densities": provider_note, "Runs": runs_line}))
 if ecd_note:
@@ -129,9 +136,9 @@ if cv_records:
 # Taken literally (no padding), strided layers whose kernel and stride do not tile the input
 # drop its far edge, and the drop compounds layer by layer. We measure what reaches the output
 # by gradients: the voxels whose change moves the output. `matfusion-v1` is the architecture
-# of the stored `standard` runs; `whole-cube` pads the cube periodically (a crystal's density
-# is periodic, so the padding is the cell's own first planes) so that every voxel counts;
-# `paper` is the paper's layer list, which needs a grid of at least 40.
+# of our first runs; `whole-cube`, the one this page's tables use, pads the cube periodically
+# (a crystal's density is periodic, so the padding is the cell's own first planes) so that
+# every voxel counts; `paper` is the paper's layer list, which needs a grid of at least 40.
 
 # %% tags=["hide-input"]
 coverage = variant_coverage(grids=sorted({ecd.grid, 60}), width=ecd.width)
@@ -147,27 +154,24 @@ coverage.drop(columns="note").style.format(
 layer_table("3D-CNN+ECD", 60, "paper", width=ecd.width).style.hide(axis="index")
 
 # %% [markdown]
-# Does seeing the whole cube change the error? The reruns below use valence densities
-# (the paper's VASP densities are valence densities), train until the validation error has
-# not improved for 10 epochs (cap 150), and pair each material's out-of-fold prediction under
-# `whole-cube` with its prediction under `matfusion-v1`, repeat by repeat; the verdict needs
-# a bootstrap interval over materials that excludes zero and every repeat to agree. The table
-# stays empty until a repeat is complete under both variants.
+# Does seeing the whole cube change the error? Under this page's settings (the densities,
+# training and repeats of Table 2 above) each material's out-of-fold prediction under
+# `whole-cube` is paired with its prediction under `matfusion-v1`, repeat by repeat; the
+# verdict needs a bootstrap interval over materials that excludes zero and every repeat to
+# agree. The table stays empty until a repeat is complete under both variants.
 
 # %% tags=["hide-input"]
-reruns = replace(ecd, valence=True, epochs=150, patience=10, repeats=max(ecd.repeats, 5))
-with optional_lookups():  # reruns in progress: the page says how many are stored
-    variant_table, variant_missing = cv_variant_comparison(reruns, targets=targets)
+with optional_lookups():  # runs in progress: the page says how many are stored
+    variant_table, variant_missing = cv_variant_comparison(ecd, targets=targets)
 if variant_missing:
     show_markdown(
         missing_runs_note(
             variant_missing,
             [
-                f"matfusion ecd cv --profile {ecd.name} --valence --epochs 150 --patience 10 "
-                f"--repeats {reruns.repeats} --variant {v}"
+                f"matfusion ecd cv --profile {ecd.name} --variant {v}"
                 for v in ("whole-cube", "matfusion-v1")
             ],
-            2 * len(targets) * len(DENSITY_MODELS[:2]) * reruns.folds * reruns.repeats,
+            2 * len(targets) * len(DENSITY_MODELS[:2]) * ecd.folds * ecd.repeats,
         )
     )
 variant_table.style.format(precision=3).hide(axis="index")
@@ -177,30 +181,35 @@ variant_table.style.format(precision=3).hide(axis="index")
 #
 # The promolecular density is a sum of free atoms: it knows the structure and the elements
 # but nothing about bonding. Here the same CV (same materials, folds, seeds and training
-# settings) is run on three densities on the same grid: the promolecular one this page uses
-# above, the self-consistent GPAW (PBE) density with the same valence setting, and GPAW's
-# density with the other setting (all-electron, or valence only: without the frozen cores,
-# as the paper's VASP densities). One pair of sources then differs only in the provider (DFT
+# settings) is run on three densities on the same grid: the promolecular one, the
+# self-consistent GPAW (PBE) density with the same valence setting, and GPAW's density with
+# the other setting (all-electron, or valence only: without the frozen cores, as the
+# paper's VASP densities). These runs keep the settings they were first made with
+# ({glue:text}`compare_settings`); rerunning them under this page's settings costs more
+# than 20 CPU-hours. One pair of sources then differs only in the provider (DFT
 # or free atoms), another only in the cores; each pair is compared fold by fold. Materials
 # with an element GPAW has no PAW setup for are left out for every source. The Magpie-only
 # models do not read a density: their rows are identical under every source and show the bar
 # to beat.
 
 # %% tags=["hide-input"]
-sources = list(comparison_sources(ecd))
-dft_pair, core_pair = pair_sources(ecd), chapter.CORE_PAIR
+sources = list(comparison_sources(compared))
+dft_pair, core_pair = pair_sources(compared), chapter.CORE_PAIR
+glue("compare_settings", settings_phrase(compared), display=False)
 # the provider pair's runs are stored; the other source's are computed on a machine with the
 # CPU time for its GPAW densities (lookups of runs still to come are optional)
 by_source, source_info = chapter.run_comparison(
-    targets, ecd, sources, settled=dft_pair, progress=progress, missing=missing
+    targets, compared, sources, settled=dft_pair, progress=progress, missing=missing
 )
 per_fold = source_info["per_fold"]
-expected_compare = chapter.expected_runs(ECD_MODELS, targets, folds, ecd.repeats, providers=sources)
+expected_compare = chapter.expected_runs(
+    ECD_MODELS, targets, folds, compared.repeats, providers=sources
+)
 complete = chapter.complete_sources(expected_compare, per_fold)
 keys = ["model", "target", "fold", "repeat"]
 missing_compare = chapter.unstored(expected_compare, per_fold.to_dict("records"), ["source", *keys])
 lacking = [s for s in sources if s not in complete]
-glue("pcv_materials", chapter.materials_sentence(source_info, ecd.folds), display=False)
+glue("pcv_materials", chapter.materials_sentence(source_info, compared.folds), display=False)
 glue("pcv_sources", ", ".join(sources), display=False)
 cost = chapter.valence_cost_sentence(chapter.valence_cost(), ecd.grid)
 show_markdown(
@@ -288,7 +297,8 @@ wins
 # The paper's extrapolation claim is about the *charge density*; ours above rests on the
 # promolecular one, which knows no bonding. Here the same leave-one-element-out runs (same
 # materials, elements, seeds and training settings) are made once on promolecular and once
-# on self-consistent GPAW (PBE) densities, as the CV comparison above. Each element x target
+# on self-consistent GPAW (PBE) densities, as the CV comparison above and with its settings
+# ({glue:text}`compare_settings`), on all-electron densities. Each element x target
 # case has one test set shared by both providers, so a lower RMSE there is also a higher R2;
 # R2 is summarised by its median, because one test set far from the training data can give
 # an R2 of -10 and swamp a mean. The Magpie-only models read no density: their rows are the
@@ -296,13 +306,13 @@ wins
 
 # %% tags=["hide-input"]
 loeo_by_provider, loeo_info = run_provider_comparison(
-    targets, ecd, pair_sources(ecd), design="loeo", progress=progress, missing=missing
+    targets, compared, pair_sources(compared), design="loeo", progress=progress, missing=missing
 )
 loeo_runs = loeo_info["per_fold"]
 loeo_pairs = paired_provider_gain(loeo_runs, "element")
 compare_elements = loeo_info["elements"] or []
 expected_compare_loeo = chapter.expected_runs(
-    LOEO_MODELS, targets, [(e, f"without {e}") for e in compare_elements], ecd.repeats,
+    LOEO_MODELS, targets, [(e, f"without {e}") for e in compare_elements], compared.repeats,
     providers=chapter.PROVIDERS,
 )  # fmt: skip
 loeo_complete = len(loeo_runs) == len(expected_compare_loeo)

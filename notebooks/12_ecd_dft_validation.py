@@ -66,7 +66,7 @@ ecd, ecd_note = ecd_profile_for(profile)
 setup_plots()
 if train_missing is None:
     train_missing = prof.name == "smoke"
-provider_note = density_note(ecd.provider, ecd.grid)
+provider_note = density_note(ecd.provider, ecd.grid, ecd.valence)
 show_markdown(paper_b_banner(prof, ecd, {"Densities": provider_note}))
 if ecd_note:
     show_markdown(f"**{ecd_note}**")
@@ -142,7 +142,7 @@ if len(external_all):  # predict all of them: the stored runs do not depend on D
     show_markdown(
         missing_runs_note(
             lacking,
-            chapter.external_command(models, external_targets, ecd.name),
+            chapter.external_command(ecd.name),
             len(models) * len(external_targets),
             what="external-set runs",
         )

@@ -1,4 +1,5 @@
-"""``matfusion density``: output file, printed count, and one clear error for bad input."""
+"""``matfusion density`` and ``matfusion ecd``: output files, printed counts, and one clear error
+for bad input."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pymatgen.core import Lattice, Structure
 from matfusion.cli import main
 from matfusion.data import shared_path
 from matfusion.data.errors import MissingDataError
+from matfusion.ecd.models import ECD_MODELS
 
 
 @pytest.fixture()
@@ -95,3 +97,24 @@ def test_sweep_cli_names_an_unknown_model_before_any_run(tmp_path) -> None:
         "'3D-CNN+ECD'? (valid: RF+Magpie, CNN+Magpie, 3D-CNN+ECD, 2D-CNN+ECD, Fusion(Magpie+ECD))"
     )
     assert not any(tmp_path.iterdir())  # nothing trained or stored
+
+
+def test_external_sweep_stores_one_run_per_model_and_target(tmp_path) -> None:
+    env = {**os.environ, "MATFUSION_RESULTS": str(tmp_path), "MATFUSION_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "matfusion.cli", "ecd", "external", "--profile", "smoke",
+         "--quiet"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "external: 10 records (10 new)" in done.stdout
+    stored = [json.loads(p.read_text()) for p in (tmp_path / "ecd_external").rglob("*.json")]
+    assert sorted((d["config"]["model"], d["config"]["target"]) for d in stored) == sorted(
+        (m, t) for m in ECD_MODELS for t in ("bulk", "shear")
+    )
+    again = subprocess.run(
+        [sys.executable, "-m", "matfusion.cli", "ecd", "external", "--profile", "smoke",
+         "--quiet"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert "external: 10 records (0 new)" in again.stdout

@@ -86,11 +86,12 @@ def test_stored_records_keys_are_rebuilt_byte_for_byte(
     assert "RF+Magpie" in models and "2D-CNN+ECD" in models
 
 
-#: Part checkpoint names of two stored fusion runs, as the code before the split into
-#: fitting/experiments/tables computed them (the first pair is in the developers' cache).
+#: Part checkpoint names of two stored fusion runs since the tag left out the profile's
+#: description and repeat count (before, every edit of ``standard``'s description orphaned the
+#: cached parts).
 FUSION_PART_CHECKPOINTS = {
-    "095d41a9bcd15edb": ["CNN_Magpie-c1100bda120bae1a.pt", "2D-CNN_ECD-96f3464374a3faae.pt"],
-    "0297704ada2ef1d2": ["CNN_Magpie-4d736f936dcd9dc6.pt", "2D-CNN_ECD-f6e4b61fb28f18f2.pt"],
+    "095d41a9bcd15edb": ["CNN_Magpie-36ea8d74f6e58c58.pt", "2D-CNN_ECD-c07fb7721984ed87.pt"],
+    "0297704ada2ef1d2": ["CNN_Magpie-7aa126b2c3ccdee5.pt", "2D-CNN_ECD-573423b7013a7ec6.pt"],
 }
 
 
@@ -107,3 +108,18 @@ def test_fusion_part_checkpoint_tags_are_unchanged(key: str, full_inputs: EcdInp
     tag = checkpoint_tag(inputs, config["target"], train_rows, config["seed"], _part_tag(config))
     names = [Path(_checkpoint_path({**tag, "model": part})).name for part in PRETRAINED_PARTS]
     assert names == FUSION_PART_CHECKPOINTS[key]
+
+
+def test_checkpoint_tag_ignores_the_profiles_description_and_repeat_count(
+    full_inputs: EcdInputs,
+) -> None:
+    rows = np.arange(10)
+    tag = checkpoint_tag(full_inputs, "bulk", rows, 0, {"repeat": 0})
+    edited = replace(full_inputs.profile, description="another text", repeats=3)
+    assert (
+        checkpoint_tag(replace(full_inputs, profile=edited), "bulk", rows, 0, {"repeat": 0}) == tag
+    )
+    longer = replace(full_inputs.profile, epochs=full_inputs.profile.epochs + 1)
+    assert (
+        checkpoint_tag(replace(full_inputs, profile=longer), "bulk", rows, 0, {"repeat": 0}) != tag
+    )

@@ -97,12 +97,15 @@ def test_run_caption_names_provider_grid_materials_and_split() -> None:
     frame = pd.DataFrame({"mp_id": [f"mp-{i}" for i in range(7)]})
     inputs = EcdInputs(frame, np.zeros((7, 1)), None, [], prof, "x")
     cv = run_caption(inputs, "cv")
-    assert "7 materials" in cv and f"{prof.folds}-fold CV, 1 repeat;" in cv
-    assert f"`promolecular` densities on a {prof.grid}^3 grid" in cv and "not DFT" in cv
+    assert "7 materials" in cv and f"{prof.folds}-fold CV, 5 repeats;" in cv
+    assert f"`promolecular` valence densities on a {prof.grid}^3 grid" in cv
+    assert "not DFT" in cv and "(whole-cube CNNs, at most 150 epochs)" in cv
     loeo = run_caption(inputs, "loeo", elements=["Cl", "Tl"])
     assert "2 elements left out one at a time" in loeo
-    gpaw = run_caption(replace(inputs, profile=replace(prof, provider="gpaw", repeats=5)), "cv")
-    assert "`gpaw` densities" in gpaw and "not DFT" not in gpaw and "5 repeats" in gpaw
+    first = replace(prof, provider="gpaw", repeats=1, valence=False, variant="matfusion-v1")
+    gpaw = run_caption(replace(inputs, profile=first), "cv")
+    assert "`gpaw` densities" in gpaw and "not DFT" not in gpaw and "1 repeat;" in gpaw
+    assert "matfusion-v1 CNNs" in gpaw
     with pytest.raises(ValueError, match="design"):
         run_caption(inputs, "holdout")
 

@@ -24,7 +24,13 @@ from matfusion.ecd.experiments import (
     select_sources,
 )
 from matfusion.ecd.fitting import prepare_inputs
-from matfusion.ecd.settings import ecd_profile, profile_source, provider_settings, with_source
+from matfusion.ecd.settings import (
+    comparison_profile,
+    ecd_profile,
+    profile_source,
+    provider_settings,
+    with_source,
+)
 from matfusion.registry import Registry, UnknownNameError
 from matfusion.results import ResultsStore
 
@@ -69,9 +75,18 @@ def test_a_source_is_a_profile_setting_and_the_defaults_follow_the_valence() -> 
     valence = with_source(standard, "gpaw-valence")
     assert (valence.provider, valence.valence) == ("gpaw", True)
     assert provider_settings(valence) == {"valence": True}
-    assert profile_source(standard) == "promolecular-all-electron"
-    assert profile_source(standard, "gpaw") == "gpaw-all-electron"
-    # standard (all-electron): the stored pair plus GPAW valence; LOEO: the pair
+    assert profile_source(standard) == "promolecular-valence"
+    assert profile_source(standard, "gpaw") == "gpaw-valence"
+    # standard's comparisons keep its first (all-electron) settings: the stored pair plus GPAW
+    # valence; LOEO: the pair. Standard with an override runs them as it is.
+    first = comparison_profile(standard)
+    assert (first.valence, first.variant, first.epochs, first.repeats) == (
+        False, "matfusion-v1", 25, 1,
+    )  # fmt: skip
+    assert comparison_profile(first) == first
+    longer = replace(standard, epochs=200)
+    assert comparison_profile(longer) == longer
+    assert pair_sources(longer) == ("promolecular-valence", "gpaw-valence")
     assert comparison_sources(standard) == (
         "promolecular-all-electron", "gpaw-all-electron", "gpaw-valence",
     )  # fmt: skip

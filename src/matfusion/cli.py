@@ -546,8 +546,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "ecd",
-        help="paper B's sweeps: CV, leave-one-element-out, density comparisons (resumable)",
-        description="Run (or resume) paper B's sweeps; `compare` is the CV once per density "
+        help="paper B's sweeps: CV, leave-one-element-out, external set, density comparisons "
+        "(resumable)",
+        description="Run (or resume) paper B's sweeps; `external` trains on the whole set "
+        "and predicts the external (WBM) structures; `compare` is the CV once per density "
         "source (provider and valence setting: promolecular, GPAW all-electron, GPAW "
         "valence; --sources picks them), `compare-loeo` the LOEO runs once per source "
         "(--only and --models pick what one process runs, e.g. one source each); "

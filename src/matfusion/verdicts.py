@@ -556,8 +556,7 @@ def matbench_claim(better: str, worse: str) -> Callable[[VerdictContext], Findin
 
 def ecd_cv_claim(target: str, better: str, worse: Sequence[str]) -> Callable[..., Finding]:
     """Paper B: ``better``'s CV MAE is lower than every model in ``worse`` (paired by
-    material over the out-of-fold predictions; the repeats as seeds). The whole-cube CNNs on
-    valence densities, trained to a plateau."""
+    material over the out-of-fold predictions; the repeats as seeds)."""
 
     def decide(ctx: VerdictContext) -> Finding:
         from matfusion.chapters.ecd_architectures import cv_model_comparison
@@ -722,12 +721,11 @@ def ecd_loeo_claim(better: str, worse: str) -> Callable[[VerdictContext], Findin
 
     def decide(ctx: VerdictContext) -> Finding:
         from matfusion.analysis.intervals import compare_mae
-        from matfusion.chapters.ecd_architectures import rerun_profile
         from matfusion.ecd.experiments import run_loeo
         from matfusion.ecd.fitting import prepare_inputs
 
         def load() -> list[dict]:
-            prof = rerun_profile(ctx.ecd_profile, variant="whole-cube")
+            prof = ctx.ecd_profile
             inputs = prepare_inputs(prof, need_density=False, progress=False, verbose=False)
             return run_loeo([better, worse], ["bulk", "shear"], inputs, store=ctx.store,
                             progress=False, missing="skip")  # fmt: skip
@@ -752,7 +750,7 @@ def ecd_loeo_claim(better: str, worse: str) -> Callable[[VerdictContext], Findin
             words.append(compare_mae(y, a, b).verdict)
             n_repeats.append(len(repeats))
         if not words:
-            return Finding("inconclusive", "LOEO reruns pending", runs="0 repeats")
+            return Finding("inconclusive", "LOEO runs pending", runs="0 repeats")
         n = len(words)
         held, failed = words.count("holds"), words.count("fails")
         verdict: Verdict = (

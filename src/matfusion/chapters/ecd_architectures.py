@@ -22,25 +22,13 @@ from matfusion.ecd.settings import EcdProfile
 from matfusion.train.metrics import regression_metrics
 
 __all__ = [
-    "RERUN",
     "compare_cv_records",
     "cv_model_comparison",
     "cv_variant_comparison",
-    "rerun_profile",
     "variant_coverage",
 ]
 
 CNN_MODELS = ("3D-CNN+ECD", "2D-CNN+ECD")
-#: Paper B's reruns: valence densities, trained to a validation plateau, the paper's five
-#: repeats (the variant is the profile's unless given).
-RERUN: dict[str, Any] = {"valence": True, "epochs": 150, "patience": 10, "repeats": 5}
-
-
-def rerun_profile(profile: EcdProfile, **changes: Any) -> EcdProfile:
-    """``profile`` with the :data:`RERUN` settings (smoke keeps its own sizes)."""
-    if profile.name == "smoke":
-        return replace(profile, **changes)
-    return replace(profile, **{**RERUN, **changes})
 
 
 def _runs(ranges: Sequence[tuple[int, int]]) -> str:
@@ -165,21 +153,20 @@ def cv_model_comparison(
     ),  # fmt: skip
     store: Any = None,
 ) -> tuple[dict[tuple[str, str], Any] | None, list[str]]:
-    """Every ordered pair of ``models``: A's CV MAE minus B's on ``target`` under
-    :func:`rerun_profile` (whole-cube CNNs, valence densities), paired by material over the
-    repeats both complete (:func:`~matfusion.analysis.intervals.compare_mae`). Stored runs
-    only; returns None and the missing runs' labels while no repeat is complete."""
+    """Every ordered pair of ``models``: A's CV MAE minus B's on ``target`` under ``profile``,
+    paired by material over the repeats both complete
+    (:func:`~matfusion.analysis.intervals.compare_mae`). Stored runs only; returns None and
+    the missing runs' labels while no repeat is complete."""
     from matfusion.ecd.experiments import run_cv
     from matfusion.ecd.fitting import prepare_inputs
 
-    prof = rerun_profile(profile, variant="whole-cube")
-    inputs = prepare_inputs(prof, need_density=False, progress=False, verbose=False)
+    inputs = prepare_inputs(profile, need_density=False, progress=False, verbose=False)
     records = run_cv(list(models), [target], inputs, store=store, progress=False, missing="skip")
     have = {(r["config"]["model"], r["config"]["fold"], r["config"]["repeat"]) for r in records}
     missing = [
         f"{m} / {target} fold {f} repeat {r}"
-        for r in range(prof.repeats)
-        for f in range(prof.folds)
+        for r in range(profile.repeats)
+        for f in range(profile.folds)
         for m in models
         if (m, f, r) not in have
     ]

@@ -170,15 +170,9 @@ def failures_note(failures: pd.DataFrame) -> str:
     )
 
 
-def external_command(models: Sequence[str], targets: Sequence[str], ecd_name: str) -> str:
-    """The call that makes the missing external-set runs (no CLI makes them yet)."""
-    return (
-        'python -c "from matfusion.ecd.data import load_external_set; '
-        "from matfusion.ecd.fitting import prepare_inputs; "
-        "from matfusion.ecd.experiments import run_external; "
-        f"run_external({list(models)!r}, {list(targets)!r}, "
-        f'prepare_inputs({ecd_name!r}, need_density=False), load_external_set(verbose=False))"'
-    )
+def external_command(ecd_name: str) -> str:
+    """The command that makes the missing external-set runs."""
+    return f"matfusion ecd external --profile {ecd_name}"
 
 
 def external_metrics(

@@ -222,7 +222,7 @@ def density_command(
     }
 
 
-SWEEPS = ("cv", "loeo", "compare", "compare-loeo")
+SWEEPS = ("cv", "loeo", "external", "compare", "compare-loeo")
 
 
 def add_sweep_arguments(parser: Any) -> None:
@@ -305,7 +305,7 @@ def sweep_command(args: Any) -> int:
     for what, design in (("compare", "cv"), ("compare-loeo", "loeo")):
         if what in args.what:  # a name outside the comparison: one line, before any run
             select_sources(only, sources or comparison_sources(prof, design))
-    sweeps = [w for w in args.what if w in ("cv", "loeo")]
+    sweeps = [w for w in args.what if w in ("cv", "loeo", "external")]
     if sweeps:
         results = run_all(prof, sweeps, progress=progress)
         for name, records in results.items():

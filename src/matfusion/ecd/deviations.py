@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from matfusion.ecd.settings import EcdProfile, ecd_profile
+from matfusion.ecd.settings import EcdProfile, comparison_profile, ecd_profile
 
 __all__ = [
     "CHAPTERS",
@@ -113,12 +113,12 @@ def _differences(a: EcdProfile, b: EcdProfile, skip: Sequence[str]) -> str:
 
 
 def variant_effect(profile: EcdProfile, store: Any = None) -> str | None:
-    """Whole-cube minus matfusion-v1 CV MAE under the reruns (:func:`cv_variant_comparison`),
+    """Whole-cube minus matfusion-v1 CV MAE under ``profile`` (:func:`cv_variant_comparison`),
     with the share of the cube the matfusion-v1 3D-CNN reaches (by gradients)."""
-    from matfusion.chapters.ecd_architectures import cv_variant_comparison, rerun_profile
+    from matfusion.chapters.ecd_architectures import cv_variant_comparison
     from matfusion.ecd.models import CNN3D, input_coverage
 
-    table, _ = cv_variant_comparison(rerun_profile(profile), store=store)
+    table, _ = cv_variant_comparison(profile, store=store)
     text = format_comparison(table, ("whole-cube", "matfusion-v1"))
     if text is None:
         return None
@@ -130,12 +130,12 @@ def variant_effect(profile: EcdProfile, store: Any = None) -> str | None:
 
 
 def valence_effect(profile: EcdProfile, store: Any = None) -> str | None:
-    """Valence minus all-electron densities, same variant: the reruns against the profile's
-    own all-electron runs, on the repeats both have; says what else the pair differs in."""
-    from matfusion.chapters.ecd_architectures import rerun_profile
-
-    valence = rerun_profile(profile, valence=True)
-    all_electron = replace(profile, valence=False, variant=valence.variant)
+    """Valence minus all-electron densities with the CNNs of the profile's density-source
+    comparisons (:func:`~matfusion.ecd.settings.comparison_profile`, where the all-electron
+    runs are), on the repeats both have; says what else the pair differs in."""
+    first = comparison_profile(profile)
+    valence = replace(profile, valence=True, variant=first.variant)
+    all_electron = replace(first, valence=False)
     text = format_comparison(
         _paired(valence, all_electron, ("valence", "all-electron"), store),
         ("valence", "all-electron"),
@@ -213,22 +213,20 @@ def grid_effect(profile: EcdProfile, store: Any = None) -> str | None:
 
 
 def training_length_effect(profile: EcdProfile, store: Any = None) -> str | None:
-    """The reruns' longer training minus the profile's, same densities and variant."""
-    from matfusion.chapters.ecd_architectures import RERUN
-
-    longer = replace(profile, epochs=RERUN["epochs"], patience=RERUN["patience"])
-    if longer == profile:
+    """The profile's training length minus that of its comparisons' settings
+    (:func:`~matfusion.ecd.settings.comparison_profile`), their densities and variant."""
+    first = comparison_profile(profile)
+    longer = replace(first, epochs=profile.epochs, patience=profile.patience)
+    if longer == first:
         return None
-    labels = (f"<= {longer.epochs} epochs", f"<= {profile.epochs} epochs")
-    return format_comparison(_paired(longer, profile, labels, store), labels)
+    labels = (f"<= {longer.epochs} epochs", f"<= {first.epochs} epochs")
+    return format_comparison(_paired(longer, first, labels, store), labels)
 
 
 def repeat_spread(profile: EcdProfile, store: Any = None) -> str | None:
-    """How much one repeat's CV MAE moves between repeats (the reruns' five), per density
+    """How much one repeat's CV MAE moves between the profile's repeats, per density
     model and target: what a single repeat can be off by."""
-    from matfusion.chapters.ecd_architectures import rerun_profile
-
-    prof = rerun_profile(profile)
+    prof = profile
     records = _cv_records(prof, DENSITY_CNNS, ("bulk", "shear"), store)
     rows = [
         {**{k: r["config"][k] for k in ("model", "target", "repeat")},
@@ -244,7 +242,7 @@ def repeat_spread(profile: EcdProfile, store: Any = None) -> str | None:
     if counts.max() < 2:
         return None
     return (
-        f"Spread of the CV MAE over the reruns' repeats ({int(counts.max())} repeats, "
+        f"Spread of the CV MAE over the repeats ({int(counts.max())} repeats, "
         f"{prof.variant}): "
         + "; ".join(f"{m} {t} sd {sd:.2f} GPa" for (m, t), sd in mae.std().items())
         + "."
@@ -400,11 +398,11 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "valence vs all-electron",
         (DATA, CV, DFT),
         "VASP's CHGCAR: the valence (pseudo) density.",
-        "Valence densities: {p.valence}. Chapter 10's figures and the standard profile's Table 2 use "
-        "all-electron densities; the CV reruns (architecture, model comparison) use valence "
-        "densities (valence shells of GPAW's PAW setups).",
+        "Valence densities: {p.valence} (valence shells of GPAW's PAW setups). The "
+        "density-source comparisons of chapters 10 and 11 keep the first standard runs' "
+        "all-electron densities and add GPAW's valence density as a third source.",
         "The all-electron density is dominated by the core peaks, which carry little about "
-        "bonding; the first stored runs used it, the reruns follow the paper.",
+        "bonding; our first stored runs used it, the current settings follow the paper.",
         "Not measured: no stored all-electron and valence runs of the same variant.",
         valence_effect,
     ),
@@ -430,9 +428,10 @@ DEVIATIONS: tuple[Deviation, ...] = (
         (CV, DFT),
         "Strided layers as listed, valid padding: at 60^3 its 3D-CNN reaches voxels 0-39 of "
         "60 per axis.",
-        "Variant {p.variant} in this profile's stored runs; whole-cube (periodic "
-        "padding, every voxel reaches the output) in the reruns. matfusion-v1 clamps kernels "
-        "and skips pools at small grids.",
+        "Variant {p.variant} in this profile's runs (whole-cube: periodic padding, every "
+        "voxel reaches the output); matfusion-v1, our first architecture, in the "
+        "density-source comparisons. matfusion-v1 clamps kernels and skips pools at small "
+        "grids.",
         "The literal layer list cannot be built below grid 40 and ignores the cube's far "
         "edges; the density is periodic, so wrapping is the physical padding.",
         "Not measured: no repeat stored under both variants.",
@@ -510,18 +509,20 @@ DEVIATIONS: tuple[Deviation, ...] = (
         (CV, DFT),
         "Not stated.",
         "At most {p.epochs} epochs, stop after {p.patience} without improvement, best epoch "
-        "on 10 % of the training rows; the CV reruns: at most 150, patience 10.",
+        "on 10 % of the training rows; the density-source comparisons: the first standard "
+        "runs' 25 epochs, patience 6.",
         "The paper gives no schedule; a held-out tenth picks the epoch without test data.",
-        "Not measured alone: the longer reruns also changed the density (valence row).",
+        "Not measured alone: the longer runs also changed the density (valence row).",
         training_length_effect,
     ),
     Deviation(
         "repeats",
         (CV,),
         "Every CNN experiment repeated 5 times, averaged.",
-        "{p.repeats} repeat(s) in this profile's Table 2 and LOEO; 5 in the CV reruns.",
+        "{p.repeats} repeat(s) in this profile's Table 2 and LOEO; one in the "
+        "density-source comparisons.",
         "CPU time.",
-        "Not measured: no stored reruns.",
+        "Not measured: fewer than two repeats stored.",
         repeat_spread,
     ),
     Deviation(

@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from matfusion import provenance
-from matfusion.ecd.data import contains_any, load_ecd_dataset, loeo_elements, loeo_split, structures
+from matfusion.ecd.data import (
+    contains_any,
+    load_ecd_dataset,
+    load_external_set,
+    loeo_elements,
+    loeo_split,
+    structures,
+)
 from matfusion.ecd.density import DENSITY_SOURCES, PROVIDERS, get_provider, parse_sources
 from matfusion.ecd.fitting import (
     RECORD_VERSION,
@@ -37,6 +44,7 @@ from matfusion.ecd.fitting import (
 from matfusion.ecd.models import ECD_MODELS, get_ecd_model
 from matfusion.ecd.settings import (
     EcdProfile,
+    comparison_profile,
     ecd_profile,
     profile_source,
     provider_settings,
@@ -326,10 +334,17 @@ def run_external(
     return out
 
 
+def _comparison(profile: str | EcdProfile) -> EcdProfile:
+    """The settings of ``profile``'s density-source comparisons
+    (:func:`~matfusion.ecd.settings.comparison_profile`)."""
+    return comparison_profile(ecd_profile(profile) if isinstance(profile, str) else profile)
+
+
 def pair_sources(profile: str | EcdProfile = "standard") -> tuple[str, str]:
     """The two-provider comparison: promolecular and GPAW densities under the profile's
-    valence setting (``standard``: both all-electron, as its stored comparison runs)."""
-    prof = ecd_profile(profile) if isinstance(profile, str) else profile
+    valence setting (``standard``: both all-electron, as its stored comparison runs; the
+    comparisons run under :func:`~matfusion.ecd.settings.comparison_profile`)."""
+    prof = _comparison(profile)
     return profile_source(prof, "promolecular"), profile_source(prof, "gpaw")
 
 
@@ -339,7 +354,7 @@ def comparison_sources(profile: str | EcdProfile = "standard", design: str = "cv
     (``standard``: ``promolecular-all-electron``, ``gpaw-all-electron``, ``gpaw-valence``),
     so that one pair changes only the provider (DFT or free atoms) and the other only the
     valence setting (cores or not); LOEO: the first two (:func:`pair_sources`)."""
-    prof = ecd_profile(profile) if isinstance(profile, str) else profile
+    prof = _comparison(profile)
     pair = pair_sources(prof)
     if design == "loeo":
         return pair
@@ -400,7 +415,7 @@ def comparison_left_out(
     """What a comparison of ``sources`` (density sources, or providers' names) leaves out for
     every source: ``left_out_elements`` (those GPAW has no PAW setup for, when a GPAW source
     takes part) and ``left_out_materials`` (how many contain one)."""
-    prof = ecd_profile(profile) if isinstance(profile, str) else profile
+    prof = _comparison(profile)
     lacking = _lacking(prof, sources)
     full = load_ecd_dataset(verbose=False)
     return {
@@ -430,7 +445,8 @@ def run_provider_comparison(
     whole comparison uses (one source per process). A source's runs are those of the profile
     with its provider and valence setting (:func:`~matfusion.ecd.settings.with_source`), so
     the stored runs of such a profile answer them; the Magpie-only models read no density and
-    share one run between sources.
+    share one run between sources. The registered ``standard`` profile runs its comparisons
+    under the settings of its first runs (:func:`~matfusion.ecd.settings.comparison_profile`).
 
     Materials GPAW cannot compute (``gpaw_exclude_elements``: no PAW setup) are left out for
     every source when a GPAW source takes part, so the comparison is paired;
@@ -446,7 +462,7 @@ def run_provider_comparison(
 
     if design not in ("cv", "loeo"):
         raise ValueError(f"design must be 'cv' or 'loeo', not {design!r}")
-    prof = ecd_profile(profile) if isinstance(profile, str) else profile
+    prof = _comparison(profile)
     sources = parse_sources(sources) if sources is not None else comparison_sources(prof, design)
     chosen = select_sources(only, sources)
     models = list(models or (ECD_MODELS if design == "cv" else LOEO_MODELS))
@@ -524,7 +540,7 @@ def run_density_comparison(
     from matfusion.ecd.density import density_difference, density_for
 
     _check_missing(missing)
-    prof = ecd_profile(profile) if isinstance(profile, str) else profile
+    prof = _comparison(profile)
     store = store or ResultsStore()
     _, lacking, ids = _comparison_set(prof, providers)
     inputs = prepare_inputs(
@@ -598,11 +614,19 @@ def run_all(
     targets: Sequence[str] = ("bulk", "shear"),
     progress: bool = True,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every CV and LOEO run of a profile (stored ones are reused): what the book reads."""
+    """Every CV, LOEO and external-set run of a profile (``what``; stored ones are reused):
+    what the book reads."""
+    unknown = sorted(set(what) - {"cv", "loeo", "external"})
+    if unknown:
+        raise ValueError(f"unknown ECD sweep(s) {unknown}; known: cv, loeo, external")
     inputs = prepare_inputs(profile, progress=progress)
     out: dict[str, list[dict[str, Any]]] = {}
     if "cv" in what:
         out["cv"] = run_cv(list(ECD_MODELS), targets, inputs, progress=progress)
     if "loeo" in what:
         out["loeo"] = run_loeo(list(LOEO_MODELS), targets, inputs, progress=progress)
+    if "external" in what:
+        external = load_external_set(verbose=False)
+        out["external"] = run_external(list(ECD_MODELS), targets, inputs, external,
+                                       progress=progress)  # fmt: skip
     return out

@@ -361,6 +361,10 @@ def _fit_torch_model(
     return model, info
 
 
+#: Profile fields that do not identify a trained model (see :func:`checkpoint_tag`).
+_NOT_IN_TAG = ("description", "repeats")
+
+
 def checkpoint_tag(
     inputs: EcdInputs,
     target: str,
@@ -369,15 +373,18 @@ def checkpoint_tag(
     tag: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What identifies a trained torch model (``model`` is added per part): the caller's
-    ``tag``, the target, seed, training rows, data, profile and record version. A cached
-    part checkpoint is found again by it, so its text must not change for the same run."""
+    ``tag``, the target, seed, training rows, data, the profile's settings and the record
+    version. A cached part checkpoint is found again by it, so its text must not change for
+    the same run. The profile's description (prose) and repeat count (the sweep's size; the
+    run's own repeat is in ``tag``) are left out: editing either trains nothing anew."""
+    settings = {k: v for k, v in inputs.profile.to_dict().items() if k not in _NOT_IN_TAG}
     return {
         **(tag or {}),
         "target": target,
         "seed": seed,
         "train_rows": hashlib.sha256(np.asarray(train_rows).tobytes()).hexdigest()[:16],
         "data": inputs.data_sha256,
-        "profile": inputs.profile.to_dict(),
+        "profile": settings,
         "version": RECORD_VERSION,
     }
 

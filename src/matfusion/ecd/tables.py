@@ -16,6 +16,7 @@ import pandas as pd
 from matfusion.ecd.fitting import PRETRAINED_PARTS, TARGETS, EcdInputs
 from matfusion.ecd.models import ECD_MODELS
 from matfusion.ecd.reported import EXTERNAL_MODEL
+from matfusion.ecd.settings import EcdProfile
 
 __all__ = [
     "EXTERNAL_DFT_COLUMNS",
@@ -30,6 +31,7 @@ __all__ = [
     "paired_provider_gain",
     "paired_runs",
     "run_caption",
+    "settings_phrase",
 ]
 
 
@@ -143,10 +145,22 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def density_note(provider: str, grid: int) -> str:
-    """``provider`` densities on a grid, saying when they are not DFT."""
-    return f"`{provider}` densities on a {grid}^3 grid" + (
+def density_note(provider: str, grid: int, valence: bool = False) -> str:
+    """``provider`` densities on a grid (valence-only when ``valence``), saying when they
+    are not DFT."""
+    kind = "valence densities" if valence else "densities"
+    return f"`{provider}` {kind} on a {grid}^3 grid" + (
         " (superposed free atoms, not DFT)" if provider == "promolecular" else ""
+    )
+
+
+def settings_phrase(profile: EcdProfile) -> str:
+    """The density and CNN-training settings of ``profile``'s runs, as a phrase: what two
+    sets of runs on one page may differ in."""
+    return (
+        f"{'valence' if profile.valence else 'all-electron'} densities, {profile.variant} "
+        f"CNNs, at most {profile.epochs} epochs (patience {profile.patience}), "
+        f"{_plural(profile.repeats, 'repeat')}"
     )
 
 
@@ -167,7 +181,8 @@ def run_caption(inputs: EcdInputs, design: str, *, elements: Sequence[str] = ())
         raise ValueError(f"design must be 'cv' or 'loeo', not {design!r}")
     return (
         f"*Runs: {len(inputs.frame)} materials (Materials Project moduli), {split}; the "
-        f"density models read {density_note(prof.provider, prof.grid)}.*"
+        f"density models read {density_note(prof.provider, prof.grid, prof.valence)} "
+        f"({prof.variant} CNNs, at most {prof.epochs} epochs).*"
     )
 
 
