@@ -118,3 +118,24 @@ def test_external_sweep_stores_one_run_per_model_and_target(tmp_path) -> None:
         capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert "external: 10 records (0 new)" in again.stdout
+
+
+def test_sweep_models_and_targets_split_the_work(tmp_path) -> None:
+    env = {**os.environ, "MATFUSION_RESULTS": str(tmp_path), "MATFUSION_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "matfusion.cli", "ecd", "cv", "--profile", "smoke", "--quiet",
+         "--models", "RF+Magpie", "--targets", "shear"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    stored = [json.loads(p.read_text()) for p in (tmp_path / "ecd_cv").rglob("*.json")]
+    assert {(d["config"]["model"], d["config"]["target"]) for d in stored} == {
+        ("RF+Magpie", "shear")
+    }
+    assert len(stored) == 2  # smoke: two folds
+    bad = subprocess.run(
+        [sys.executable, "-m", "matfusion.cli", "ecd", "cv", "--profile", "smoke",
+         "--targets", "bulk,hardness"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "--targets must name bulk and/or shear" in bad.stderr

@@ -250,7 +250,13 @@ def add_sweep_arguments(parser: Any) -> None:
     parser.add_argument(
         "--models",
         default=None,
-        help="models of compare and compare-loeo, comma-separated (default: all of that design)",
+        help="models to run, comma-separated (default: all of each sweep's design); with "
+        "--targets this splits one sweep between processes without overlap",
+    )
+    parser.add_argument(
+        "--targets",
+        default="bulk,shear",
+        help="moduli to model, comma-separated: bulk, shear (default: both)",
     )
     parser.add_argument(
         "--variant", choices=sorted(ECD_VARIANTS), help="CNN architecture (default: the profile's)"
@@ -291,6 +297,9 @@ def sweep_command(args: Any) -> int:
     unknown = sorted(set(models or ()) - set(ECD_MODELS))
     if unknown:
         raise KeyError(f"--models: unknown {unknown}; known: {', '.join(ECD_MODELS)}")
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if not targets or set(targets) - {"bulk", "shear"}:
+        raise ValueError(f"--targets must name bulk and/or shear, got {args.targets!r}")
     sources = parse_sources(args.sources) if args.sources is not None else None
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     prof = ecd_profile(
@@ -307,7 +316,7 @@ def sweep_command(args: Any) -> int:
             select_sources(only, sources or comparison_sources(prof, design))
     sweeps = [w for w in args.what if w in ("cv", "loeo", "external")]
     if sweeps:
-        results = run_all(prof, sweeps, progress=progress)
+        results = run_all(prof, sweeps, targets=targets, models=models, progress=progress)
         for name, records in results.items():
             new = sum(not r["cache_hit"] for r in records)
             print(f"{name}: {len(records)} records ({new} new)")
@@ -315,7 +324,7 @@ def sweep_command(args: Any) -> int:
         if what not in args.what:
             continue
         table, info = run_provider_comparison(
-            ["bulk", "shear"],
+            targets,
             prof,
             sources,
             design=design,
