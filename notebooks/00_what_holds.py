@@ -80,8 +80,9 @@ display(HTML(findings_html(findings[findings["paper"] == "A"], links=True)))
 # %% [markdown]
 # ## Paper B: charge-density CNNs
 #
-# {glue:text}`n_paper_B` claims, from five repeats of 5-fold cross-validation of CNNs
-# that see the whole density cube, on valence densities.
+# {glue:text}`n_paper_B` claims, from five repeats of 5-fold cross-validation (and the repeats of
+# leave-one-element-out stored so far) of CNNs that see the whole density cube, on valence
+# densities: the `standard` settings of paper B.
 
 # %% tags=["remove-input"]
 display(HTML(findings_html(findings[findings["paper"] == "B"], links=True)))

@@ -94,7 +94,7 @@ glue("smoke_note", chapter.smoke_note(prof.name), display=False)
 # %% tags=["hide-input"]
 cv_records = run_cv(list(ECD_MODELS), targets, inputs, progress=progress, missing=missing)
 expected_cv = chapter.expected_runs(ECD_MODELS, targets, folds, ecd.repeats)
-show_markdown(run_caption(inputs, "cv"))
+show_markdown(run_caption(inputs, "cv", records=cv_records))
 show_markdown(
     missing_runs_note(
         chapter.unstored(expected_cv, cv_records, ["model", "target", "fold", "repeat"]),
@@ -272,7 +272,8 @@ show_markdown(
 paper_long = chapter.paper_loeo_long(reported("ecd_loeo"), LOEO_MODELS)
 comparison, wins = pd.DataFrame(), pd.DataFrame()
 if not loeo_table.empty:
-    show_markdown(run_caption(inputs, "loeo", elements=loeo_table["element"].unique()))
+    elements_run = loeo_table["element"].unique()
+    show_markdown(run_caption(inputs, "loeo", elements=elements_run, records=loeo_records))
     comparison = chapter.loeo_beside_paper(loeo_table, paper_long)
     wins = chapter.loeo_wins(loeo_table, paper_long)
 n_cases = chapter.loeo_cases(loeo_table) if not loeo_table.empty else chapter.NOT_STORED

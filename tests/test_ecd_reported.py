@@ -110,6 +110,23 @@ def test_run_caption_names_provider_grid_materials_and_split() -> None:
         run_caption(inputs, "holdout")
 
 
+def test_run_caption_counts_the_network_runs_at_the_epoch_cap() -> None:
+    prof = ecd_profile("standard")
+    inputs = EcdInputs(pd.DataFrame({"mp_id": ["mp-1"]}), np.zeros((1, 1)), None, [], prof, "x")
+
+    def run(model: str, epochs_run: int) -> dict:
+        train = None if model == "RF+Magpie" else {"epochs": 150}
+        config = {"model": model, "train": train, "repeat": 0}
+        return {"config": config, "epochs_run": epochs_run}
+
+    records = [run("3D-CNN+ECD", 150), run("2D-CNN+ECD", 40), run("CNN+Magpie", 12),
+               run("Fusion(Magpie+ECD)", 149), run("RF+Magpie", 0)]  # fmt: skip
+    caption = run_caption(inputs, "cv", records=records)
+    assert caption.endswith("; 1 of 4 network runs (25%) at the cap.*")
+    assert "at the cap" not in run_caption(inputs, "cv")
+    assert "5-fold CV, 1 of 5 repeats stored;" in caption
+
+
 def test_left_out_sentence_from_the_comparison_set() -> None:
     prof = replace(ecd_profile("smoke"), gpaw_exclude_elements=("Cl",))
     info = comparison_left_out(prof)

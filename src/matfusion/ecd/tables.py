@@ -30,6 +30,7 @@ __all__ = [
     "loeo_win_counts",
     "paired_provider_gain",
     "paired_runs",
+    "cap_share",
     "run_caption",
     "settings_phrase",
 ]
@@ -164,26 +165,50 @@ def settings_phrase(profile: EcdProfile) -> str:
     )
 
 
-def run_caption(inputs: EcdInputs, design: str, *, elements: Sequence[str] = ()) -> str:
+def run_caption(
+    inputs: EcdInputs,
+    design: str,
+    *,
+    elements: Sequence[str] = (),
+    records: Sequence[dict[str, Any]] | None = None,
+) -> str:
     """One line stating what a table's runs used: the density provider and grid (density
     models only), the number of materials, and the split (``design``: "cv" or "loeo", with
     the left-out ``elements``); built from the profile and the data, for the line above a
-    table."""
+    table. With the table's ``records``, also how many network runs stopped at the epoch
+    cap (a run there may still have been improving)."""
     prof = inputs.profile
+    repeats = _plural(prof.repeats, "repeat")
+    stored = len({r["config"]["repeat"] for r in records or ()})
+    if records and stored < prof.repeats:
+        repeats = f"{stored} of {repeats} stored"
     if design == "cv":
-        split = f"{prof.folds}-fold CV, {_plural(prof.repeats, 'repeat')}"
+        split = f"{prof.folds}-fold CV, {repeats}"
     elif design == "loeo":
         split = (
             f"{_plural(len(elements), 'element')} left out one at a time "
-            f"(test set: every material containing it), {_plural(prof.repeats, 'repeat')}"
+            f"(test set: every material containing it), {repeats}"
         )
     else:
         raise ValueError(f"design must be 'cv' or 'loeo', not {design!r}")
     return (
         f"*Runs: {len(inputs.frame)} materials (Materials Project moduli), {split}; the "
         f"density models read {density_note(prof.provider, prof.grid, prof.valence)} "
-        f"({prof.variant} CNNs, at most {prof.epochs} epochs).*"
+        f"({prof.variant} CNNs, at most {prof.epochs} epochs)"
+        + (f"; {cap_share(records)}" if records else "")
+        + ".*"
     )
+
+
+def cap_share(records: Sequence[dict[str, Any]]) -> str:
+    """How many of the network runs in ``records`` trained up to their epoch cap, as a
+    phrase (the random forest has no epochs and is not counted)."""
+    nets = [r for r in records if (r["config"].get("train") or {}).get("epochs")]
+    nets = [r for r in nets if r["config"]["model"] != "RF+Magpie"]
+    if not nets:
+        return "no network run stored"
+    at_cap = sum(int(r.get("epochs_run") or 0) >= r["config"]["train"]["epochs"] for r in nets)
+    return f"{at_cap} of {_plural(len(nets), 'network run')} ({at_cap / len(nets):.0%}) at the cap"
 
 
 def left_out_sentence(info: dict[str, Any]) -> str:
