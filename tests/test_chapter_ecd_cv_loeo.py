@@ -225,6 +225,26 @@ def test_provider_loeo_numbers_and_placeholder():
     assert set(missing.values()) == {chapter.NOT_STORED}
 
 
+def test_core_loeo_numbers_count_the_density_models_runs_of_the_cores_pair():
+    from matfusion.ecd.tables import paired_provider_gain
+
+    pair, D3 = ("gpaw-all-electron", "gpaw-valence"), "3D-CNN+ECD"
+    runs = pd.DataFrame(
+        [{"source": s, "provider": "gpaw", "model": m, "target": "bulk", "element": e,
+          "repeat": 0, "R2": 0.5, "RMSE": rmse}
+         for s, m, e, rmse in [
+             (pair[0], D3, "F", 10.0), (pair[1], D3, "F", 8.0),
+             (pair[0], D3, "K", 10.0), (pair[1], D3, "K", 12.0),
+             (pair[0], "RF+Magpie", "F", 9.0), (pair[1], "RF+Magpie", "F", 9.0)]]
+    )  # fmt: skip
+    core = paired_provider_gain(runs, "element", pair, by="source")
+    numbers = chapter.core_loeo_numbers(core, pair, [D3, "2D-CNN+ECD"])
+    assert numbers == {"ploeo_core_pair": "gpaw-valence against gpaw-all-electron",
+                       "ploeo_core_better": "1", "ploeo_core_runs": "2"}  # fmt: skip
+    empty = chapter.core_loeo_numbers(pd.DataFrame(), pair, [D3])
+    assert empty["ploeo_core_better"] == empty["ploeo_core_runs"] == chapter.NOT_STORED
+
+
 def test_materials_sentence_tsne_present_and_smoke_note():
     info = {"materials": {"promolecular": 5, "gpaw": 5}, "left_out_elements": [],
             "left_out_materials": 0}  # fmt: skip

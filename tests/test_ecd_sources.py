@@ -78,7 +78,7 @@ def test_a_source_is_a_profile_setting_and_the_defaults_follow_the_valence() -> 
     assert profile_source(standard) == "promolecular-valence"
     assert profile_source(standard, "gpaw") == "gpaw-valence"
     # standard's comparisons keep its first (all-electron) settings: the stored pair plus GPAW
-    # valence; LOEO: the pair. Standard with an override runs them as it is.
+    # valence, for CV and LOEO. Standard with an override runs them as it is.
     first = comparison_profile(standard)
     assert (first.valence, first.variant, first.epochs, first.repeats) == (
         False, "matfusion-v1", 25, 1,
@@ -90,7 +90,9 @@ def test_a_source_is_a_profile_setting_and_the_defaults_follow_the_valence() -> 
     assert comparison_sources(standard) == (
         "promolecular-all-electron", "gpaw-all-electron", "gpaw-valence",
     )  # fmt: skip
-    assert comparison_sources(standard, "loeo") == pair_sources(standard)
+    assert comparison_sources(standard, "loeo") == comparison_sources(standard)
+    with pytest.raises(ValueError, match="design must be 'cv' or 'loeo'"):
+        comparison_sources(standard, "holdout")
     assert pair_sources(standard) == ("promolecular-all-electron", "gpaw-all-electron")
     assert comparison_sources("smoke") == (
         "promolecular-valence", "gpaw-valence", "gpaw-all-electron",

@@ -33,6 +33,7 @@ __all__ = [
     "VALENCE_COST",
     "complete_sources",
     "comparison_commands",
+    "core_loeo_numbers",
     "cv_best_numbers",
     "cv_table",
     "expected_runs",
@@ -235,11 +236,14 @@ def materials_sentence(info: dict[str, Any], folds: int | None = None) -> str:
     return f"{head}. " + (left_out_sentence(info) or "No material is left out.")
 
 
-def complete_sources(expected: dict[tuple, str], per_fold: pd.DataFrame) -> list[str]:
-    """The sources all of whose ``expected`` runs (keyed source, model, target, fold, repeat
-    as :func:`expected_runs` with ``providers=sources``) are in ``per_fold``."""
+def complete_sources(
+    expected: dict[tuple, str], per_fold: pd.DataFrame, split_key: str = "fold"
+) -> list[str]:
+    """The sources all of whose ``expected`` runs (keyed source, model, target, fold or
+    element (``split_key``), repeat as :func:`expected_runs` with ``providers=sources``) are
+    in ``per_fold``."""
     have = {
-        (r["source"], r["model"], r["target"], r["fold"], r["repeat"])
+        (r["source"], r["model"], r["target"], r[split_key], r["repeat"])
         for r in per_fold.to_dict("records")
     }
     sources = list(dict.fromkeys(key[0] for key in expected))
@@ -471,6 +475,23 @@ def provider_loeo_numbers(
         int(wins["R2 wins, promolecular"].sum()),
     )
     return {k: str(v) for k, v in zip(keys, values, strict=True)}
+
+
+def core_loeo_numbers(
+    core: pd.DataFrame, pair: tuple[str, str], density_models: Sequence[str]
+) -> dict[str, str]:
+    """Glue text for the LOEO runs of the cores pair (``pair``, e.g. GPAW all-electron and
+    valence; ``core`` from :func:`~matfusion.ecd.tables.paired_provider_gain` by source): the
+    density-model runs where the second source lowers the RMSE, of all paired runs.
+    :data:`NOT_STORED` while the pair is not stored."""
+    out = {"ploeo_core_pair": f"{pair[1]} against {pair[0]}"}
+    if core.empty:
+        return out | dict.fromkeys(("ploeo_core_better", "ploeo_core_runs"), NOT_STORED)
+    cells = core[core.index.get_level_values("model").isin(density_models)]
+    return out | {
+        "ploeo_core_better": str(int(cells[f"runs {pair[1]} better"].sum())),
+        "ploeo_core_runs": str(int(cells["runs"].sum())),
+    }
 
 
 # --- t-SNE ---------------------------------------------------------------------------------

@@ -236,9 +236,9 @@ def add_sweep_arguments(parser: Any) -> None:
         default=None,
         help="density sources of compare/compare-loeo, comma-separated, from "
         "promolecular-all-electron, promolecular-valence, gpaw-all-electron, gpaw-valence "
-        "(default compare: the profile's promolecular, GPAW with the same valence setting "
-        "and GPAW with the other; compare-loeo: the first two; the old two-provider "
-        "comparison of standard: promolecular-all-electron,gpaw-all-electron)",
+        "(default: the profile's promolecular, GPAW with the same valence setting and GPAW "
+        "with the other; the two-provider comparison of standard alone: "
+        "promolecular-all-electron,gpaw-all-electron)",
     )
     parser.add_argument(
         "--only",

@@ -349,15 +349,16 @@ def pair_sources(profile: str | EcdProfile = "standard") -> tuple[str, str]:
 
 
 def comparison_sources(profile: str | EcdProfile = "standard", design: str = "cv") -> tuple:
-    """The density sources a comparison runs by default. CV: the promolecular density of the
-    profile's valence setting, GPAW with the same setting and GPAW with the other one
+    """The density sources a comparison runs by default (CV and LOEO alike): the promolecular
+    density of the profile's valence setting, GPAW with the same setting and GPAW with the
+    other one
     (``standard``: ``promolecular-all-electron``, ``gpaw-all-electron``, ``gpaw-valence``),
     so that one pair changes only the provider (DFT or free atoms) and the other only the
-    valence setting (cores or not); LOEO: the first two (:func:`pair_sources`)."""
+    valence setting (cores or not)."""
+    if design not in ("cv", "loeo"):
+        raise ValueError(f"design must be 'cv' or 'loeo', not {design!r}")
     prof = _comparison(profile)
     pair = pair_sources(prof)
-    if design == "loeo":
-        return pair
     other = replace(prof, valence=not prof.valence)
     return (*pair, profile_source(other, "gpaw"))
 
