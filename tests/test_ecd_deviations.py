@@ -16,9 +16,11 @@ from matfusion.ecd.deviations import (
     deviation_table,
     deviations_html,
     format_comparison,
+    grid_effect,
     variant_effect,
 )
 from matfusion.ecd.settings import ecd_profile
+from matfusion.results import ResultsStore
 
 VARIANT_ROW = "3D/2D-CNN padding (variant)"
 
@@ -233,3 +235,18 @@ def test_external_claim_counts_the_rows_metric_rows_counts(monkeypatch) -> None:
     pred[0] = truth[0]  # the same row, well predicted: the verdict no longer hinges on it
     records[0]["predictions"]["pred"] = pred.tolist()
     assert external_claim()(VerdictContext("smoke")).verdict == "holds"
+
+
+def test_grid_effect_cites_the_measured_60_cube_cost_until_a_60_cube_run_is_stored(
+    tmp_path, monkeypatch
+) -> None:
+    from matfusion.ecd import deviations
+
+    standard = ecd_profile("standard")
+    empty = ResultsStore(tmp_path / "store")
+    text = grid_effect(standard, store=empty)
+    assert text.startswith("No CV at 60^3 is stored.")
+    assert "LiH" in text and "CPU-hours for the 501 materials" in text
+    monkeypatch.setattr(deviations, "GRID60_COST", tmp_path / "absent.json")
+    assert grid_effect(standard, store=empty) is None
+    assert grid_effect(replace(standard, grid=60)) == "None: this profile uses the paper's grid."

@@ -11,9 +11,11 @@ stated on the page that shows its numbers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -204,12 +206,31 @@ def width_effect(profile: EcdProfile, store: Any = None) -> str | None:
     return format_comparison(table, ("width 4096", f"width {profile.width}"))
 
 
+#: The measured cost of 60^3 GPAW valence densities (``benchmarks/gpaw_valence_cost.py
+#: --profile paper``), relative to the repository.
+GRID60_COST = Path("benchmarks/results/gpaw_valence_cost_paper_cpu.json")
+
+
 def grid_effect(profile: EcdProfile, store: Any = None) -> str | None:
-    """CV on a 60^3 grid minus the profile's grid, where both are stored."""
+    """CV on a 60^3 grid minus the profile's grid, where both are stored; else what the
+    60^3 GPAW valence densities were measured to cost, where that is stored."""
+    from matfusion.config import repo_root
+
     if profile.grid == 60:
         return "None: this profile uses the paper's grid."
     labels = ("60^3", f"{profile.grid}^3")
-    return format_comparison(_paired(replace(profile, grid=60), profile, labels, store), labels)
+    text = format_comparison(_paired(replace(profile, grid=60), profile, labels, store), labels)
+    path = repo_root() / GRID60_COST
+    if text is not None or not path.is_file():
+        return text
+    cost = json.loads(path.read_text())
+    measured = ", ".join(f"{m['formula']} {m['valence']['cpu_s']:.0f} s" for m in cost["measured"])
+    return (
+        f"No CV at 60^3 is stored. Its GPAW valence densities cost {measured} of CPU per "
+        f"material here ({cost['date'][:10]}); {cost['estimate']['scaling']}, about "
+        f"{cost['estimate']['cpu_hours']:.0f} CPU-hours for the {cost['materials']} materials "
+        f"(`{GRID60_COST.as_posix()}`)."
+    )
 
 
 def training_length_effect(profile: EcdProfile, store: Any = None) -> str | None:
