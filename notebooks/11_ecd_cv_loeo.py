@@ -274,14 +274,19 @@ if not loeo_table.empty:
     elements_run = loeo_table["element"].unique()
     show_markdown(run_caption(inputs, "loeo", elements=elements_run, records=loeo_records))
     comparison = chapter.loeo_beside_paper(loeo_table, paper_long)
-    wins = chapter.loeo_wins(loeo_table, paper_long)
+    by_repeat = loeo_summary(loeo_records, per_repeat=True)
+    wins = chapter.loeo_wins(loeo_table, paper_long, by_repeat)
 n_cases = chapter.loeo_cases(loeo_table) if not loeo_table.empty else chapter.NOT_STORED
 glue("loeo_cases", str(n_cases), display=False)
+glue("loeo_undecided", chapter.undecided_cases(n_cases, wins), display=False)
 comparison.round(3)
 
 # %% [markdown]
 # Win counts over {glue:text}`loeo_cases` element x target cases, beside the paper's
 # restricted to the same cases and over all its cases (empty until LOEO runs are stored).
+# A case is our model's win only where it has the highest R2 in every stored repeat;
+# {glue:text}`loeo_undecided` of our cases have repeats that disagree. The table above gives
+# each R2 as the mean over repeats with its standard deviation (`R2 sd`).
 # Whether the density models extrapolate better than the Magpie random forest is decided
 # under *Claims decided on this page* (below).
 

@@ -206,6 +206,13 @@ def test_paper_loeo_long_beside_ours_and_win_counts():
     assert wins.loc["B", "ours (R2 wins)"] == 1 and wins.loc["A", "paper (R2 wins)"] == 1
     assert wins.loc["B", "paper, all 11 elements"] == 1  # K
     assert chapter.loeo_cases(ours) == 1
+    assert chapter.undecided_cases(1, wins) == "0"
+    # repeats that disagree: no win for anyone, the case is undecided
+    by_repeat = pd.concat([ours.assign(repeat=0), ours.assign(repeat=1, R2=[0.5, 0.1])])
+    split = chapter.loeo_wins(ours, long, by_repeat)
+    assert split["ours (R2 wins)"].sum() == 0
+    assert chapter.undecided_cases(1, split) == "1"
+    assert chapter.undecided_cases(chapter.NOT_STORED, split) == chapter.NOT_STORED
 
 
 def test_provider_loeo_numbers_and_placeholder():

@@ -18,7 +18,7 @@ from matfusion.ecd.models import (
     get_ecd_model,
 )
 from matfusion.ecd.settings import ecd_profile
-from matfusion.ecd.tables import loeo_win_counts
+from matfusion.ecd.tables import loeo_summary, loeo_win_counts
 from matfusion.train.metrics import regression_metrics
 
 
@@ -125,6 +125,32 @@ def test_metrics_and_loeo_win_counts() -> None:
     assert loeo_win_counts(table, "RMSE").to_dict() == {"A": 2, "B": 1}
     # a model that never wins is listed with 0
     assert loeo_win_counts(table[table["element"] == "Cl"]).to_dict() == {"A": 0, "B": 1}
+    # per repeat: a case is a win only where every repeat has the same winner
+    by_repeat = pd.DataFrame(
+        {
+            "element": ["Cl"] * 4 + ["Tl"] * 4,
+            "target": "bulk",
+            "model": ["A", "B"] * 4,
+            "repeat": [0, 0, 1, 1] * 2,
+            "R2": [0.5, 0.7, 0.4, 0.6, 0.9, 0.1, 0.2, 0.3],
+        }
+    )
+    assert loeo_win_counts(by_repeat).to_dict() == {"A": 0, "B": 1}  # Tl: repeats disagree
+
+
+def test_loeo_summary_means_with_the_spread_over_repeats() -> None:
+    def record(repeat: int, r2: float) -> dict:
+        config = {"element": "Cl", "target": "bulk", "model": "A", "repeat": repeat}
+        return {"config": config, "sizes": {"train": 90, "test": 10},
+                "metrics": {"r2": r2, "rmse": 2.0 + repeat}}  # fmt: skip
+
+    table = loeo_summary([record(0, 0.5), record(1, 0.7)])
+    row = table.iloc[0]
+    assert row["R2"] == pytest.approx(0.6) and row["RMSE"] == pytest.approx(2.5)
+    assert row["R2 sd"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
+    assert row["repeats"] == 2 and row["test_size"] == 10
+    per_repeat = loeo_summary([record(0, 0.5), record(1, 0.7)], per_repeat=True)
+    assert per_repeat["repeat"].tolist() == [0, 1] and per_repeat["R2"].tolist() == [0.5, 0.7]
 
 
 def test_cv_records_are_stored_resumed_and_read_only(tmp_path, monkeypatch) -> None:

@@ -55,6 +55,7 @@ __all__ = [
     "source_cv_table",
     "tsne_embeddings",
     "tsne_present",
+    "undecided_cases",
     "unstored",
     "valence_cost",
     "valence_cost_sentence",
@@ -406,26 +407,39 @@ def loeo_beside_paper(loeo_table: pd.DataFrame, paper_long: pd.DataFrame) -> pd.
     size, R2 and RMSE of each, indexed by element, target and model."""
     key = ["element", "target", "model"]
     merged = loeo_table.merge(paper_long, on=key, how="left", suffixes=("", " paper"))
+    spread = [c for c in ("R2 sd", "repeats") if c in merged.columns]
     return merged.set_index(key)[
-        ["test_size", "test_size paper", "R2", "R2 paper", "RMSE", "RMSE paper"]
+        ["test_size", "test_size paper", "R2", *spread, "R2 paper", "RMSE", "RMSE paper"]
     ]
 
 
-def loeo_wins(loeo_table: pd.DataFrame, paper_long: pd.DataFrame) -> pd.DataFrame:
-    """R2 win counts per model: ours, the paper's on the same element x target cases, and
-    the paper's over all its cases."""
+def loeo_wins(
+    loeo_table: pd.DataFrame, paper_long: pd.DataFrame, per_repeat: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """R2 win counts per model: ours (a case counts only where every repeat has the same
+    winner when ``per_repeat``, :func:`~matfusion.ecd.tables.loeo_summary` by repeat, is
+    given), the paper's on the same element x target cases, and the paper's over all its
+    cases."""
     from matfusion.ecd.tables import loeo_win_counts
 
     cases = loeo_table.set_index(["element", "target"]).index
     same = paper_long[paper_long.set_index(["element", "target"]).index.isin(cases)]
     wins = pd.DataFrame(
         {
-            "ours (R2 wins)": loeo_win_counts(loeo_table),
+            "ours (R2 wins)": loeo_win_counts(loeo_table if per_repeat is None else per_repeat),
             "paper (R2 wins)": loeo_win_counts(same),
             "paper, all 11 elements": loeo_win_counts(paper_long),
         }
     )
     return wins.fillna(0).astype(int)
+
+
+def undecided_cases(n_cases: int | str, wins: pd.DataFrame) -> str:
+    """How many of ``n_cases`` LOEO cases have no agreed winner (:func:`loeo_wins`), as glue
+    text (:data:`NOT_STORED` without runs)."""
+    if isinstance(n_cases, str) or wins.empty:
+        return NOT_STORED
+    return str(n_cases - int(wins["ours (R2 wins)"].sum()))
 
 
 def loeo_cases(loeo_table: pd.DataFrame) -> int:

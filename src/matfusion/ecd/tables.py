@@ -52,8 +52,11 @@ def cv_summary(records: list[dict[str, Any]]) -> pd.DataFrame:
     return table.reindex(order)
 
 
-def loeo_summary(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per element x target x model: sizes, R2, RMSE (mean over repeats)."""
+def loeo_summary(records: list[dict[str, Any]], per_repeat: bool = False) -> pd.DataFrame:
+    """One row per element x target x model: sizes, R2 and RMSE (mean over repeats), the
+    spread of R2 over repeats (``R2 sd``, NaN for one) and ``repeats``; with ``per_repeat``
+    one row per repeat instead (column ``repeat``), what :func:`loeo_win_counts` needs to
+    check that the repeats agree."""
     rows = []
     for rec in records:
         c = rec["config"]
@@ -62,6 +65,7 @@ def loeo_summary(records: list[dict[str, Any]]) -> pd.DataFrame:
                 "element": c["element"],
                 "target": c["target"],
                 "model": c["model"],
+                "repeat": c["repeat"],
                 "train_size": rec["sizes"]["train"],
                 "test_size": rec["sizes"]["test"],
                 "R2": rec["metrics"]["r2"],
@@ -69,9 +73,14 @@ def loeo_summary(records: list[dict[str, Any]]) -> pd.DataFrame:
             }
         )
     frame = pd.DataFrame(rows)
-    table = frame.groupby(["element", "target", "model"], sort=False).mean().reset_index()
+    if per_repeat:
+        return frame
+    grouped = frame.drop(columns="repeat").groupby(["element", "target", "model"], sort=False)
+    table = grouped.mean()
+    table["R2 sd"] = grouped["R2"].std()
+    table["repeats"] = grouped.size()
     # the sizes are the same in every repeat: whole numbers, not means
-    return table.astype({"train_size": int, "test_size": int})
+    return table.reset_index().astype({"train_size": int, "test_size": int})
 
 
 #: Our DFT column behind each target of the external validation (``dft_moduli.csv``): the
@@ -230,17 +239,21 @@ def loeo_win_counts(table: pd.DataFrame, metric: str = "R2") -> pd.Series:
     """Per model, in how many (left-out element, target) cases of a :func:`loeo_summary`
     table it is the best one: highest ``metric`` for "R2", lowest otherwise (RMSE); a tie
     goes to the model listed first. Cases without a finite value (R2 of a one-material test
-    set) are left out. A Series indexed by every model of ``table`` (zero when it never wins).
+    set) are left out. With a per-repeat table (column ``repeat``) a case counts only when
+    the same model is best in every repeat: repeats that disagree leave it undecided. A
+    Series indexed by every model of ``table`` (zero when it never wins).
 
     Not :func:`matfusion.analysis.compare.win_counts`, which counts paper A's datasets each
     model wins on MAE from a wide table, with shared wins for ties."""
     models = table["model"].unique()
     table = table[np.isfinite(table[metric].to_numpy(dtype=float))]
-    best = (
-        table.loc[table.groupby(["element", "target"])[metric].idxmax()]
-        if metric == "R2"
-        else table.loc[table.groupby(["element", "target"])[metric].idxmin()]
-    )
+    keys = ["element", "target", *(["repeat"] if "repeat" in table.columns else [])]
+    grouped = table.groupby(keys, sort=False)[metric]
+    best = table.loc[grouped.idxmax() if metric == "R2" else grouped.idxmin()]
+    if "repeat" in keys:  # one winner per case, kept only where every repeat agrees
+        per_case = best.groupby(["element", "target"], sort=False)["model"]
+        agreed = per_case.nunique() == 1
+        best = per_case.first()[agreed].to_frame()
     return best["model"].value_counts().reindex(models, fill_value=0)
 
 
