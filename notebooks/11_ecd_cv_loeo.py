@@ -255,7 +255,8 @@ if not source_table.empty and set(dft_pair) <= set(complete):
 # not reproduced; the win count compares the four models both studies share, by R2.
 
 # %% tags=["hide-input"]
-loeo_records = run_loeo(list(LOEO_MODELS), targets, inputs, progress=progress, missing=missing)
+with optional_lookups():  # repeats still being computed: the note below says how many are stored
+    loeo_records = run_loeo(list(LOEO_MODELS), targets, inputs, progress=progress, missing=missing)
 loeo_table = loeo_summary(loeo_records) if loeo_records else pd.DataFrame()
 elements = loeo_elements(inputs.frame, min_count=ecd.loeo_min_count)["element"].tolist()
 splits = [(e, f"without {e}") for e in elements[: ecd.loeo_max_elements]]
