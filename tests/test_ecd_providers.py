@@ -112,8 +112,9 @@ def test_loeo_comparison_leaves_out_the_same_elements_for_every_provider(tmp_pat
     )
     elements = info["elements"]
     assert len(elements) == 2
-    pair = {"promolecular-valence": 20, "gpaw-valence": 20}  # LOEO: the profile's pair
-    assert info["materials"] == pair
+    # LOEO: the same three sources as CV (the profile's pair and GPAW all-electron)
+    three = {"promolecular-valence": 20, "gpaw-valence": 20, "gpaw-all-electron": 20}
+    assert info["materials"] == three
     records = store.records("ecd_loeo")
     assert sorted(r["config"]["element"] for r in records) == sorted(elements)  # shared runs
     frame = load_ecd_dataset(verbose=False).set_index("mp_id")
@@ -126,8 +127,9 @@ def test_loeo_comparison_leaves_out_the_same_elements_for_every_provider(tmp_pat
     assert set(table["element"]) == set(elements)
     per_run = info["per_fold"]
     assert set(per_run.columns) >= {"element", "provider", "R2", "RMSE"}
-    gain = paired_provider_gain(per_run, "element")
-    assert gain.loc[("bulk", "RF+Magpie"), "RMSE change, gpaw - promolecular"] == 0.0
+    pair = ("promolecular-valence", "gpaw-valence")
+    gain = paired_provider_gain(per_run, "element", pair, by="source")
+    assert gain.loc[("bulk", "RF+Magpie"), f"RMSE change, {pair[1]} - {pair[0]}"] == 0.0
     assert gain.loc[("bulk", "RF+Magpie"), "runs"] == 2
     # one provider's half alone (one process each) runs on the whole comparison's materials
     half_store = ResultsStore(tmp_path / "half")

@@ -81,11 +81,11 @@ def test_fusion_gain_over_the_better_part() -> None:
 def test_loeo_summary_sizes_are_whole_numbers() -> None:
     records = [
         {
-            "config": {"element": "Cl", "target": "bulk", "model": "A"},
+            "config": {"element": "Cl", "target": "bulk", "model": "A", "repeat": repeat},
             "sizes": {"train": 90, "test": 10},
             "metrics": {"r2": r2, "rmse": 1.0},
         }
-        for r2 in (0.5, 0.7)  # two repeats
+        for repeat, r2 in enumerate((0.5, 0.7))  # two repeats
     ]
     table = loeo_summary(records)
     assert table["test_size"].tolist() == [10] and table["test_size"].dtype.kind == "i"
