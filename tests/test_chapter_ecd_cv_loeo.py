@@ -258,6 +258,11 @@ def test_materials_sentence_tsne_present_and_smoke_note():
     assert chapter.materials_sentence(info, 5) == (
         "Both density sources: the same 5 materials, 5-fold CV. No material is left out."
     )
+    info["per_fold"] = pd.DataFrame({"at_cap": [True, False, False, None]})  # None: the forest
+    assert chapter.materials_sentence(info, 5).endswith(
+        "No material is left out. 1 of 3 network runs (33%) trained up to the epoch cap."
+    )
+    del info["per_fold"]
     info["materials"] = dict.fromkeys(SOURCES, 5)
     assert chapter.materials_sentence(info).startswith("All 3 density sources: the same 5")
     info["materials"]["gpaw-valence"] = 4

@@ -166,7 +166,7 @@ def test_promolecular_sources_on_smoke_train_paired_runs(tmp_path, monkeypatch) 
                                      progress=False, missing="skip")  # fmt: skip
     assert one["materials"] == {"promolecular-valence": 8} and one["per_fold"].empty
     assert list(one["per_fold"].columns) == [
-        "target", "model", "repeat", "fold", "source", "provider", "R2", "RMSE",
+        "target", "model", "repeat", "fold", "source", "provider", "R2", "RMSE", "at_cap",
     ]  # fmt: skip
 
 

@@ -221,8 +221,8 @@ def run_comparison(
 
 
 def materials_sentence(info: dict[str, Any], folds: int | None = None) -> str:
-    """The materials a comparison of density sources ran on, and what it leaves out, as
-    glue text."""
+    """The materials a comparison of density sources ran on, what it leaves out, and how
+    many of its network runs trained up to the epoch cap, as glue text."""
     from matfusion.ecd.tables import left_out_sentence
 
     sizes = info["materials"]
@@ -234,7 +234,16 @@ def materials_sentence(info: dict[str, Any], folds: int | None = None) -> str:
     )
     if folds is not None:
         head += f", {folds}-fold CV"
-    return f"{head}. " + (left_out_sentence(info) or "No material is left out.")
+    text = f"{head}. " + (left_out_sentence(info) or "No material is left out.")
+    runs = info.get("per_fold")
+    has_cap = runs is not None and "at_cap" in runs
+    nets = runs["at_cap"].dropna().astype(bool) if has_cap else pd.Series(dtype=bool)
+    if len(nets):
+        text += (
+            f" {int(nets.sum())} of {len(nets)} network runs ({nets.mean():.0%}) trained up "
+            "to the epoch cap."
+        )
+    return text
 
 
 def complete_sources(

@@ -457,7 +457,8 @@ def run_provider_comparison(
     one row per element x target x model x source, as :func:`loeo_summary`), and a dict
     saying which elements were left out, how many materials each source ran on
     (``materials``), the ``sources`` in order, and each run's R2 and RMSE (``per_fold``:
-    target, model, repeat, fold or element, source, provider, R2, RMSE) for paired
+    target, model, repeat, fold or element, source, provider, R2, RMSE, at_cap: whether a
+    network run trained up to its epoch cap, None for the forest) for paired
     differences; for LOEO also ``elements``, the left-out elements.
     """
 
@@ -506,11 +507,13 @@ def run_provider_comparison(
                 "provider": provider,
                 "R2": r["metrics"]["r2"],
                 "RMSE": r["metrics"]["rmse"],
+                "at_cap": _at_cap(r),
             }
             for r in records
         ]
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    columns = ["target", "model", "repeat", split_key, "source", "provider", "R2", "RMSE"]
+    columns = ["target", "model", "repeat", split_key, "source", "provider", "R2", "RMSE",
+               "at_cap"]  # fmt: skip
     info = {
         **comparison_left_out(prof, sources),
         "sources": list(sources),
@@ -519,6 +522,13 @@ def run_provider_comparison(
         **({"elements": elements} if design == "loeo" else {}),
     }  # fmt: skip
     return table, info
+
+
+def _at_cap(record: dict[str, Any]) -> bool | None:
+    """Whether a network run trained up to its epoch cap (None for the random forest)."""
+    if record["config"]["model"] == "RF+Magpie":
+        return None
+    return int(record.get("epochs_run") or 0) >= record["config"]["train"]["epochs"]
 
 
 def run_density_comparison(
