@@ -175,10 +175,11 @@ compare.round(3)
 #
 # The same measure for every material of the provider comparison in
 # [the CV and LOEO chapter](11_ecd_cv_loeo.ipynb) (all materials GPAW has setups for; `smoke`:
-# the few with the fewest electrons), on the comparison's all-electron densities. Computing the GPAW densities takes about an hour on
-# this machine, so every profile but `smoke` reads the stored per-material numbers
-# (`results/ecd_density_diff/`, made by `matfusion ecd compare`). If the
-# promolecular density were a good stand-in for the DFT one, few electrons would move; how
+# the few with the fewest electrons), on the comparison's all-electron densities. Computing
+# the GPAW densities takes about an hour on this machine, so every profile but `smoke` reads
+# the stored per-material numbers (`results/ecd_density_diff/`, made by `matfusion ecd
+# compare`). If the promolecular density were a good stand-in for the DFT one, few electrons
+# would move; how
 # many do, and whether it grows with ionicity (the spread of the elements'
 # electronegativities), says how much a density model on promolecular input can be missing.
 

@@ -725,8 +725,9 @@ def ecd_loeo_claim(better: str, worse: str) -> Callable[[VerdictContext], Findin
         from matfusion.ecd.fitting import prepare_inputs
 
         def load() -> list[dict]:
-            prof = ctx.ecd_profile
-            inputs = prepare_inputs(prof, need_density=False, progress=False, verbose=False)
+            inputs = prepare_inputs(
+                ctx.ecd_profile, need_density=False, progress=False, verbose=False
+            )
             return run_loeo([better, worse], ["bulk", "shear"], inputs, store=ctx.store,
                             progress=False, missing="skip")  # fmt: skip
 

@@ -247,8 +247,7 @@ def training_length_effect(profile: EcdProfile, store: Any = None) -> str | None
 def repeat_spread(profile: EcdProfile, store: Any = None) -> str | None:
     """How much one repeat's CV MAE moves between the profile's repeats, per density
     model and target: what a single repeat can be off by."""
-    prof = profile
-    records = _cv_records(prof, DENSITY_CNNS, ("bulk", "shear"), store)
+    records = _cv_records(profile, DENSITY_CNNS, ("bulk", "shear"), store)
     rows = [
         {**{k: r["config"][k] for k in ("model", "target", "repeat")},
          "err": np.abs(np.subtract(r["predictions"]["pred"], r["predictions"]["y"])).sum(),
@@ -264,7 +263,7 @@ def repeat_spread(profile: EcdProfile, store: Any = None) -> str | None:
         return None
     return (
         f"Spread of the CV MAE over the repeats ({int(counts.max())} repeats, "
-        f"{prof.variant}): "
+        f"{profile.variant}): "
         + "; ".join(f"{m} {t} sd {sd:.2f} GPa" for (m, t), sd in mae.std().items())
         + "."
     )

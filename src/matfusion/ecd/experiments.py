@@ -50,7 +50,7 @@ from matfusion.ecd.settings import (
     provider_settings,
     with_source,
 )
-from matfusion.ecd.tables import cv_summary, loeo_summary
+from matfusion.ecd.tables import at_cap, cv_summary, loeo_summary
 from matfusion.registry import unknown_name
 from matfusion.results import ResultsStore, cached_run
 from matfusion.train.metrics import regression_metrics
@@ -351,10 +351,9 @@ def pair_sources(profile: str | EcdProfile = "standard") -> tuple[str, str]:
 def comparison_sources(profile: str | EcdProfile = "standard", design: str = "cv") -> tuple:
     """The density sources a comparison runs by default (CV and LOEO alike): the promolecular
     density of the profile's valence setting, GPAW with the same setting and GPAW with the
-    other one
-    (``standard``: ``promolecular-all-electron``, ``gpaw-all-electron``, ``gpaw-valence``),
-    so that one pair changes only the provider (DFT or free atoms) and the other only the
-    valence setting (cores or not)."""
+    other one (``standard``: ``promolecular-all-electron``, ``gpaw-all-electron``,
+    ``gpaw-valence``), so that one pair changes only the provider (DFT or free atoms) and the
+    other only the valence setting (cores or not)."""
     if design not in ("cv", "loeo"):
         raise ValueError(f"design must be 'cv' or 'loeo', not {design!r}")
     prof = _comparison(profile)
@@ -507,7 +506,7 @@ def run_provider_comparison(
                 "provider": provider,
                 "R2": r["metrics"]["r2"],
                 "RMSE": r["metrics"]["rmse"],
-                "at_cap": _at_cap(r),
+                "at_cap": at_cap(r),
             }
             for r in records
         ]
@@ -522,13 +521,6 @@ def run_provider_comparison(
         **({"elements": elements} if design == "loeo" else {}),
     }  # fmt: skip
     return table, info
-
-
-def _at_cap(record: dict[str, Any]) -> bool | None:
-    """Whether a network run trained up to its epoch cap (None for the random forest)."""
-    if record["config"]["model"] == "RF+Magpie":
-        return None
-    return int(record.get("epochs_run") or 0) >= record["config"]["train"]["epochs"]
 
 
 def run_density_comparison(

@@ -20,6 +20,7 @@ from matfusion.ecd.settings import EcdProfile
 
 __all__ = [
     "EXTERNAL_DFT_COLUMNS",
+    "at_cap",
     "cv_summary",
     "density_note",
     "external_per_structure",
@@ -209,15 +210,23 @@ def run_caption(
     )
 
 
+def at_cap(record: dict[str, Any]) -> bool | None:
+    """Whether a network run trained up to its epoch cap (a run there may still have been
+    improving); None for a run without epochs (the random forest)."""
+    cap = (record["config"].get("train") or {}).get("epochs")
+    if record["config"]["model"] == "RF+Magpie" or not cap:
+        return None
+    return int(record.get("epochs_run") or 0) >= cap
+
+
 def cap_share(records: Sequence[dict[str, Any]]) -> str:
-    """How many of the network runs in ``records`` trained up to their epoch cap, as a
-    phrase (the random forest has no epochs and is not counted)."""
-    nets = [r for r in records if (r["config"].get("train") or {}).get("epochs")]
-    nets = [r for r in nets if r["config"]["model"] != "RF+Magpie"]
-    if not nets:
+    """How many of the network runs in ``records`` trained up to their epoch cap
+    (:func:`at_cap`), as a phrase."""
+    flags = [f for f in map(at_cap, records) if f is not None]
+    if not flags:
         return "no network run stored"
-    at_cap = sum(int(r.get("epochs_run") or 0) >= r["config"]["train"]["epochs"] for r in nets)
-    return f"{at_cap} of {_plural(len(nets), 'network run')} ({at_cap / len(nets):.0%}) at the cap"
+    n = sum(flags)
+    return f"{n} of {_plural(len(flags), 'network run')} ({n / len(flags):.0%}) at the cap"
 
 
 def left_out_sentence(info: dict[str, Any]) -> str:
