@@ -532,3 +532,87 @@ def test_dft_command_runs_skips_redoes_and_reports(tmp_path, monkeypatch, capsys
     assert main([*args, "--merge"]) == 0 and len(calls) == 4
     assert main([*args, "--wait"]) == 2  # --wait belongs to --executor slurm
     assert "matfusion dft: error: --wait: only with --executor slurm" in capsys.readouterr().err
+
+
+def _old_row(ident: str, **values):
+    """A row stored before the cutoff check covered the E-V scan (settings of the CSV)."""
+    settings = {f"setting_{k}": v for k, v in DftSettings.DEFAULTS.items()}
+    return {"id": ident, "formula": "Al", "n_atoms": 1, "metal": True, "spin_polarized": False,
+            "V0_A3": 16.5, "K_eos_GPa": 77.0, "residual_GPa": None, "ecut_cij_eV": None,
+            **settings, **values}  # fmt: skip
+
+
+@pytest.mark.parametrize("ecut, passes", [(500.0, False), (800.0, True)])
+def test_cutoff_check_of_an_old_metal_row_is_one_scf_at_its_fitted_volume(
+    monkeypatch, ecut, passes
+) -> None:
+    """The residual the current rule measures after the E-V scan, under the row's settings:
+    a basis too small (5 GPa below 800 eV) leaves the row without ``ecut_eos_eV``."""
+    import matfusion.ecd.dft as dft
+
+    al, v_in = _aluminium_on_a_fake_curve(monkeypatch, 1.0)
+    seen = []
+
+    def calculator(settings, kd, txt=None):
+        seen.append((settings["ecut_eV"], kd))
+        return _PulayCalculator(v_in, settings["ecut_eV"])
+
+    monkeypatch.setattr(dft, "_calculator", calculator)
+    row = dft.eos_cutoff_check(_old_row("x", setting_ecut_eV=ecut, V0_A3=v_in), al)
+    assert seen == [(ecut, 5.0)]  # one SCF, the metal k-point density of the row
+    assert row["eos_cutoff_check"] == "one SCF"
+    assert row["residual_GPa"] == pytest.approx(0.0 if passes else 5.0)
+    assert (row["ecut_eos_eV"] == ecut) if passes else np.isnan(row["ecut_eos_eV"])
+    assert row["K_eos_GPa"] == 77.0  # the E-V fit itself is kept as stored
+
+
+@pytest.mark.parametrize(
+    "cij, residual, expected",
+    [(500.0, 0.2, (500.0, "C_ij residual")), (500.0, 2.5, (None, "C_ij residual")),
+     (800.0, 0.1, (None, "C_ij cutoff raised"))],
+)  # fmt: skip
+def test_cutoff_check_of_an_insulator_reads_its_stored_residual(cij, residual, expected) -> None:
+    from matfusion.ecd.dft import eos_cutoff_check
+
+    row = _old_row("x", metal=False, ecut_cij_eV=cij, residual_GPa=residual)
+    out = eos_cutoff_check(row, structure=None)  # no SCF: no structure needed
+    ecut, how = expected
+    assert out["eos_cutoff_check"] == how and out["eos_check_seconds"] == 0.0
+    assert out["ecut_eos_eV"] == ecut if ecut else np.isnan(out["ecut_eos_eV"])
+
+
+def test_cutoff_checks_write_rows_name_the_redo_and_the_metrics_leave_failures_out(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    import matfusion.ecd.dft as dft
+
+    path = tmp_path / "moduli.csv"
+    rows = [_old_row("wbm-1", C11=None, C12=None, C44=None, G_vrh_GPa=None, V_input_A3=16.5),
+            _old_row("wbm-2", C11=None, C12=None, C44=None, G_vrh_GPa=None, V_input_A3=16.5),
+            _old_row("wbm-3", C11=None, C12=None, C44=None, G_vrh_GPa=None, V_input_A3=16.5,
+                     ecut_eos_eV=500.0, residual_GPa=0.3)]  # fmt: skip
+    pd.DataFrame(rows).to_csv(path, index=False)
+    before = dft.metric_rows(dft.load_dft_moduli(path)).set_index("id")
+    assert before["counted"].tolist() == [False, False, True]
+    assert "not checked" in before.loc["wbm-1", "reason"]
+    monkeypatch.setattr(dft, "_structures_by_id", lambda ids: dict.fromkeys(ids))
+    checked = []
+
+    def fake_check(row, structure, log=None):
+        checked.append(row["id"])
+        residual = 0.4 if row["id"] == "wbm-1" else 3.0
+        ecut = 500.0 if residual < 2 else float("nan")
+        return {**row, "residual_GPa": residual, "ecut_eos_eV": ecut,
+                "eos_cutoff_check": "one SCF", "eos_check_seconds": 1.0}  # fmt: skip
+
+    table = dft.check_eos_cutoffs(path, progress=False, check=fake_check)
+    assert checked == ["wbm-1", "wbm-2"]  # the checked row is left alone
+    assert "matfusion dft --redo wbm-2" in capsys.readouterr().out
+    after = dft.metric_rows(table).set_index("id")
+    assert after["counted"].tolist() == [True, False, True]
+    assert "residual stress 3.0 GPa" in after.loc["wbm-2", "reason"]
+    assert table.set_index("id").loc["wbm-3", "residual_GPa"] == 0.3
+    # a second run checks nothing again (a failed row waits for --redo) and changes nothing
+    text = path.read_text()
+    dft.check_eos_cutoffs(path, progress=False, check=fake_check)
+    assert checked == ["wbm-1", "wbm-2"] and path.read_text() == text

@@ -479,6 +479,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--redo", default="", help="ids to compute again (comma-separated)")
     p.add_argument("--merge", action="store_true", help="only merge finished row files")
+    p.add_argument(
+        "--check-cutoff",
+        action="store_true",
+        help="give stored rows without ecut_eos_eV the cutoff check (one SCF each at the fitted "
+        "volume); rows that fail it are named for --redo",
+    )
     p.add_argument("--csv", help="moduli CSV to extend (default: the stored dft_moduli.csv)")
     add_executor_arguments(p)
     p.set_defaults(func=_cmd_dft)

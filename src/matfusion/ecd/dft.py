@@ -8,8 +8,11 @@ The external structures (WBM Fm-3m entries) have no published moduli, so we comp
   (+/- 1% shear) at the fitted equilibrium volume, giving Voigt-Reuss-Hill ``K`` and ``G``.
   The cutoff is checked by the residual stress at the fitted volume, for metals too: above
   2 GPa it is raised in 300 eV steps (to at most 1100 eV) and the E-V scan is repeated, then
-  the strains are applied at that cutoff (``ecut_eos_eV``, ``ecut_cij_eV``; rows stored
-  before the check covered the E-V scan have no ``ecut_eos_eV``: their E-V used 500 eV).
+  the strains are applied at that cutoff (``ecut_eos_eV``, ``ecut_cij_eV``). Rows stored
+  before the check covered the E-V scan get it afterwards (:func:`check_eos_cutoffs`,
+  ``matfusion dft --check-cutoff``): one SCF at their fitted volume, or none where the row
+  already holds that residual; a row that fails it needs ``--redo`` and is left out of the
+  metrics until then, like a row never checked.
   Ions are clamped: exact for atoms on m-3m sites (rock salt, fcc), an upper bound for C44
   where a site has lower symmetry (fluorite's 8c), which the row flags.
 * a lattice that fails the cubic Born criteria (e.g. C44 < 0) gets no shear modulus
@@ -49,7 +52,9 @@ __all__ = [
     "DftSettings",
     "compute_cell",
     "compute_moduli",
+    "check_eos_cutoffs",
     "cubic_vrh",
+    "eos_cutoff_check",
     "load_dft_moduli",
     "load_failures",
     "merge_rows",
@@ -174,7 +179,9 @@ def metric_rows(dft: pd.DataFrame, *, max_volume_shift: float = MAX_VOLUME_SHIFT
     chapter 12 and the claims registry share, so the page and the verdict count the same rows.
 
     Left out: a compound of Cr, Mn, Fe, Co or Ni computed without spin polarisation (the
-    ``usable`` flag: its moduli are those of a state it may not have), and a cell whose fitted
+    ``usable`` flag: its moduli are those of a state it may not have), a row whose E-V cutoff
+    is not checked or failed its check (no ``ecut_eos_eV``: :func:`check_eos_cutoffs`), and a
+    cell whose fitted
     equilibrium volume differs from the input structure's by more than ``max_volume_shift``
     (relative, per atom; ``volume_ratio`` = fitted / input): the models predict the input
     structure, while the E-V fit then describes another (magnetic, expanded) phase. The input
@@ -189,11 +196,16 @@ def metric_rows(dft: pd.DataFrame, *, max_volume_shift: float = MAX_VOLUME_SHIFT
         computed = _input_volumes(table.loc[lacking, "id"].tolist())
         per_atom_in[lacking] = table.loc[lacking, "id"].map(computed)
     table["volume_ratio"] = (table["V0_A3"] / table["n_atoms"]) / per_atom_in
+    limit = DftSettings.DEFAULTS["cij_max_residual_GPa"]
+    for name, default in (("residual_GPa", float("nan")), ("setting_cij_max_residual_GPa", limit)):
+        table[name] = table[name].fillna(default) if name in table.columns else default
     reasons: list[str] = []
     for row in table.itertuples():
         why = []
         if not bool(row.usable):
             why.append("spin rule: contains Cr, Mn, Fe, Co or Ni, computed without spin")
+        if not np.isfinite(row.ecut_eos_eV):
+            why.append(_cutoff_reason(row.residual_GPa, row.setting_cij_max_residual_GPa))
         if np.isfinite(row.volume_ratio) and abs(row.volume_ratio - 1) > max_volume_shift:
             why.append(
                 f"volume shift: fitted volume {row.volume_ratio:.2f}x the input's "
@@ -203,6 +215,16 @@ def metric_rows(dft: pd.DataFrame, *, max_volume_shift: float = MAX_VOLUME_SHIFT
     table["reason"] = reasons
     table["counted"] = table["reason"] == ""
     return table
+
+
+def _cutoff_reason(residual: float, limit: float) -> str:
+    """Why a row without ``ecut_eos_eV`` is left out: never checked, or failed its check."""
+    if np.isfinite(residual) and residual > limit:
+        return (
+            f"cutoff: residual stress {residual:.1f} GPa at the E-V fit's cutoff (limit "
+            f"{limit:g}); the E-V scan needs a higher one (--redo)"
+        )
+    return "cutoff: the E-V fit's cutoff is not checked (matfusion dft --check-cutoff)"
 
 
 def _d_metals(formula: str) -> list[str]:
@@ -480,6 +502,120 @@ def _moduli(
     row["seconds"] = time.perf_counter() - started
     row.update({f"setting_{k}": v for k, v in settings.items()})
     return row
+
+
+def stored_settings(row: dict[str, Any]) -> DftSettings:
+    """The settings a stored row was computed with (its ``setting_*`` values; defaults
+    where a row predates a setting)."""
+    given = {k: row.get(f"setting_{k}") for k in DftSettings.DEFAULTS}
+    return DftSettings(**{k: v for k, v in given.items() if v is not None and v == v})
+
+
+def _equilibrium_atoms(structure: Any, volume: float, spin_polarized: bool) -> Any:
+    """The cell :func:`compute_moduli` builds (standard primitive, ferromagnetic start when
+    spin-polarised) scaled to ``volume`` (A^3 per cell)."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    prim = SpacegroupAnalyzer(structure, symprec=0.1).get_primitive_standard_structure()
+    atoms = AseAtomsAdaptor.get_atoms(prim)
+    atoms.set_initial_magnetic_moments(
+        initial_magmoms(atoms.get_chemical_symbols()) if spin_polarized else None
+    )
+    atoms.set_cell(atoms.cell * (volume / atoms.get_volume()) ** (1 / 3), scale_atoms=True)
+    return atoms
+
+
+def eos_cutoff_check(
+    row: dict[str, Any], structure: Any, *, log: IO[str] | None = None
+) -> dict[str, Any]:
+    """``row`` (stored before the cutoff check covered the E-V scan) with the check
+    :func:`compute_moduli` now makes after the scan: the residual stress at the fitted
+    volume ``V0_A3`` under the row's own settings and k-point density. At or below the
+    limit the E-V fit stands as the rule would have left it (``ecut_eos_eV`` set to its
+    cutoff); above, ``ecut_eos_eV`` stays empty and the row needs ``--redo``.
+
+    No SCF where the row holds that residual already: an insulator whose C_ij ran at the E-V
+    cutoff (``ecut_cij_eV``) measured it at the same volume and settings. An insulator whose
+    C_ij needed a higher cutoff failed it at the E-V cutoff. ``eos_cutoff_check`` says which;
+    ``eos_check_seconds`` is the SCF's time."""
+    from ase.units import GPa
+
+    settings = stored_settings(row)
+    out = {**row, "eos_cutoff_check": "", "eos_check_seconds": 0.0}
+    ecut = settings["ecut_eV"]
+    cij = row.get("ecut_cij_eV")
+    if cij is not None and cij == cij:  # an insulator's C_ij ran: its residual is stored
+        out["eos_cutoff_check"] = "C_ij residual" if cij == ecut else "C_ij cutoff raised"
+        passed = cij == ecut and row["residual_GPa"] <= settings["cij_max_residual_GPa"]
+    else:
+        started = time.perf_counter()
+        atoms = _equilibrium_atoms(structure, float(row["V0_A3"]), bool(row["spin_polarized"]))
+        density = settings["kpt_density_metal" if row["metal"] else "kpt_density_insulator"]
+        atoms.calc = _calculator(settings, density, txt=log)
+        out["residual_GPa"] = float(np.abs((atoms.get_stress(voigt=True) / GPa)[:3]).max())
+        out["eos_cutoff_check"] = "one SCF"
+        out["eos_check_seconds"] = round(time.perf_counter() - started, 1)
+        passed = out["residual_GPa"] <= settings["cij_max_residual_GPa"]
+    out["ecut_eos_eV"] = ecut if passed else float("nan")
+    return out
+
+
+def _structures_by_id(ids: list[str]) -> dict[str, Any]:
+    """The structures of stored rows: external (WBM) ids and the MP check materials."""
+    from matfusion.ecd.data import load_ecd_dataset, load_external_set, structures
+
+    found: dict[str, Any] = {}
+    for table in (load_external_set(verbose=False), load_ecd_dataset(verbose=False)):
+        part = table[table["mp_id"].isin(ids)]
+        found.update(zip(part["mp_id"], structures(part), strict=True))
+    lacking = sorted(set(ids) - set(found))
+    if lacking:
+        raise ValueError(f"no structure for stored DFT rows {', '.join(lacking)}")
+    return found
+
+
+def check_eos_cutoffs(
+    path: Path | None = None,
+    *,
+    progress: bool = True,
+    check: Callable[..., dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Give every stored row without ``ecut_eos_eV`` the cutoff check (:func:`eos_cutoff_check`,
+    ``check`` lets tests fake it), each written as its row file, then merge. A row that fails
+    it is named with the ``--redo`` line that recomputes it (and not checked again). Returns
+    the merged table."""
+    from tqdm.auto import tqdm
+
+    path = path or DFT_CSV
+    merge_rows(path)
+    raw = pd.read_csv(path, comment="#")
+    if "ecut_eos_eV" not in raw.columns:
+        raw["ecut_eos_eV"] = float("nan")
+    tried = raw["eos_cutoff_check"].fillna("") != "" if "eos_cutoff_check" in raw else False
+    todo = raw[raw["ecut_eos_eV"].isna() & ~tried]
+    if todo.empty:
+        print("[matfusion dft] every stored row has had its E-V cutoff checked")
+        return load_dft_moduli(path)
+    found = _structures_by_id(todo["id"].tolist())
+    folder = rows_folder(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for record in tqdm(todo.to_dict("records"), desc="cutoff checks", disable=not progress):
+        row = {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
+        with open(folder / f"{row['id']}.check.gpaw.txt", "w", encoding="utf-8") as log:
+            row = (check or eos_cutoff_check)(row, found[row["id"]], log=log)
+        _write_row_file(folder / f"{row['id']}.json", {"id": row["id"], "status": "ok", "row": row})
+        verdict = "checked" if row["ecut_eos_eV"] == row["ecut_eos_eV"] else "needs --redo"
+        if verdict != "checked":
+            failed.append(row["id"])
+        print(f"{row['id']} {row['formula']}: residual {row['residual_GPa']:.2f} GPa at "
+              f"{stored_settings(row)['ecut_eV']:g} eV ({row['eos_cutoff_check']}): {verdict}",
+              flush=True)  # fmt: skip
+    if failed:
+        print(f"[matfusion dft] {len(failed)} row(s) failed the check, left out of the metrics "
+              f"until recomputed: matfusion dft --redo {','.join(failed)}")  # fmt: skip
+    return merge_rows(path)
 
 
 def load_dft_moduli(path: Path | None = None) -> pd.DataFrame:
@@ -899,6 +1035,11 @@ def batch_command(args: Any) -> int:
     check = ",".join(CHECK_FORMULAS) if args.check is None else args.check
     checks = tuple(c.strip() for c in check.split(",") if c.strip())
     redo = tuple(i.strip() for i in args.redo.split(",") if i.strip())
+    if args.check_cutoff:
+        table = check_eos_cutoffs(args.csv)
+        print(f"[matfusion dft] {int(table['ecut_eos_eV'].notna().sum())} of {len(table)} rows "
+              "have their E-V cutoff checked")  # fmt: skip
+        return 0
     if args.merge:
         table = merge_rows(args.csv)
         print(f"[matfusion dft] {len(table)} rows in {args.csv}")
