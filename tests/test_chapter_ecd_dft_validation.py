@@ -21,6 +21,15 @@ def test_settings_numbers_take_the_last_setting_and_count_the_cutoff_check():
     assert numbers["dft_settings"] == "xc = PBE, ecut_eV = 500, cij_max_residual_GPa = 2.0"
     assert (numbers["dft_checked"], numbers["dft_older"], numbers["dft_raised"]) == ("2", "1", "1")
     assert numbers["dft_residual"] == "2" and numbers["dft_older_ecut"] == "500"
+    assert (numbers["dft_checked_after"], numbers["dft_unchecked"]) == ("0", "1")
+    # older rows checked afterwards: one passes, one fails, one waits
+    older = pd.concat([dft] * 2, ignore_index=True).assign(
+        ecut_eos_eV=[500, np.nan, np.nan, 500, 500, 800],
+        eos_cutoff_check=["one SCF", "one SCF", None, "", np.nan, np.nan],
+    )
+    numbers = chapter.settings_numbers(older)
+    counts = ("dft_checked", "dft_older", "dft_checked_after", "dft_failed_check", "dft_unchecked")
+    assert tuple(numbers[k] for k in counts) == ("4", "3", "1", "1", "1")
 
 
 def test_check_table_differences_and_numbers():

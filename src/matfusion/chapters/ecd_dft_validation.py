@@ -50,10 +50,16 @@ def _plural(n: int, one: str, many: str) -> str:
 
 def settings_numbers(dft: pd.DataFrame) -> dict[str, str]:
     """Glue text for the stored GPAW settings (``setting_*`` columns, last stored value) and
-    the cutoff check: rows computed under it, rows that needed a higher cutoff, older rows
-    and their E-V cutoff."""
+    the cutoff check: rows that pass it, those that needed a higher cutoff, and of the older
+    rows (E-V fit stored before the check) how many were checked afterwards, how many failed
+    (left out until recomputed) and how many are still unchecked."""
     settings = [c for c in dft.columns if c.startswith("setting_") and dft[c].notna().any()]
-    checked = dft["ecut_eos_eV"].notna()  # NaN: E-V fit stored before its cutoff check
+    checked = dft["ecut_eos_eV"].notna()  # NaN: not checked, or failed the check
+    after = (
+        dft["eos_cutoff_check"].fillna("").astype(str) != ""
+        if "eos_cutoff_check" in dft.columns
+        else pd.Series(False, index=dft.index)
+    )
     return {
         "dft_settings": ", ".join(
             f"{c.removeprefix('setting_')} = {dft[c].dropna().iloc[-1]}" for c in settings
@@ -62,8 +68,11 @@ def settings_numbers(dft: pd.DataFrame) -> dict[str, str]:
         "dft_checked": str(int(checked.sum())),
         "dft_rows": str(len(dft)),
         "dft_raised": str(int((dft["ecut_eos_eV"] > dft["setting_ecut_eV"]).sum())),
-        "dft_older": str(int((~checked).sum())),
+        "dft_older": str(int((after | ~checked).sum())),
         "dft_older_ecut": f"{dft['setting_ecut_eV'].iloc[0]:g}",
+        "dft_checked_after": str(int((after & checked).sum())),
+        "dft_failed_check": str(int((after & ~checked).sum())),
+        "dft_unchecked": str(int((~after & ~checked).sum())),
     }
 
 
