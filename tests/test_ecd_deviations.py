@@ -114,7 +114,8 @@ def test_format_comparison_and_what_a_pair_also_differs_in() -> None:
 
 def _dft_rows() -> pd.DataFrame:
     """Rows as load_dft_moduli stores them: volumes and the spin flags are what matters."""
-    base = {"C11": np.nan, "C12": np.nan, "C44": np.nan, "G_vrh_GPa": np.nan, "n_atoms": 4}
+    base = {"C11": np.nan, "C12": np.nan, "C44": np.nan, "G_vrh_GPa": np.nan, "n_atoms": 4,
+            "ecut_eos_eV": 500.0}  # fmt: skip
     rows = [
         ("wbm-ok", "MgAl2Cu", 100.0, 101.0, False),
         ("wbm-small", "LiAl2Cu", 100.0, 96.0, False),  # -4 %: counts
@@ -123,6 +124,8 @@ def _dft_rows() -> pd.DataFrame:
         ("wbm-both", "Mn2AlCu", 100.0, 90.0, False),
         ("wbm-fe-ok", "Fe2AlSi", 100.0, 102.0, True),
         ("mp-check", "NaCl", 46.0, 60.0, False),  # a check row: never an external row
+        ("wbm-old", "KAl2Mg", 100.0, 100.0, False),  # E-V cutoff never checked
+        ("wbm-fail", "RbAl2Mg", 100.0, 100.0, False),  # checked: 3 GPa at 500 eV
     ]
     return pd.DataFrame(
         [
@@ -137,6 +140,9 @@ def _dft_rows() -> pd.DataFrame:
             }
             for i, f, vin, v0, sp in rows
         ]  # fmt: skip
+    ).assign(
+        ecut_eos_eV=lambda t: t["ecut_eos_eV"].where(~t["id"].isin(["wbm-old", "wbm-fail"])),
+        residual_GPa=lambda t: np.where(t["id"] == "wbm-fail", 3.0, np.nan),
     )
 
 
@@ -147,8 +153,10 @@ def test_metric_rows_name_the_reason_for_every_row_left_out() -> None:
     assert "mp-check" not in rows.index
     assert rows["counted"].to_dict() == {
         "wbm-ok": True, "wbm-small": True, "wbm-big": False, "wbm-spin": False,
-        "wbm-both": False, "wbm-fe-ok": True,
+        "wbm-both": False, "wbm-fe-ok": True, "wbm-old": False, "wbm-fail": False,
     }  # fmt: skip
+    assert "not checked" in rows.loc["wbm-old", "reason"]
+    assert rows.loc["wbm-fail", "reason"].startswith("cutoff: residual stress 3.0 GPa")
     assert rows.loc["wbm-big", "volume_ratio"] == pytest.approx(1.10)
     assert rows.loc["wbm-big", "reason"].startswith("volume shift: fitted volume 1.10x")
     assert rows.loc["wbm-spin", "reason"].startswith("spin rule")
@@ -160,15 +168,16 @@ def test_metric_rows_name_the_reason_for_every_row_left_out() -> None:
 
 
 def test_stored_rows_follow_the_rule_and_the_input_volume_is_recomputable() -> None:
-    """On the stored CSV: every row off by more than 5 % in volume, or breaking the spin rule,
-    is left out and no other; without ``V_input_A3`` the input volume computed from the
+    """On the stored CSV: every row off by more than 5 % in volume, breaking the spin rule or
+    without a checked E-V cutoff is left out and no other; without ``V_input_A3`` the input volume computed from the
     external structures gives the same ratios."""
     from matfusion.ecd.dft import load_dft_moduli, metric_rows
 
     dft = load_dft_moduli()
     rows = metric_rows(dft)
     shift = (rows["V0_A3"] / rows["V_input_A3"] - 1).abs() > 0.05
-    assert (rows["counted"] == (~shift & rows["usable"].astype(bool))).all()
+    checked = rows["ecut_eos_eV"].notna()
+    assert (rows["counted"] == (~shift & rows["usable"].astype(bool) & checked)).all()
     again = metric_rows(dft.drop(columns=["V_input_A3"]))
     assert np.allclose(again["volume_ratio"], rows["volume_ratio"], rtol=1e-3)
     assert (again["counted"] == rows["counted"]).all()
@@ -217,7 +226,8 @@ def test_external_claim_counts_the_rows_metric_rows_counts(monkeypatch) -> None:
     table = pd.DataFrame(
         {"id": [f"wbm-{i}" for i in range(n)], "formula": "MgAl2Cu", "n_atoms": 4,
          "V_input_A3": 60.0, "V0_A3": 60.0, "K_eos_GPa": truth, "C11": np.nan,
-         "C12": np.nan, "C44": np.nan, "G_vrh_GPa": np.nan, "spin_polarized": False}
+         "C12": np.nan, "C44": np.nan, "G_vrh_GPa": np.nan, "spin_polarized": False,
+         "ecut_eos_eV": 500.0}
     )  # fmt: skip
     pred = truth + rng.normal(scale=3.0, size=n)
     table.loc[0, "V0_A3"] = 75.0  # +25 % volume: left out ...
@@ -230,7 +240,7 @@ def test_external_claim_counts_the_rows_metric_rows_counts(monkeypatch) -> None:
     finding = external_claim()(VerdictContext("smoke"))
     assert f"on {n - 1} structures" in finding.evidence
     # the left-out row decides the verdict: with it R² sinks, so the claim is not decided
-    assert f"put back ({n} structures)" in finding.evidence
+    assert f"(volume shift: MgAl2Cu) put back ({n} structures)" in finding.evidence
     assert finding.verdict == "inconclusive"
     pred[0] = truth[0]  # the same row, well predicted: the verdict no longer hinges on it
     records[0]["predictions"]["pred"] = pred.tolist()

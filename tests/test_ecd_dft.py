@@ -611,6 +611,7 @@ def test_cutoff_checks_write_rows_name_the_redo_and_the_metrics_leave_failures_o
     after = dft.metric_rows(table).set_index("id")
     assert after["counted"].tolist() == [True, False, True]
     assert "residual stress 3.0 GPa" in after.loc["wbm-2", "reason"]
+    assert dft.left_out_summary(after[~after["counted"]]) == "cutoff: Al"
     assert table.set_index("id").loc["wbm-3", "residual_GPa"] == 0.3
     # a second run checks nothing again (a failed row waits for --redo) and changes nothing
     text = path.read_text()

@@ -629,7 +629,7 @@ def external_claim(max_width: float = 0.2) -> Callable[[VerdictContext], Finding
 
     def decide(ctx: VerdictContext) -> Finding:
         from matfusion.ecd.data import load_external_set
-        from matfusion.ecd.dft import load_dft_moduli, metric_rows
+        from matfusion.ecd.dft import left_out_summary, load_dft_moduli, metric_rows
         from matfusion.ecd.experiments import run_external
         from matfusion.ecd.fitting import prepare_inputs
         from matfusion.ecd.reported import EXTERNAL_MODEL, external_validation
@@ -667,7 +667,7 @@ def external_claim(max_width: float = 0.2) -> Callable[[VerdictContext], Finding
             every, every_text, n_all = judge(rows[rows["usable"].astype(bool)])
             evidence += (
                 f". With the {len(excluded)} rows left out by the row rule "
-                f"({', '.join(sorted(set(excluded['reason'])))}) put back ({n_all} structures): "
+                f"({left_out_summary(excluded)}) put back ({n_all} structures): "
                 f"{every_text}"
             )
             if every != counted:

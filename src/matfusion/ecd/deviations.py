@@ -325,7 +325,7 @@ def exclusion_effect(profile: EcdProfile, store: Any = None) -> str | None:
     """The fusion model's bulk-modulus R2 and RMSE on the external rows the metrics count and
     on all stored rows, and which rows the rule leaves out."""
     from matfusion.ecd.data import load_external_set
-    from matfusion.ecd.dft import load_dft_moduli, metric_rows
+    from matfusion.ecd.dft import left_out_summary, load_dft_moduli, metric_rows
     from matfusion.ecd.experiments import run_external
     from matfusion.ecd.fitting import prepare_inputs
     from matfusion.ecd.reported import EXTERNAL_MODEL
@@ -334,7 +334,7 @@ def exclusion_effect(profile: EcdProfile, store: Any = None) -> str | None:
 
     rows = metric_rows(load_dft_moduli()).set_index("id")
     left = rows[~rows["counted"]]
-    named = ", ".join(left["formula"]) or "none"
+    named = left_out_summary(left) or "none"
     inputs = prepare_inputs(profile, need_density=False, progress=False, verbose=False)
     records = run_external([EXTERNAL_MODEL], ["bulk"], inputs, load_external_set(verbose=False),
                            store=store, progress=False, missing="skip")  # fmt: skip

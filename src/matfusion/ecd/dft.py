@@ -55,6 +55,7 @@ __all__ = [
     "check_eos_cutoffs",
     "cubic_vrh",
     "eos_cutoff_check",
+    "left_out_summary",
     "load_dft_moduli",
     "load_failures",
     "merge_rows",
@@ -217,12 +218,22 @@ def metric_rows(dft: pd.DataFrame, *, max_volume_shift: float = MAX_VOLUME_SHIFT
     return table
 
 
+def left_out_summary(rows: pd.DataFrame) -> str:
+    """The rows :func:`metric_rows` leaves out, by rule: ``"volume shift: MnP, Mn2RhAu;
+    cutoff: TaF3"`` (a row left out by two rules is named under both; "" when none)."""
+    by_rule: dict[str, list[str]] = {}
+    for formula, reason in zip(rows["formula"], rows["reason"], strict=True):
+        for part in filter(None, str(reason).split("; ")):
+            by_rule.setdefault(part.split(":")[0], []).append(str(formula))
+    return "; ".join(f"{rule}: {', '.join(names)}" for rule, names in by_rule.items())
+
+
 def _cutoff_reason(residual: float, limit: float) -> str:
     """Why a row without ``ecut_eos_eV`` is left out: never checked, or failed its check."""
     if np.isfinite(residual) and residual > limit:
         return (
             f"cutoff: residual stress {residual:.1f} GPa at the E-V fit's cutoff (limit "
-            f"{limit:g}); the E-V scan needs a higher one (--redo)"
+            f"{limit:g}), the E-V scan needs a higher one (--redo)"
         )
     return "cutoff: the E-V fit's cutoff is not checked (matfusion dft --check-cutoff)"
 
