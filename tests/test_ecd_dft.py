@@ -617,3 +617,52 @@ def test_cutoff_checks_write_rows_name_the_redo_and_the_metrics_leave_failures_o
     text = path.read_text()
     dft.check_eos_cutoffs(path, progress=False, check=fake_check)
     assert checked == ["wbm-1", "wbm-2"] and path.read_text() == text
+
+
+def test_a_redo_of_a_row_that_failed_its_cutoff_check_starts_one_step_up(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """The rule would scan at 500 eV again, fail and raise the cutoff: the redo skips that
+    scan, and its row still records 500 eV as the setting and 800 eV as the E-V cutoff."""
+    import matfusion.ecd.dft as dft
+
+    path = tmp_path / "moduli.csv"
+    pd.DataFrame([
+        _old_row("failed", eos_cutoff_check="one SCF", ecut_eos_eV=None, residual_GPa=9.9),
+        _old_row("passed", eos_cutoff_check="one SCF", ecut_eos_eV=500.0, residual_GPa=0.1),
+        _old_row("unchecked"),
+    ]).to_csv(path, index=False)  # fmt: skip
+    starts = {i: dft.resume_settings(i, path, DftSettings())["eos_start_ecut_eV"]
+              for i in ("failed", "passed", "unchecked", "new")}  # fmt: skip
+    assert starts == {"failed": 800.0, "passed": None, "unchecked": None, "new": None}
+    assert "failed: its 500 eV E-V fit failed the cutoff check" in capsys.readouterr().out
+    al, v_in = _aluminium_on_a_fake_curve(monkeypatch, 1.0)
+    seen = []
+
+    def calculator(settings, kd, txt=None):
+        seen.append(settings["ecut_eV"])
+        return _PulayCalculator(v_in, settings["ecut_eV"])
+
+    monkeypatch.setattr(dft, "_calculator", calculator)
+    assert dft.compute_cell("failed", al, path=path) == "ok"
+    row = dft.merge_rows(path).set_index("id").loc["failed"]
+    assert seen[0] == 500.0 and set(seen[1:]) == {800.0}  # the probe, then 800 eV only
+    assert row["ecut_eos_eV"] == 800.0 and row["setting_ecut_eV"] == 500.0
+    assert row["setting_eos_start_ecut_eV"] == 800.0 and row["K_eos_GPa"] == pytest.approx(100.0)
+
+
+def test_redo_ids_are_computed_whatever_the_batch_size_or_magnetic_filter(tmp_path) -> None:
+    """``--redo`` names what to compute again: not only when it is among the ``--external``
+    smallest cells still to do, and a magnetic cell without ``--magnetic`` too."""
+    import matfusion.ecd.dft as dft
+    from matfusion.ecd.data import load_external_set
+
+    external = load_external_set(verbose=False)
+    largest = external.assign(n=external["structure_json"].str.len()).sort_values("n")
+    big = largest[~largest["formula"].map(dft.spin_risk)]["mp_id"].iloc[-1]
+    fe = external[external["formula"] == "Fe2CuAu"]["mp_id"].iloc[0]
+    plan = dft.plan_batch((), 0, path=tmp_path / "m.csv", redo=(big, fe))
+    assert sorted(c.ident for c in plan if c.status == "todo") == sorted([big, fe])
+    plan = dft.plan_batch((), 1, path=tmp_path / "m.csv", redo=(big,))
+    todo = [c.ident for c in plan if c.status == "todo"]
+    assert big in todo and len(todo) == 2  # the redo does not take the one new cell's slot

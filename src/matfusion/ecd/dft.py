@@ -59,6 +59,7 @@ __all__ = [
     "load_dft_moduli",
     "load_failures",
     "merge_rows",
+    "resume_settings",
     "metric_rows",
     "run_batch",
     "unpolarised_d_metal_cells",
@@ -98,6 +99,9 @@ class DftSettings(dict):
         "cij_max_residual_GPa": 2.0,
         "cij_ecut_step_eV": 300.0,
         "cij_ecut_max_eV": 1100.0,
+        # the E-V scan's first cutoff when not ecut_eV: a redo of a row whose ecut_eV fit
+        # failed the cutoff check starts one step up (the rule's next scan), saving one scan
+        "eos_start_ecut_eV": None,
     }
 
     def __init__(self, **overrides: Any) -> None:
@@ -440,7 +444,8 @@ def _moduli(
     # The stress at the E-V minimum should vanish; a large residual means the plane-wave basis
     # is too small (Pulay stress), for the E-V curve as for the C_ij: raise the cutoff and
     # scan again (MgO and the fluorides need 800 eV where most cells are fine at 500).
-    current = DftSettings(**settings)
+    ecut = settings["ecut_eV"]
+    current = DftSettings(**{**settings, "ecut_eV": settings["eos_start_ecut_eV"] or ecut})
     while True:
         fit = scan(current)
         eq = atoms0.copy()
@@ -690,6 +695,7 @@ def compute_cell(
     folder = rows_folder(path)
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    settings = resume_settings(ident, path or DFT_CSV, settings or DftSettings())
     try:
         row = (compute or compute_moduli)(
             structure,
@@ -723,6 +729,28 @@ def compute_cell(
         )
     _write_row_file(folder / f"{ident}.json", doc)
     return doc["status"]
+
+
+def resume_settings(ident: str, path: Path, settings: DftSettings) -> DftSettings:
+    """``settings``, starting the E-V scan one cutoff step up when the stored row of
+    ``ident`` failed its cutoff check (:func:`eos_cutoff_check`) at ``settings``' cutoff:
+    the rule would scan there again, fail and raise it, so the redo skips that scan."""
+    if not path.is_file() or not path.stat().st_size:
+        return settings
+    raw = pd.read_csv(path, comment="#")
+    if "eos_cutoff_check" not in raw.columns:
+        return settings
+    row = raw[raw["id"] == ident]
+    if row.empty:
+        return settings
+    row = row.iloc[0]
+    failed = str(row["eos_cutoff_check"]) not in ("", "nan") and pd.isna(row["ecut_eos_eV"])
+    if not failed or row["setting_ecut_eV"] != settings["ecut_eV"] or settings["eos_start_ecut_eV"]:
+        return settings
+    start = settings["ecut_eV"] + settings["cij_ecut_step_eV"]
+    print(f"{ident}: its {settings['ecut_eV']:g} eV E-V fit failed the cutoff check; the scan "
+          f"starts at {start:g} eV", flush=True)  # fmt: skip
+    return DftSettings(**{**settings, "eos_start_ecut_eV": start})
 
 
 def _write_row_file(where: Path, doc: dict[str, Any]) -> None:
@@ -839,7 +867,7 @@ def plan_batch(
     those with one, and a row of theirs computed without spin polarisation is ``todo``.
     External cells with an element GPAW has no setup for (Tc) are left out, with a printed
     line naming them, so one such cell cannot stop a long batch. ``redo`` ids are ``todo``
-    whatever is stored for them."""
+    whatever is stored for them, magnetic or not, and do not count toward ``n_external``."""
     from matfusion.ecd.data import contains_any, load_ecd_dataset, load_external_set, structures
 
     path = path or DFT_CSV
@@ -852,12 +880,13 @@ def plan_batch(
         if rows.empty:
             raise ValueError(f"check material {formula} is not in the MP set")
         checks.append(rows.iloc[[0]])
-    if n_external:
+    if n_external or any(i.startswith(EXTERNAL_PREFIX) for i in redo):
         ext = load_external_set(verbose=False)
         structs = structures(ext)  # parsed once: sizes and setups both come from them
         missing = set(gpaw_unsupported(structs))
         ext = ext.assign(n_sites=[len(s) for s in structs]).sort_values(["n_sites", "mp_id"])
-        ext = ext[[spin_risk(f) == magnetic for f in ext["formula"]]]
+        named = ext["mp_id"].isin(redo)
+        ext = ext[[spin_risk(f) == magnetic for f in ext["formula"]] | named]
         lacking = contains_any(ext, missing)
         if lacking.any():
             names = [
@@ -877,8 +906,8 @@ def plan_batch(
                 out.append(BatchCell(ident, formula, None, "stored"))
             elif ident in known_failures.index and ident not in redo:
                 out.append(BatchCell(ident, formula, None, "failed", known_failures[ident]))
-            elif limit is None or todo < limit:
-                todo += 1
+            elif ident in redo or limit is None or todo < limit:
+                todo += ident not in redo
                 out.append(BatchCell(ident, formula, structures(job)[0], "todo"))
         return out
 
