@@ -95,7 +95,12 @@ def test_paper_figure_and_share_and_spin_numbers():
     numbers = chapter.share_numbers(shares, "t", "e")
     assert numbers["train_binaries_pct"] == "60" and numbers["ext_ternaries_pct"] == "70"
     spin = chapter.spin_numbers(pd.DataFrame({"spin_risk": [True, False]}))
-    assert spin == {"spin_unpolarised": "2", "spin_risk": "1"}
+    assert spin == {"spin_unpolarised": "2", "spin_risk": "1", "spin_checked": "0",
+                    "spin_magnetic": "0"}  # fmt: skip
+    checked = pd.DataFrame({"spin_risk": [True, False, False, False],
+                            "spin check (muB)": [np.nan, 0.02, 1.9, np.nan]})  # fmt: skip
+    spin = chapter.spin_numbers(checked)
+    assert (spin["spin_checked"], spin["spin_magnetic"]) == ("2", "1")
     assert chapter.spin_numbers(pd.DataFrame())["spin_risk"] == "0"
 
 

@@ -666,3 +666,68 @@ def test_redo_ids_are_computed_whatever_the_batch_size_or_magnetic_filter(tmp_pa
     plan = dft.plan_batch((), 1, path=tmp_path / "m.csv", redo=(big,))
     todo = [c.ident for c in plan if c.status == "todo"]
     assert big in todo and len(todo) == 2  # the redo does not take the one new cell's slot
+
+
+def test_spin_check_starts_every_d_metal_ferromagnetic_at_the_fitted_volume(monkeypatch) -> None:
+    """One SCF at V0, spin-polarised from INITIAL_MOMENT_MUB on each d metal (Ru, not Mg)."""
+    from pymatgen.core import Lattice, Structure
+
+    import matfusion.ecd.dft as dft
+
+    mgru = Structure.from_spacegroup("Pm-3m", Lattice.cubic(3.0), ["Mg", "Ru"],
+                                     [[0, 0, 0], [0.5, 0.5, 0.5]])  # fmt: skip
+    seen = {}
+
+    class Magnet(_BirchMurnaghanCalculator):
+        def get_potential_energy(self, atoms=None):
+            seen["moments"] = dict(zip(atoms.get_chemical_symbols(),
+                                       atoms.get_initial_magnetic_moments(), strict=True))  # fmt: skip
+            seen["volume"] = atoms.get_volume()
+            return -5.0
+
+        def get_magnetic_moment(self, atoms=None) -> float:
+            return -1.5
+
+    def calculator(settings, kd, txt=None):
+        seen["ecut"], seen["kd"] = settings["ecut_eV"], kd
+        return Magnet(1.0)
+
+    monkeypatch.setattr(dft, "_calculator", calculator)
+    row = _old_row("wbm-x", formula="MgRu", V0_A3=30.0, ecut_eos_eV=800.0)
+    out = dft.spin_check(row, mgru)
+    assert seen["moments"] == {"Mg": 0.0, "Ru": dft.INITIAL_MOMENT_MUB}
+    assert seen["volume"] == pytest.approx(30.0) and (seen["ecut"], seen["kd"]) == (800.0, 5.0)
+    assert out["spin_check_magmom_muB"] == -1.5 and out["K_eos_GPa"] == 77.0
+
+
+def test_spin_checks_run_likeliest_magnets_first_and_leave_magnets_out(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    import matfusion.ecd.dft as dft
+
+    path = tmp_path / "moduli.csv"
+    cells = [("wbm-a", "MgRu2", 3), ("wbm-b", "LiTiS2", 4), ("wbm-c", "MgCu2", 3),
+             ("wbm-d", "MgAl2", 3), ("wbm-e", "Fe2CuAu", 4), ("mp-1", "Pt", 1)]  # fmt: skip
+    pd.DataFrame([_old_row(i, formula=f, n_atoms=n, ecut_eos_eV=500.0, V_input_A3=16.5 * n,
+                           V0_A3=16.5 * n, C11=None, C12=None, C44=None, G_vrh_GPa=None)
+                  for i, f, n in cells]).to_csv(path, index=False)  # fmt: skip
+    monkeypatch.setattr(dft, "_structures_by_id", lambda ids: dict.fromkeys(ids))
+    order = []
+
+    def fake(row, structure, log=None):
+        order.append(row["formula"])
+        moment = 2.0 if row["formula"] == "LiTiS2" else 0.01
+        return {**row, "spin_check_magmom_muB": moment, "spin_check_seconds": 1.0}
+
+    table = dft.check_spin(path, progress=False, check=fake)
+    # ionic first, then 3d (Cu), then 4d (Ru); no d metal (MgAl2), Cr-Ni (Fe2CuAu) and the
+    # MP check rows are not checked
+    assert order == ["LiTiS2", "MgCu2", "MgRu2"]
+    assert "wbm-b LiTiS2: 2.00 muB per cell from a ferromagnetic start" in capsys.readouterr().out
+    rows = dft.metric_rows(table).set_index("id")
+    assert rows.loc["wbm-b", "reason"].startswith("spin check: 2.00 muB per cell")
+    assert rows.loc[["wbm-a", "wbm-c", "wbm-d"], "counted"].all()
+    unpolarised = dft.unpolarised_d_metal_cells(table).set_index("id")
+    assert unpolarised.loc["wbm-b", "spin check (muB)"] == 2.0
+    dft.check_spin(path, progress=False, check=fake)
+    assert len(order) == 3  # checked rows are not checked again

@@ -485,6 +485,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="give stored rows without ecut_eos_eV the cutoff check (one SCF each at the fitted "
         "volume); rows that fail it are named for --redo",
     )
+    p.add_argument(
+        "--check-spin",
+        action="store_true",
+        help="give stored rows with a d metal run without spin the spin check (one "
+        "spin-polarised SCF each at the fitted volume); rows that keep a moment are left out",
+    )
     p.add_argument("--csv", help="moduli CSV to extend (default: the stored dft_moduli.csv)")
     add_executor_arguments(p)
     p.set_defaults(func=_cmd_dft)

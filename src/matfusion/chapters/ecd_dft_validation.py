@@ -265,11 +265,21 @@ def ours_numbers(metrics: pd.DataFrame, model: str, target: str = "bulk") -> dic
 
 
 def spin_numbers(unpolarised: pd.DataFrame) -> dict[str, str]:
-    """Glue text: computed cells with a d metal run without spin, and those of them with Cr,
-    Mn, Fe, Co or Ni."""
+    """Glue text: computed cells with a d metal run without spin, those of them with Cr, Mn,
+    Fe, Co or Ni, and of the others how many had the spin check and how many of those kept
+    a moment (:data:`matfusion.ecd.dft.SPIN_CHECK_MIN_MUB` or more)."""
+    from matfusion.ecd.dft import SPIN_CHECK_MIN_MUB
+
+    if unpolarised.empty:
+        return dict.fromkeys(
+            ("spin_unpolarised", "spin_risk", "spin_checked", "spin_magnetic"), "0"
+        )
+    moment = unpolarised.get("spin check (muB)", pd.Series(np.nan, index=unpolarised.index))
     return {
         "spin_unpolarised": str(len(unpolarised)),
-        "spin_risk": str(int(unpolarised["spin_risk"].sum())) if len(unpolarised) else "0",
+        "spin_risk": str(int(unpolarised["spin_risk"].sum())),
+        "spin_checked": str(int(moment.notna().sum())),
+        "spin_magnetic": str(int((moment >= SPIN_CHECK_MIN_MUB).sum())),
     }
 
 

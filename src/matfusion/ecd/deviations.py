@@ -367,14 +367,17 @@ def shear_scope(profile: EcdProfile, store: Any = None) -> str | None:
 
 def spin_scope(profile: EcdProfile, store: Any = None) -> str | None:
     """How many computed cells hold a d metal other than Cr-Ni and ran without spin."""
-    from matfusion.ecd.dft import load_dft_moduli, unpolarised_d_metal_cells
+    from matfusion.ecd.dft import SPIN_CHECK_MIN_MUB, load_dft_moduli, unpolarised_d_metal_cells
 
     cells = unpolarised_d_metal_cells(load_dft_moduli())
     breaking = int(cells["spin_risk"].sum())
+    moment = cells["spin check (muB)"]
     return (
         f"{len(cells)} computed cells with a d metal of groups 3-11 ran without spin "
-        f"polarisation ({breaking} of them with Cr-Ni, left out); whether any is magnetic is "
-        "not measured (listed in chapter 12)."
+        f"polarisation ({breaking} of them with Cr-Ni, left out); the spin check (a "
+        f"ferromagnetic start) has run on {int(moment.notna().sum())} of the others, and "
+        f"{int((moment >= SPIN_CHECK_MIN_MUB).sum())} kept a moment (left out; listed in "
+        "chapter 12)."
     )
 
 

@@ -21,7 +21,10 @@ The external structures (WBM Fm-3m entries) have no published moduli, so we comp
   leaves them out, ``--magnetic`` computes them spin-polarised from a ferromagnetic start
   (``INITIAL_MOMENT_MUB`` per such atom; ``spin_polarized`` and the final ``magmom_muB``
   recorded). Rows of theirs computed without spin polarisation stay flagged and are kept out
-  of the validation metrics (``usable`` False);
+  of the validation metrics (``usable`` False). Cells with another d metal (groups 3-11) run
+  without spin; the spin check (:func:`check_spin`, ``matfusion dft --check-spin``) tests
+  that: one spin-polarised SCF at the fitted volume from a ferromagnetic start on every d
+  metal; a cell that keeps a moment is left out of the metrics;
 * metals (zero PBE gap) are unreliable at these k-point densities for shear: we compute
   ``K_eos`` with denser k-points and leave the C_ij empty (flagged).
 
@@ -53,6 +56,7 @@ __all__ = [
     "compute_cell",
     "compute_moduli",
     "check_eos_cutoffs",
+    "check_spin",
     "cubic_vrh",
     "eos_cutoff_check",
     "left_out_summary",
@@ -62,6 +66,7 @@ __all__ = [
     "resume_settings",
     "metric_rows",
     "run_batch",
+    "spin_check",
     "unpolarised_d_metal_cells",
 ]
 
@@ -78,6 +83,9 @@ EXTERNAL_PREFIX = "wbm-"
 #: Ferromagnetic starting moment on each atom of MAGNETIC_ELEMENTS in a spin-polarised run
 #: (muB); the SCF relaxes it, to zero where the compound is not magnetic.
 INITIAL_MOMENT_MUB = 3.0
+#: Total moment (muB per cell) at or above which the spin check (:func:`spin_check`) calls a
+#: cell computed without spin magnetic: numerical noise of a non-magnetic SCF is far smaller.
+SPIN_CHECK_MIN_MUB = 0.1
 #: How many E-V points may be added beyond the window when its lowest energy is at an end:
 #: up to x1.30 (x0.70) of the input volume. A ferromagnetic start can expand a cell that much
 #: (spin-polarised rock-salt MnP: minimum near x1.19; 6 points, to x1.18, fell just short).
@@ -202,13 +210,24 @@ def metric_rows(dft: pd.DataFrame, *, max_volume_shift: float = MAX_VOLUME_SHIFT
         per_atom_in[lacking] = table.loc[lacking, "id"].map(computed)
     table["volume_ratio"] = (table["V0_A3"] / table["n_atoms"]) / per_atom_in
     limit = DftSettings.DEFAULTS["cij_max_residual_GPa"]
-    for name, default in (("residual_GPa", float("nan")), ("setting_cij_max_residual_GPa", limit)):
+    defaults = {"residual_GPa": float("nan"), "setting_cij_max_residual_GPa": limit,
+                "spin_check_magmom_muB": float("nan")}  # fmt: skip
+    for name, default in defaults.items():
         table[name] = table[name].fillna(default) if name in table.columns else default
     reasons: list[str] = []
     for row in table.itertuples():
         why = []
         if not bool(row.usable):
             why.append("spin rule: contains Cr, Mn, Fe, Co or Ni, computed without spin")
+        if (
+            np.isfinite(row.spin_check_magmom_muB)
+            and not row.spin_polarized
+            and (abs(row.spin_check_magmom_muB) >= SPIN_CHECK_MIN_MUB)
+        ):
+            why.append(
+                f"spin check: {abs(row.spin_check_magmom_muB):.2f} muB per cell from a "
+                "ferromagnetic start, computed without spin"
+            )
         if not np.isfinite(row.ecut_eos_eV):
             why.append(_cutoff_reason(row.residual_GPa, row.setting_cij_max_residual_GPa))
         if np.isfinite(row.volume_ratio) and abs(row.volume_ratio - 1) > max_volume_shift:
@@ -256,13 +275,17 @@ def unpolarised_d_metal_cells(dft: pd.DataFrame) -> pd.DataFrame:
     """Rows with a d-block metal of groups 3-11 computed without spin polarisation: what the
     spin rule (only Cr, Mn, Fe, Co, Ni compounds run spin-polarised, :func:`spin_risk`) left
     unpolarised, so a reader sees which moduli assume a non-magnetic state (not checked: no
-    spin-polarised run of theirs). Columns ``id, formula, d metals, spin_risk, counted``
+    spin-polarised run of theirs, unless the spin check has run: ``spin check (muB)``, the
+    moment it kept, NaN when not run). Columns ``id, formula, d metals, spin_risk,
+    spin check (muB), counted``
     (``spin_risk`` True here means the row breaks the rule and is left out of the metrics)."""
     table = annotate(dft) if "usable" not in dft.columns else dft.copy()
     metals = table["formula"].map(_d_metals)
     hit = metals.map(bool) & ~table["spin_polarized"].astype(bool)
     out = table.loc[hit, ["id", "formula", "spin_risk"]].copy()
     out.insert(2, "d metals", metals[hit].map(" ".join))
+    checked = table.get("spin_check_magmom_muB", pd.Series(np.nan, index=table.index))
+    out["spin check (muB)"] = checked[hit].abs()
     counted = metric_rows(dft).set_index("id")["counted"]
     out["counted"] = out["id"].map(counted).fillna(False).astype(bool)  # check rows: never
     return out.reset_index(drop=True)
@@ -575,6 +598,85 @@ def eos_cutoff_check(
         passed = out["residual_GPa"] <= settings["cij_max_residual_GPa"]
     out["ecut_eos_eV"] = ecut if passed else float("nan")
     return out
+
+
+def spin_check(
+    row: dict[str, Any], structure: Any, *, log: IO[str] | None = None
+) -> dict[str, Any]:
+    """``row`` (computed without spin) with the spin check: one spin-polarised SCF at the
+    fitted volume ``V0_A3``, under the row's settings and final cutoff, from
+    ``INITIAL_MOMENT_MUB`` on every d-metal atom (groups 3-11). ``spin_check_magmom_muB`` is
+    the total moment the SCF keeps (a ferromagnetic start finds ferromagnetic states, not
+    antiferromagnetic ones); ``spin_check_seconds`` its time."""
+    settings = stored_settings(row)
+    ecut = row.get("ecut_eos_eV")
+    settings["ecut_eV"] = ecut if ecut is not None and ecut == ecut else settings["ecut_eV"]
+    started = time.perf_counter()
+    atoms = _equilibrium_atoms(structure, float(row["V0_A3"]), False)
+    d_metals = set(_d_metals(row["formula"]))
+    moments = [INITIAL_MOMENT_MUB if s in d_metals else 0.0 for s in atoms.get_chemical_symbols()]
+    atoms.set_initial_magnetic_moments(moments)
+    density = settings["kpt_density_metal" if row["metal"] else "kpt_density_insulator"]
+    atoms.calc = _calculator(settings, density, txt=log)
+    atoms.get_potential_energy()
+    return {
+        **row,
+        "spin_check_magmom_muB": float(atoms.calc.get_magnetic_moment()),
+        "spin_check_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _spin_check_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """Most likely magnetic first: ionic cells (an O, F, Cl, Br, I or S anion: open d shells
+    of cations), then 3d metals, then the rest, smaller cells first."""
+    from pymatgen.core import Composition, Element
+
+    anions = {"O", "F", "Cl", "Br", "I", "S"}
+    ionic = [bool(anions & {e.symbol for e in Composition(f).elements}) for f in rows["formula"]]
+    three_d = [any(Element(m).row == 4 for m in _d_metals(f)) for f in rows["formula"]]
+    order = rows.assign(_ionic=ionic, _3d=three_d)
+    order = order.sort_values(["_ionic", "_3d", "n_atoms"], ascending=[False, False, True],
+                              kind="stable")  # fmt: skip
+    return order.drop(columns=["_ionic", "_3d"])
+
+
+def check_spin(
+    path: Path | None = None,
+    *,
+    progress: bool = True,
+    check: Callable[..., dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Give every stored external row with a d metal that ran without spin the spin check
+    (:func:`spin_check`; ``check`` lets tests fake it), likeliest magnets first, each written
+    as its row file, then merge. Rows checked before are skipped. Returns the merged table."""
+    from tqdm.auto import tqdm
+
+    path = path or DFT_CSV
+    merge_rows(path)
+    raw = pd.read_csv(path, comment="#")
+    table = annotate(raw)
+    # Cr-Ni compounds without spin break the spin rule: --magnetic recomputes them
+    hit = table["formula"].map(_d_metals).map(bool) & ~table["spin_polarized"] & ~table["spin_risk"]
+    hit &= table["id"].astype(str).str.startswith(EXTERNAL_PREFIX)
+    if "spin_check_magmom_muB" in raw.columns:
+        hit &= raw["spin_check_magmom_muB"].isna()
+    todo = _spin_check_order(raw[hit])
+    if todo.empty:
+        print("[matfusion dft] every d-metal row without spin has had its spin check")
+        return load_dft_moduli(path)
+    found = _structures_by_id(todo["id"].tolist())
+    folder = rows_folder(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for record in tqdm(todo.to_dict("records"), desc="spin checks", disable=not progress):
+        row = {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
+        with open(folder / f"{row['id']}.spin.gpaw.txt", "w", encoding="utf-8") as log:
+            row = (check or spin_check)(row, found[row["id"]], log=log)
+        _write_row_file(folder / f"{row['id']}.json", {"id": row["id"], "status": "ok", "row": row})
+        moment = abs(row["spin_check_magmom_muB"])
+        verdict = "magnetic: left out" if moment >= SPIN_CHECK_MIN_MUB else "non-magnetic"
+        print(f"{row['id']} {row['formula']}: {moment:.2f} muB per cell from a ferromagnetic "
+              f"start ({row['spin_check_seconds']:.0f} s): {verdict}", flush=True)  # fmt: skip
+    return merge_rows(path)
 
 
 def _structures_by_id(ids: list[str]) -> dict[str, Any]:
@@ -1075,6 +1177,11 @@ def batch_command(args: Any) -> int:
     check = ",".join(CHECK_FORMULAS) if args.check is None else args.check
     checks = tuple(c.strip() for c in check.split(",") if c.strip())
     redo = tuple(i.strip() for i in args.redo.split(",") if i.strip())
+    if args.check_spin:
+        table = check_spin(args.csv)
+        done = int(table.get("spin_check_magmom_muB", pd.Series(dtype=float)).notna().sum())
+        print(f"[matfusion dft] {done} rows have had the spin check")
+        return 0
     if args.check_cutoff:
         table = check_eos_cutoffs(args.csv)
         print(f"[matfusion dft] {int(table['ecut_eos_eV'].notna().sum())} of {len(table)} rows "
