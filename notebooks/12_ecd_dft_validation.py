@@ -182,11 +182,14 @@ summary_table.style.format("{:.3f}", na_rep="–").format("{:.0f}", subset=struc
 # ## Rows left out of the metrics
 #
 # A row counts in the metrics above only if its DFT modulus describes the structure the models
-# read. Two rules leave rows out (`matfusion.ecd.dft.metric_rows`, which the claims registry
-# uses too): a compound of Cr, Mn, Fe, Co or Ni computed without spin polarisation, and a cell
-# whose fitted equilibrium volume differs by more than `max_volume_shift` (5 % by default)
-# from the input structure's (the E-V fit then describes another phase, e.g. a magnetic,
-# expanded one). The table is empty when every stored row counts.
+# read. Four rules leave rows out (`matfusion.ecd.dft.metric_rows`, which the claims registry
+# uses too): a compound of Cr, Mn, Fe, Co or Ni computed without spin polarisation (spin
+# rule); a cell run without spin that kept a moment in the spin check, or whose spin check did
+# not converge (spin check); a row whose E-V cutoff is not checked, failed its check or stayed
+# above the residual limit even at the largest cutoff (cutoff); and a cell whose fitted
+# equilibrium volume differs by more than `max_volume_shift` (5 % by default) from the input
+# structure's (the E-V fit then describes another phase, e.g. a magnetic, expanded one). The
+# table is empty when every stored row counts.
 
 # %% tags=["hide-input"]
 left_out = metric[~metric["counted"]][["formula", "volume_ratio", "K_eos_GPa", "reason"]]

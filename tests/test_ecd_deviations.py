@@ -143,6 +143,7 @@ def _dft_rows() -> pd.DataFrame:
     ).assign(
         ecut_eos_eV=lambda t: t["ecut_eos_eV"].where(~t["id"].isin(["wbm-old", "wbm-fail"])),
         residual_GPa=lambda t: np.where(t["id"] == "wbm-fail", 3.0, np.nan),
+        eos_cutoff_check=lambda t: np.where(t["id"] == "wbm-fail", "one SCF", ""),
     )
 
 
@@ -168,16 +169,24 @@ def test_metric_rows_name_the_reason_for_every_row_left_out() -> None:
 
 
 def test_stored_rows_follow_the_rule_and_the_input_volume_is_recomputable() -> None:
-    """On the stored CSV: every row off by more than 5 % in volume, breaking the spin rule or
-    without a checked E-V cutoff is left out and no other; without ``V_input_A3`` the input volume computed from the
-    external structures gives the same ratios."""
-    from matfusion.ecd.dft import load_dft_moduli, metric_rows
+    """On the stored CSV: every row off by more than 5 % in volume, breaking the spin rule,
+    magnetic (or unconverged) in the spin check, or without a checked E-V cutoff is left out
+    and no other; without ``V_input_A3`` the input volume computed from the external
+    structures gives the same ratios."""
+    from matfusion.ecd.dft import SPIN_CHECK_MIN_MUB, load_dft_moduli, metric_rows
 
     dft = load_dft_moduli()
     rows = metric_rows(dft)
     shift = (rows["V0_A3"] / rows["V_input_A3"] - 1).abs() > 0.05
-    checked = rows["ecut_eos_eV"].notna()
-    assert (rows["counted"] == (~shift & rows["usable"].astype(bool) & checked)).all()
+    checked = rows["ecut_eos_eV"].notna() & ~(
+        rows["residual_GPa"] > rows["setting_cij_max_residual_GPa"]
+    )
+    magnet = (rows["spin_check_magmom_muB"].abs() >= SPIN_CHECK_MIN_MUB) | (
+        rows["spin_check_error"] != ""
+    )
+    magnet &= ~rows["spin_polarized"].astype(bool)
+    expected = ~shift & rows["usable"].astype(bool) & checked & ~magnet
+    assert (rows["counted"] == expected).all()
     again = metric_rows(dft.drop(columns=["V_input_A3"]))
     assert np.allclose(again["volume_ratio"], rows["volume_ratio"], rtol=1e-3)
     assert (again["counted"] == rows["counted"]).all()

@@ -536,7 +536,8 @@ def test_dft_command_runs_skips_redoes_and_reports(tmp_path, monkeypatch, capsys
 
 def _old_row(ident: str, **values):
     """A row stored before the cutoff check covered the E-V scan (settings of the CSV)."""
-    settings = {f"setting_{k}": v for k, v in DftSettings.DEFAULTS.items()}
+    settings = {f"setting_{k}": v for k, v in DftSettings.DEFAULTS.items()
+                if k != "eos_start_ecut_eV"}  # fmt: skip
     return {"id": ident, "formula": "Al", "n_atoms": 1, "metal": True, "spin_polarized": False,
             "V0_A3": 16.5, "K_eos_GPa": 77.0, "residual_GPa": None, "ecut_cij_eV": None,
             **settings, **values}  # fmt: skip
@@ -553,13 +554,21 @@ def test_cutoff_check_of_an_old_metal_row_is_one_scf_at_its_fitted_volume(
     al, v_in = _aluminium_on_a_fake_curve(monkeypatch, 1.0)
     seen = []
 
+    class Pulay(_PulayCalculator):
+        def get_stress(self, atoms):
+            seen.append(atoms.get_volume())
+            return super().get_stress(atoms)
+
     def calculator(settings, kd, txt=None):
         seen.append((settings["ecut_eV"], kd))
-        return _PulayCalculator(v_in, settings["ecut_eV"])
+        return Pulay(v_in, settings["ecut_eV"])
 
     monkeypatch.setattr(dft, "_calculator", calculator)
-    row = dft.eos_cutoff_check(_old_row("x", setting_ecut_eV=ecut, V0_A3=v_in), al)
-    assert seen == [(ecut, 5.0)]  # one SCF, the metal k-point density of the row
+    v0 = 1.02 * v_in  # the fitted volume, not the input's
+    old = _old_row("x", setting_ecut_eV=ecut, V0_A3=v0, V_input_A3=v_in)
+    row = dft.eos_cutoff_check(old, al)
+    assert seen[0] == (ecut, 5.0)  # one SCF, the metal k-point density of the row ...
+    assert len(seen) == 2 and seen[1] == pytest.approx(v0)  # ... at the fitted volume
     assert row["eos_cutoff_check"] == "one SCF"
     assert row["residual_GPa"] == pytest.approx(0.0 if passes else 5.0)
     assert (row["ecut_eos_eV"] == ecut) if passes else np.isnan(row["ecut_eos_eV"])
@@ -648,7 +657,8 @@ def test_a_redo_of_a_row_that_failed_its_cutoff_check_starts_one_step_up(
     row = dft.merge_rows(path).set_index("id").loc["failed"]
     assert seen[0] == 500.0 and set(seen[1:]) == {800.0}  # the probe, then 800 eV only
     assert row["ecut_eos_eV"] == 800.0 and row["setting_ecut_eV"] == 500.0
-    assert row["setting_eos_start_ecut_eV"] == 800.0 and row["K_eos_GPa"] == pytest.approx(100.0)
+    assert row["ecut_eos_start_eV"] == 800.0 and row["K_eos_GPa"] == pytest.approx(100.0)
+    assert "setting_eos_start_ecut_eV" not in row.index  # per row, not a batch setting
 
 
 def test_redo_ids_are_computed_whatever_the_batch_size_or_magnetic_filter(tmp_path) -> None:
@@ -731,3 +741,53 @@ def test_spin_checks_run_likeliest_magnets_first_and_leave_magnets_out(
     assert unpolarised.loc["wbm-b", "spin check (muB)"] == 2.0
     dft.check_spin(path, progress=False, check=fake)
     assert len(order) == 3  # checked rows are not checked again
+
+
+def test_cutoff_check_fails_old_fits_near_the_window_end_and_unconverged_scfs(monkeypatch):
+    """An old fit whose minimum sits near an end of the window (the rule would have scanned
+    on) fails without an SCF; an SCF GPAW gives up on fails that row, not the batch."""
+    from gpaw import ConvergenceError
+
+    import matfusion.ecd.dft as dft
+
+    out = dft.eos_cutoff_check(_old_row("x", V0_A3=1.05, V_input_A3=1.0), structure=None)
+    assert out["eos_cutoff_check"] == "E-V minimum near the window's end"
+    assert np.isnan(out["ecut_eos_eV"])
+    al, v_in = _aluminium_on_a_fake_curve(monkeypatch, 1.0)
+
+    class Stuck(_BirchMurnaghanCalculator):
+        def get_stress(self, atoms):
+            raise ConvergenceError()
+
+        def get_potential_energy(self, atoms=None):
+            raise ConvergenceError()
+
+    monkeypatch.setattr(dft, "_calculator", lambda settings, kd, txt=None: Stuck(v_in))
+    out = dft.eos_cutoff_check(_old_row("x", V0_A3=v_in), al)
+    assert out["eos_cutoff_check"] == "its SCF did not converge" and np.isnan(out["ecut_eos_eV"])
+    table = pd.DataFrame([{**out, "id": "wbm-x", "V_input_A3": v_in, "C11": None, "C12": None,
+                           "C44": None, "G_vrh_GPa": None}])  # fmt: skip
+    reason = dft.metric_rows(table)["reason"].iloc[0]
+    assert reason == ("cutoff: failed its check (its SCF did not converge), the E-V scan needs "
+                      "a higher one (--redo)")  # fmt: skip
+    spin = dft.spin_check(_old_row("x", formula="Al", V0_A3=v_in), al)
+    assert spin["spin_check_error"] and spin["spin_check_magmom_muB"] is None
+    flagged = dft.metric_rows(pd.DataFrame([{**spin, "id": "wbm-y", "V_input_A3": v_in,
+                                             "ecut_eos_eV": 500.0, "C11": None, "C12": None,
+                                             "C44": None, "G_vrh_GPa": None}]))  # fmt: skip
+    assert flagged["reason"].iloc[0] == "spin check: the spin-polarised SCF did not converge"
+
+
+def test_a_redo_keeps_the_spin_check_and_unknown_redo_ids_are_an_error(tmp_path, monkeypatch):
+    import matfusion.ecd.dft as dft
+
+    path = tmp_path / "moduli.csv"
+    pd.DataFrame([_old_row("x", spin_check_magmom_muB=1.5, spin_check_seconds=9.0)]).to_csv(
+        path, index=False
+    )
+    al, _ = _aluminium_on_a_fake_curve(monkeypatch, 1.0)
+    assert dft.compute_cell("x", al, path=path) == "ok"
+    row = dft.merge_rows(path).set_index("id").loc["x"]
+    assert row["spin_check_magmom_muB"] == 1.5 and row["ecut_eos_eV"] == 500.0
+    with pytest.raises(ValueError, match="--redo: wbm-nope not among the batch's cells"):
+        dft.plan_batch((), 0, path=path, redo=("wbm-nope",))

@@ -211,7 +211,8 @@ def metric_rows(dft: pd.DataFrame, *, max_volume_shift: float = MAX_VOLUME_SHIFT
     table["volume_ratio"] = (table["V0_A3"] / table["n_atoms"]) / per_atom_in
     limit = DftSettings.DEFAULTS["cij_max_residual_GPa"]
     defaults = {"residual_GPa": float("nan"), "setting_cij_max_residual_GPa": limit,
-                "spin_check_magmom_muB": float("nan")}  # fmt: skip
+                "spin_check_magmom_muB": float("nan"), "eos_cutoff_check": "",
+                "spin_check_error": ""}  # fmt: skip
     for name, default in defaults.items():
         table[name] = table[name].fillna(default) if name in table.columns else default
     reasons: list[str] = []
@@ -228,8 +229,16 @@ def metric_rows(dft: pd.DataFrame, *, max_volume_shift: float = MAX_VOLUME_SHIFT
                 f"spin check: {abs(row.spin_check_magmom_muB):.2f} muB per cell from a "
                 "ferromagnetic start, computed without spin"
             )
+        if row.spin_check_error and not row.spin_polarized:
+            why.append(f"spin check: {row.spin_check_error}")
         if not np.isfinite(row.ecut_eos_eV):
-            why.append(_cutoff_reason(row.residual_GPa, row.setting_cij_max_residual_GPa))
+            why.append(_cutoff_reason(str(row.eos_cutoff_check), row.residual_GPa,
+                                      row.setting_cij_max_residual_GPa))  # fmt: skip
+        elif np.isfinite(row.residual_GPa) and row.residual_GPa > row.setting_cij_max_residual_GPa:
+            why.append(  # the rule stops raising at cij_ecut_max_eV whatever the residual
+                f"cutoff: residual stress {row.residual_GPa:.1f} GPa even at "
+                f"{row.ecut_eos_eV:g} eV (limit {row.setting_cij_max_residual_GPa:g})"
+            )
         if np.isfinite(row.volume_ratio) and abs(row.volume_ratio - 1) > max_volume_shift:
             why.append(
                 f"volume shift: fitted volume {row.volume_ratio:.2f}x the input's "
@@ -251,14 +260,16 @@ def left_out_summary(rows: pd.DataFrame) -> str:
     return "; ".join(f"{rule}: {', '.join(names)}" for rule, names in by_rule.items())
 
 
-def _cutoff_reason(residual: float, limit: float) -> str:
-    """Why a row without ``ecut_eos_eV`` is left out: never checked, or failed its check."""
-    if np.isfinite(residual) and residual > limit:
-        return (
-            f"cutoff: residual stress {residual:.1f} GPa at the E-V fit's cutoff (limit "
-            f"{limit:g}), the E-V scan needs a higher one (--redo)"
-        )
-    return "cutoff: the E-V fit's cutoff is not checked (matfusion dft --check-cutoff)"
+def _cutoff_reason(check: str, residual: float, limit: float) -> str:
+    """Why a row without ``ecut_eos_eV`` is left out: never checked (``check`` empty), or
+    failed its check (``check`` says how it was made)."""
+    if not check:
+        return "cutoff: the E-V fit's cutoff is not checked (matfusion dft --check-cutoff)"
+    if check == "one SCF" and np.isfinite(residual):
+        why = f"residual stress {residual:.1f} GPa at the E-V fit's cutoff (limit {limit:g})"
+    else:
+        why = f"failed its check ({check})"
+    return f"cutoff: {why}, the E-V scan needs a higher one (--redo)"
 
 
 def _d_metals(formula: str) -> list[str]:
@@ -539,7 +550,9 @@ def _moduli(
             }
         )
     row["seconds"] = time.perf_counter() - started
-    row.update({f"setting_{k}": v for k, v in settings.items()})
+    # a redo's first E-V cutoff is the row's own (ecut_eos_start_eV), not a batch setting
+    row.update({f"setting_{k}": v for k, v in settings.items() if k != "eos_start_ecut_eV"})
+    row["ecut_eos_start_eV"] = settings["eos_start_ecut_eV"]
     return row
 
 
@@ -577,14 +590,24 @@ def eos_cutoff_check(
     No SCF where the row holds that residual already: an insulator whose C_ij ran at the E-V
     cutoff (``ecut_cij_eV``) measured it at the same volume and settings. An insulator whose
     C_ij needed a higher cutoff failed it at the E-V cutoff. ``eos_cutoff_check`` says which;
-    ``eos_check_seconds`` is the SCF's time."""
+    ``eos_check_seconds`` is the SCF's time. A row fitted without the window's extension
+    (no ``eos_extra_points``) whose minimum lies near an end of the window fails: the rule
+    would have scanned further. An SCF GPAW gives up on fails too (one row, not the batch).
+    """
     from ase.units import GPa
+    from gpaw import ConvergenceError
 
     settings = stored_settings(row)
     out = {**row, "eos_cutoff_check": "", "eos_check_seconds": 0.0}
     ecut = settings["ecut_eV"]
     cij = row.get("ecut_cij_eV")
-    if cij is not None and cij == cij:  # an insulator's C_ij ran: its residual is stored
+    ratio = float(row["V0_A3"]) / float(row.get("V_input_A3") or row["V0_A3"])
+    edge = settings["eos_volume_range"] * (1 - 2 / (settings["eos_points"] - 1))
+    if row.get("eos_extra_points") is None and abs(ratio - 1) > edge:
+        # fitted without the window's extension: the lowest E-V point may lie at an end
+        out["eos_cutoff_check"] = "E-V minimum near the window's end"
+        passed = False
+    elif cij is not None and cij == cij:  # an insulator's C_ij ran: its residual is stored
         out["eos_cutoff_check"] = "C_ij residual" if cij == ecut else "C_ij cutoff raised"
         passed = cij == ecut and row["residual_GPa"] <= settings["cij_max_residual_GPa"]
     else:
@@ -592,10 +615,16 @@ def eos_cutoff_check(
         atoms = _equilibrium_atoms(structure, float(row["V0_A3"]), bool(row["spin_polarized"]))
         density = settings["kpt_density_metal" if row["metal"] else "kpt_density_insulator"]
         atoms.calc = _calculator(settings, density, txt=log)
-        out["residual_GPa"] = float(np.abs((atoms.get_stress(voigt=True) / GPa)[:3]).max())
-        out["eos_cutoff_check"] = "one SCF"
+        try:
+            stress = atoms.get_stress(voigt=True) / GPa
+        except ConvergenceError:
+            out["eos_cutoff_check"] = "its SCF did not converge"
+            passed = False
+        else:
+            out["residual_GPa"] = float(np.abs(stress[:3]).max())
+            out["eos_cutoff_check"] = "one SCF"
+            passed = out["residual_GPa"] <= settings["cij_max_residual_GPa"]
         out["eos_check_seconds"] = round(time.perf_counter() - started, 1)
-        passed = out["residual_GPa"] <= settings["cij_max_residual_GPa"]
     out["ecut_eos_eV"] = ecut if passed else float("nan")
     return out
 
@@ -607,7 +636,10 @@ def spin_check(
     fitted volume ``V0_A3``, under the row's settings and final cutoff, from
     ``INITIAL_MOMENT_MUB`` on every d-metal atom (groups 3-11). ``spin_check_magmom_muB`` is
     the total moment the SCF keeps (a ferromagnetic start finds ferromagnetic states, not
-    antiferromagnetic ones); ``spin_check_seconds`` its time."""
+    antiferromagnetic ones); ``spin_check_seconds`` its time. An SCF GPAW gives up on is
+    recorded in ``spin_check_error`` (the row is left out), not raised."""
+    from gpaw import ConvergenceError
+
     settings = stored_settings(row)
     ecut = row.get("ecut_eos_eV")
     settings["ecut_eV"] = ecut if ecut is not None and ecut == ecut else settings["ecut_eV"]
@@ -618,12 +650,15 @@ def spin_check(
     atoms.set_initial_magnetic_moments(moments)
     density = settings["kpt_density_metal" if row["metal"] else "kpt_density_insulator"]
     atoms.calc = _calculator(settings, density, txt=log)
-    atoms.get_potential_energy()
-    return {
-        **row,
-        "spin_check_magmom_muB": float(atoms.calc.get_magnetic_moment()),
-        "spin_check_seconds": round(time.perf_counter() - started, 1),
-    }
+    out = {**row, "spin_check_magmom_muB": None, "spin_check_error": None}
+    try:
+        atoms.get_potential_energy()
+    except ConvergenceError:  # a magnetic instability is likely: the row is left out
+        out["spin_check_error"] = "the spin-polarised SCF did not converge"
+    else:
+        out["spin_check_magmom_muB"] = float(atoms.calc.get_magnetic_moment())
+    out["spin_check_seconds"] = round(time.perf_counter() - started, 1)
+    return out
 
 
 def _spin_check_order(rows: pd.DataFrame) -> pd.DataFrame:
@@ -658,8 +693,9 @@ def check_spin(
     # Cr-Ni compounds without spin break the spin rule: --magnetic recomputes them
     hit = table["formula"].map(_d_metals).map(bool) & ~table["spin_polarized"] & ~table["spin_risk"]
     hit &= table["id"].astype(str).str.startswith(EXTERNAL_PREFIX)
-    if "spin_check_magmom_muB" in raw.columns:
-        hit &= raw["spin_check_magmom_muB"].isna()
+    for done in ("spin_check_magmom_muB", "spin_check_error"):
+        if done in raw.columns:
+            hit &= raw[done].isna()
     todo = _spin_check_order(raw[hit])
     if todo.empty:
         print("[matfusion dft] every d-metal row without spin has had its spin check")
@@ -672,6 +708,10 @@ def check_spin(
         with open(folder / f"{row['id']}.spin.gpaw.txt", "w", encoding="utf-8") as log:
             row = (check or spin_check)(row, found[row["id"]], log=log)
         _write_row_file(folder / f"{row['id']}.json", {"id": row["id"], "status": "ok", "row": row})
+        if row.get("spin_check_error"):
+            print(f"{row['id']} {row['formula']}: {row['spin_check_error']}: left out",
+                  flush=True)  # fmt: skip
+            continue
         moment = abs(row["spin_check_magmom_muB"])
         verdict = "magnetic: left out" if moment >= SPIN_CHECK_MIN_MUB else "non-magnetic"
         print(f"{row['id']} {row['formula']}: {moment:.2f} muB per cell from a ferromagnetic "
@@ -727,9 +767,10 @@ def check_eos_cutoffs(
         verdict = "checked" if row["ecut_eos_eV"] == row["ecut_eos_eV"] else "needs --redo"
         if verdict != "checked":
             failed.append(row["id"])
-        print(f"{row['id']} {row['formula']}: residual {row['residual_GPa']:.2f} GPa at "
-              f"{stored_settings(row)['ecut_eV']:g} eV ({row['eos_cutoff_check']}): {verdict}",
-              flush=True)  # fmt: skip
+        residual = row.get("residual_GPa") if row["eos_cutoff_check"] == "one SCF" else None
+        measured = f"residual {residual:.2f} GPa at " if residual is not None else ""
+        print(f"{row['id']} {row['formula']}: {measured}{stored_settings(row)['ecut_eV']:g} eV "
+              f"({row['eos_cutoff_check']}): {verdict}", flush=True)  # fmt: skip
     if failed:
         print(f"[matfusion dft] {len(failed)} row(s) failed the check, left out of the metrics "
               f"until recomputed: matfusion dft --redo {','.join(failed)}")  # fmt: skip
@@ -798,6 +839,7 @@ def compute_cell(
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     settings = resume_settings(ident, path or DFT_CSV, settings or DftSettings())
+    stored = _stored_row(ident, path or DFT_CSV) or {}
     try:
         row = (compute or compute_moduli)(
             structure,
@@ -822,6 +864,8 @@ def compute_cell(
         }
         print(f"FAILED {err}", flush=True)
     else:
+        if not row.get("spin_polarized"):  # a spin check of the stored row still holds
+            row.update({k: stored[k] for k in SPIN_CHECK_FIELDS if stored.get(k) is not None})
         doc = {"id": ident, "status": "ok", "row": row}
         shear = row.get("G_vrh_GPa")
         print(
@@ -833,21 +877,35 @@ def compute_cell(
     return doc["status"]
 
 
+#: How :func:`eos_cutoff_check` measured a residual: a failure of these means the cutoff.
+RESIDUAL_CHECKS = ("one SCF", "C_ij residual", "C_ij cutoff raised")
+#: Fields of the spin check, kept when a redo replaces the row (its moment does not depend
+#: on the E-V cutoff the redo raises).
+SPIN_CHECK_FIELDS = ("spin_check_magmom_muB", "spin_check_error", "spin_check_seconds")
+
+
+def _stored_row(ident: str, path: Path) -> dict[str, Any] | None:
+    """The stored row of ``ident`` (NaN as None), or None."""
+    if not path.is_file() or not path.stat().st_size:
+        return None
+    raw = pd.read_csv(path, comment="#")
+    found = raw[raw["id"] == ident]
+    if found.empty:
+        return None
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in found.iloc[0].items()}
+
+
 def resume_settings(ident: str, path: Path, settings: DftSettings) -> DftSettings:
     """``settings``, starting the E-V scan one cutoff step up when the stored row of
-    ``ident`` failed its cutoff check (:func:`eos_cutoff_check`) at ``settings``' cutoff:
-    the rule would scan there again, fail and raise it, so the redo skips that scan."""
-    if not path.is_file() or not path.stat().st_size:
+    ``ident`` failed its cutoff check (:func:`eos_cutoff_check`) by its residual at
+    ``settings``' cutoff: the rule would scan there again, fail and raise it, so the redo
+    skips that scan."""
+    row = _stored_row(ident, path)
+    if row is None or row.get("eos_cutoff_check") not in RESIDUAL_CHECKS:
         return settings
-    raw = pd.read_csv(path, comment="#")
-    if "eos_cutoff_check" not in raw.columns:
+    if row.get("ecut_eos_eV") is not None or settings["eos_start_ecut_eV"]:
         return settings
-    row = raw[raw["id"] == ident]
-    if row.empty:
-        return settings
-    row = row.iloc[0]
-    failed = str(row["eos_cutoff_check"]) not in ("", "nan") and pd.isna(row["ecut_eos_eV"])
-    if not failed or row["setting_ecut_eV"] != settings["ecut_eV"] or settings["eos_start_ecut_eV"]:
+    if row["setting_ecut_eV"] != settings["ecut_eV"]:
         return settings
     start = settings["ecut_eV"] + settings["cij_ecut_step_eV"]
     print(f"{ident}: its {settings['ecut_eV']:g} eV E-V fit failed the cutoff check; the scan "
@@ -1013,7 +1071,12 @@ def plan_batch(
                 out.append(BatchCell(ident, formula, structures(job)[0], "todo"))
         return out
 
-    return cells(checks, None) + cells(externals, n_external)
+    plan = cells(checks, None) + cells(externals, n_external)
+    unknown = sorted(set(redo) - {cell.ident for cell in plan})
+    if unknown:
+        raise ValueError(f"--redo: {', '.join(unknown)} not among the batch's cells (check "
+                         "materials and external ids GPAW can compute)")  # fmt: skip
+    return plan
 
 
 def dft_scope(path: Path) -> str:
@@ -1177,15 +1240,15 @@ def batch_command(args: Any) -> int:
     check = ",".join(CHECK_FORMULAS) if args.check is None else args.check
     checks = tuple(c.strip() for c in check.split(",") if c.strip())
     redo = tuple(i.strip() for i in args.redo.split(",") if i.strip())
-    if args.check_spin:
-        table = check_spin(args.csv)
-        done = int(table.get("spin_check_magmom_muB", pd.Series(dtype=float)).notna().sum())
-        print(f"[matfusion dft] {done} rows have had the spin check")
-        return 0
     if args.check_cutoff:
         table = check_eos_cutoffs(args.csv)
         print(f"[matfusion dft] {int(table['ecut_eos_eV'].notna().sum())} of {len(table)} rows "
               "have their E-V cutoff checked")  # fmt: skip
+    if args.check_spin:
+        table = check_spin(args.csv)
+        done = int(table.get("spin_check_magmom_muB", pd.Series(dtype=float)).notna().sum())
+        print(f"[matfusion dft] {done} rows have had the spin check")
+    if args.check_cutoff or args.check_spin:
         return 0
     if args.merge:
         table = merge_rows(args.csv)
