@@ -241,15 +241,20 @@ def test_external_claim_counts_the_rows_metric_rows_counts(monkeypatch) -> None:
     pred = truth + rng.normal(scale=3.0, size=n)
     table.loc[0, "V0_A3"] = 75.0  # +25 % volume: left out ...
     pred[0] = 900.0  # ... and far off, so counting it would sink R²
+    table.loc[1, "ecut_eos_eV"] = np.nan  # cutoff never checked: left out, never put back ...
+    pred[1] = 900.0  # ... however far off
     records = [{"config": {"model": EXTERNAL_MODEL, "target": "bulk"},
                 "predictions": {"id": table["id"].tolist(), "formula": table["formula"].tolist(),
                                 "pred": pred.tolist()}}]  # fmt: skip
     monkeypatch.setattr(dft_module, "load_dft_moduli", lambda path=None: table)
     monkeypatch.setattr(experiments, "run_external", lambda *a, **k: records)
     finding = external_claim()(VerdictContext("smoke"))
-    assert f"on {n - 1} structures" in finding.evidence
-    # the left-out row decides the verdict: with it R² sinks, so the claim is not decided
-    assert f"(volume shift: MgAl2Cu) put back ({n} structures)" in finding.evidence
+    assert f"on {n - 2} structures" in finding.evidence
+    assert "2 rows are left out (volume shift: MgAl2Cu; cutoff: MgAl2Cu)" in finding.evidence
+    # the volume-shifted row decides the verdict: with it R² sinks, so the claim is not decided
+    assert f"the 1 left out by the volume limit alone put back ({n - 1} structures)" in (
+        finding.evidence
+    )
     assert finding.verdict == "inconclusive"
     pred[0] = truth[0]  # the same row, well predicted: the verdict no longer hinges on it
     records[0]["predictions"]["pred"] = pred.tolist()

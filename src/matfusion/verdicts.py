@@ -625,7 +625,9 @@ def external_claim(max_width: float = 0.2) -> Callable[[VerdictContext], Finding
     our DFT bulk moduli of new Fm-3m structures (the rows :func:`matfusion.ecd.dft.metric_rows`
     counts, as chapter 12 does) with the paper's R². Holds when our R²
     interval contains the paper's value (or lies above it) and is narrower than
-    ``max_width``; fails when it lies below; a wider interval is inconclusive."""
+    ``max_width``; fails when it lies below; a wider interval is inconclusive. When putting
+    back the rows the volume limit alone leaves out (a judgement, unlike the spin and cutoff
+    rules) changes the verdict, it is inconclusive."""
 
     def decide(ctx: VerdictContext) -> Finding:
         from matfusion.ecd.data import load_external_set
@@ -663,12 +665,18 @@ def external_claim(max_width: float = 0.2) -> Callable[[VerdictContext], Finding
             f"{paper['n']} {paper['set']}"
         )
         verdict = counted
+        # the volume limit is a judgement; the spin and cutoff rules mark rows known to be
+        # wrong, which are never put back
+        judged = excluded["reason"].map(
+            lambda why: all(part.startswith("volume shift") for part in why.split("; "))
+        )
         if len(excluded):
-            every, every_text, n_all = judge(rows[rows["usable"].astype(bool)])
+            evidence += f". {len(excluded)} rows are left out ({left_out_summary(excluded)})"
+        if judged.any():
+            every, every_text, n_all = judge(pd.concat([rows[rows["counted"]], excluded[judged]]))
             evidence += (
-                f". With the {len(excluded)} rows left out by the row rule "
-                f"({left_out_summary(excluded)}) put back ({n_all} structures): "
-                f"{every_text}"
+                f"; with the {int(judged.sum())} left out by the volume limit alone put back "
+                f"({n_all} structures): {every_text}"
             )
             if every != counted:
                 verdict = "inconclusive"
