@@ -40,7 +40,7 @@ import contextlib
 import io
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -684,7 +684,6 @@ def check_spin(
     """Give every stored external row with a d metal that ran without spin the spin check
     (:func:`spin_check`; ``check`` lets tests fake it), likeliest magnets first, each written
     as its row file, then merge. Rows checked before are skipped. Returns the merged table."""
-    from tqdm.auto import tqdm
 
     path = path or DFT_CSV
     merge_rows(path)
@@ -700,14 +699,7 @@ def check_spin(
     if todo.empty:
         print("[matfusion dft] every d-metal row without spin has had its spin check")
         return load_dft_moduli(path)
-    found = _structures_by_id(todo["id"].tolist())
-    folder = rows_folder(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    for record in tqdm(todo.to_dict("records"), desc="spin checks", disable=not progress):
-        row = {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
-        with open(folder / f"{row['id']}.spin.gpaw.txt", "w", encoding="utf-8") as log:
-            row = (check or spin_check)(row, found[row["id"]], log=log)
-        _write_row_file(folder / f"{row['id']}.json", {"id": row["id"], "status": "ok", "row": row})
+    for row in _checked_rows(todo, path, check or spin_check, "spin", progress):
         if row.get("spin_check_error"):
             print(f"{row['id']} {row['formula']}: {row['spin_check_error']}: left out",
                   flush=True)  # fmt: skip
@@ -717,6 +709,25 @@ def check_spin(
         print(f"{row['id']} {row['formula']}: {moment:.2f} muB per cell from a ferromagnetic "
               f"start ({row['spin_check_seconds']:.0f} s): {verdict}", flush=True)  # fmt: skip
     return merge_rows(path)
+
+
+def _checked_rows(
+    todo: pd.DataFrame, path: Path, check: Callable[..., dict[str, Any]], name: str, progress: bool
+) -> Iterator[dict[str, Any]]:
+    """Each stored row of ``todo`` (NaN as None) after ``check(row, structure, log=...)``,
+    written as its row file (GPAW's log beside it, ``<id>.<name>.gpaw.txt``) before it is
+    yielded: the loop both checks share."""
+    from tqdm.auto import tqdm
+
+    found = _structures_by_id(todo["id"].tolist())
+    folder = rows_folder(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    for record in tqdm(todo.to_dict("records"), desc=f"{name} checks", disable=not progress):
+        row = {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
+        with open(folder / f"{row['id']}.{name}.gpaw.txt", "w", encoding="utf-8") as log:
+            row = check(row, found[row["id"]], log=log)
+        _write_row_file(folder / f"{row['id']}.json", {"id": row["id"], "status": "ok", "row": row})
+        yield row
 
 
 def _structures_by_id(ids: list[str]) -> dict[str, Any]:
@@ -743,7 +754,6 @@ def check_eos_cutoffs(
     ``check`` lets tests fake it), each written as its row file, then merge. A row that fails
     it is named with the ``--redo`` line that recomputes it (and not checked again). Returns
     the merged table."""
-    from tqdm.auto import tqdm
 
     path = path or DFT_CSV
     merge_rows(path)
@@ -755,15 +765,8 @@ def check_eos_cutoffs(
     if todo.empty:
         print("[matfusion dft] every stored row has had its E-V cutoff checked")
         return load_dft_moduli(path)
-    found = _structures_by_id(todo["id"].tolist())
-    folder = rows_folder(path)
-    folder.mkdir(parents=True, exist_ok=True)
     failed = []
-    for record in tqdm(todo.to_dict("records"), desc="cutoff checks", disable=not progress):
-        row = {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
-        with open(folder / f"{row['id']}.check.gpaw.txt", "w", encoding="utf-8") as log:
-            row = (check or eos_cutoff_check)(row, found[row["id"]], log=log)
-        _write_row_file(folder / f"{row['id']}.json", {"id": row["id"], "status": "ok", "row": row})
+    for row in _checked_rows(todo, path, check or eos_cutoff_check, "cutoff", progress):
         verdict = "checked" if row["ecut_eos_eV"] == row["ecut_eos_eV"] else "needs --redo"
         if verdict != "checked":
             failed.append(row["id"])
