@@ -641,7 +641,7 @@ def test_a_redo_of_a_row_that_failed_its_cutoff_check_starts_one_step_up(
         _old_row("passed", eos_cutoff_check="one SCF", ecut_eos_eV=500.0, residual_GPa=0.1),
         _old_row("unchecked"),
     ]).to_csv(path, index=False)  # fmt: skip
-    starts = {i: dft.resume_settings(i, path, DftSettings())["eos_start_ecut_eV"]
+    starts = {i: dft.resume_settings(dft._stored_row(i, path), DftSettings())["eos_start_ecut_eV"]
               for i in ("failed", "passed", "unchecked", "new")}  # fmt: skip
     assert starts == {"failed": 800.0, "passed": None, "unchecked": None, "new": None}
     assert "failed: its 500 eV E-V fit failed the cutoff check" in capsys.readouterr().out

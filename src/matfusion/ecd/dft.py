@@ -723,7 +723,7 @@ def _checked_rows(
     folder = rows_folder(path)
     folder.mkdir(parents=True, exist_ok=True)
     for record in tqdm(todo.to_dict("records"), desc=f"{name} checks", disable=not progress):
-        row = {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
+        row = _none_for_nan(record)
         with open(folder / f"{row['id']}.{name}.gpaw.txt", "w", encoding="utf-8") as log:
             row = check(row, found[row["id"]], log=log)
         _write_row_file(folder / f"{row['id']}.json", {"id": row["id"], "status": "ok", "row": row})
@@ -841,8 +841,9 @@ def compute_cell(
     folder = rows_folder(path)
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    settings = resume_settings(ident, path or DFT_CSV, settings or DftSettings())
-    stored = _stored_row(ident, path or DFT_CSV) or {}
+    stored = _stored_row(ident, path or DFT_CSV)
+    settings = resume_settings(stored, settings or DftSettings())
+    stored = stored or {}
     try:
         row = (compute or compute_moduli)(
             structure,
@@ -895,15 +896,19 @@ def _stored_row(ident: str, path: Path) -> dict[str, Any] | None:
     found = raw[raw["id"] == ident]
     if found.empty:
         return None
-    return {k: (None if isinstance(v, float) and v != v else v) for k, v in found.iloc[0].items()}
+    return _none_for_nan(found.iloc[0].to_dict())
 
 
-def resume_settings(ident: str, path: Path, settings: DftSettings) -> DftSettings:
-    """``settings``, starting the E-V scan one cutoff step up when the stored row of
-    ``ident`` failed its cutoff check (:func:`eos_cutoff_check`) by its residual at
+def _none_for_nan(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored row as a dict, empty CSV cells (NaN) as None."""
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
+
+
+def resume_settings(row: dict[str, Any] | None, settings: DftSettings) -> DftSettings:
+    """``settings``, starting the E-V scan one cutoff step up when the stored ``row``
+    (:func:`_stored_row`, None for a new cell) failed its cutoff check (:func:`eos_cutoff_check`) by its residual at
     ``settings``' cutoff: the rule would scan there again, fail and raise it, so the redo
     skips that scan."""
-    row = _stored_row(ident, path)
     if row is None or row.get("eos_cutoff_check") not in RESIDUAL_CHECKS:
         return settings
     if row.get("ecut_eos_eV") is not None or settings["eos_start_ecut_eV"]:
@@ -911,7 +916,7 @@ def resume_settings(ident: str, path: Path, settings: DftSettings) -> DftSetting
     if row["setting_ecut_eV"] != settings["ecut_eV"]:
         return settings
     start = settings["ecut_eV"] + settings["cij_ecut_step_eV"]
-    print(f"{ident}: its {settings['ecut_eV']:g} eV E-V fit failed the cutoff check; the scan "
+    print(f"{row['id']}: its {settings['ecut_eV']:g} eV E-V fit failed the cutoff check; the scan "
           f"starts at {start:g} eV", flush=True)  # fmt: skip
     return DftSettings(**{**settings, "eos_start_ecut_eV": start})
 
